@@ -1,0 +1,1 @@
+"""Otklik: incidents from open sources, answered on time."""
