@@ -1,0 +1,254 @@
+"""The incident aggregate and the vocabulary of the regulation: states, roles, drafts, reasons.
+
+Plain dataclasses: the workflow mutates them, storage maps them to rows, handlers render them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    curator = "curator"
+    executor = "executor"
+    responsible = "responsible"  # ответственное должностное лицо of a department
+    external_approver = "external_approver"  # regional ЦУР (Петровский п. 10)
+    head = "head"
+    admin = "admin"
+
+
+class Network(StrEnum):
+    vk = "vk"
+    ok = "ok"
+    telegram = "telegram"
+    instagram = "instagram"
+    facebook = "facebook"
+    twitter = "twitter"
+    site = "site"
+    messenger = "messenger"
+    other = "other"
+
+
+class Importance(StrEnum):
+    normal = "normal"
+    high = "high"
+
+
+class Kind(StrEnum):
+    incident = "incident"  # found by monitoring
+    publication = "publication"  # found by the administration itself (Отрадная п. 2)
+
+
+class MultiMode(StrEnum):
+    single = "single"
+    joint_parallel = "joint_parallel"  # Отрадная п. 19
+    split = "split"  # Боровичи п. 17
+    joint_sequential = "joint_sequential"  # Удмуртия п. 16
+
+
+class State(StrEnum):
+    detected = "detected"  # registered, not yet routed
+    routed = "routed"  # sent to department(s), nobody has taken it into work
+    returned = "returned"  # every department said "not ours": back to the curator
+    in_work = "in_work"  # an executor works on the answer (also after a return for revision)
+    clarification = "clarification"  # waiting for the author's reply; answer clock paused
+    on_approval = "on_approval"  # a draft waits for the curator
+    on_external_approval = "on_external_approval"  # second level of a two-level chain
+    approved = "approved"  # approved, waiting for publication
+    awaiting_final = "awaiting_final"  # intermediate answer published, final due
+    published = "published"  # final answer published: closed
+    not_processable = "not_processable"  # closed without an answer (all seeds)
+    split = "split"  # divided into per-department incidents (Боровичи п. 17)
+
+
+CLOSED_STATES = frozenset({State.published, State.not_processable, State.split})
+
+
+class AssignmentState(StrEnum):
+    waiting = "waiting"  # joint_sequential: not this department's turn yet
+    routed = "routed"  # received, not accepted
+    accepted = "accepted"
+    returned = "returned"  # "not ours"
+    contributed = "contributed"  # gave its part of a joint answer
+    cancelled = "cancelled"  # removed by re-routing
+
+
+class DraftKind(StrEnum):
+    answer = "answer"
+    intermediate = "intermediate"
+    clarification = "clarification"  # a question to the author
+    contribution = "contribution"  # a department's part of a joint answer
+
+
+class DraftStatus(StrEnum):
+    on_approval = "on_approval"
+    on_external_approval = "on_external_approval"
+    returned = "returned"
+    approved = "approved"
+    published = "published"
+    accepted = "accepted"  # contributions: taken by the curator / next executor
+
+
+class ReturnReason(StrEnum):
+    """Why a curator returns a draft (Отрадная п. 14, plus regional ЦУР criteria)."""
+
+    not_on_merits = "not_on_merits"  # отписка, does not answer the question
+    no_date = "no_date"  # no date by which the problem will be solved
+    no_evidence = "no_evidence"  # work claimed done without photo/video/act
+    wrong_format = "wrong_format"  # bureaucratic language, legal references, abbreviations
+    personal_data = "personal_data"  # personal data of third parties
+    redirects = "redirects"  # redirects to another body
+    spelling = "spelling"  # spelling / punctuation errors
+    other = "other"  # free text
+
+
+class DeadlineKind(StrEnum):
+    routing = "routing"  # curator routes after detection
+    reroute = "reroute"  # curator re-routes after a "not ours" return
+    answer = "answer"  # the answer is published
+    draft = "draft"  # the draft reaches the curator
+    approval = "approval"  # curator decides on a draft
+    revision = "revision"  # executor revises a returned draft
+    publication = "publication"  # approved text is published
+    final = "final"  # final answer after an intermediate one
+
+
+class AssignmentDeadline(StrEnum):
+    not_ours = "not_ours"  # return "not our competence"
+    clarification = "clarification"  # ask a clarification after receipt (Отрадная п. 13)
+    contribution = "contribution"  # part of a joint answer
+
+
+@dataclass
+class Attachment:
+    file_id: str
+    type: str  # photo, video, document, animation, audio, voice
+    file_unique_id: str | None = None
+
+
+@dataclass
+class Draft:
+    kind: DraftKind
+    text: str
+    author_id: int
+    department_id: int
+    submitted_at: datetime
+    status: DraftStatus = DraftStatus.on_approval
+    attachments: list[Attachment] = field(default_factory=list)
+    id: int | None = None
+    number: int = 1  # position within the incident, 1-based
+    is_final: bool = False  # the final answer after an intermediate one
+    return_reasons: list[ReturnReason] = field(default_factory=list)
+    return_comment: str | None = None
+    decided_by: int | None = None
+    decided_at: datetime | None = None
+    published_url: str | None = None
+    published_at: datetime | None = None
+
+
+@dataclass
+class Assignment:
+    department_id: int
+    received_at: datetime | None
+    state: AssignmentState = AssignmentState.routed
+    order: int = 0  # joint_sequential position, 0-based
+    executor_id: int | None = None  # who accepted (or was assigned by the responsible official)
+    return_reason: str | None = None
+    returned_at: datetime | None = None
+    deadlines: dict[AssignmentDeadline, datetime] = field(default_factory=dict)
+    id: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.state in (AssignmentState.routed, AssignmentState.accepted)
+
+
+@dataclass
+class Pause:
+    """The answer clock stops while the author is asked a clarification (Боровичи п. 10)."""
+
+    started_at: datetime
+    ended_at: datetime | None = None
+
+
+@dataclass
+class Source:
+    """One post the incident answers; a further post on the same question adds a source."""
+
+    network: Network
+    url: str | None
+    author: str | None
+    text: str
+    detected_at: datetime
+    attachments: list[Attachment] = field(default_factory=list)
+    id: int | None = None
+
+
+@dataclass
+class Incident:
+    organisation: str
+    detected_at: datetime
+    sources: list[Source]
+    importance: Importance = Importance.normal
+    kind: Kind = Kind.incident
+    state: State = State.detected
+    mode: MultiMode = MultiMode.single
+    topic_ids: list[int] = field(default_factory=list)
+    location_id: int | None = None
+    repeat_of: int | None = None  # id of the earlier incident on the same question
+    parent_id: int | None = None  # the incident this one was split from
+    created_by: int | None = None
+    assignments: list[Assignment] = field(default_factory=list)
+    drafts: list[Draft] = field(default_factory=list)
+    pauses: list[Pause] = field(default_factory=list)
+    deadlines: dict[DeadlineKind, datetime] = field(default_factory=dict)
+    consolidator_department_id: int | None = None
+    intermediate_published_at: datetime | None = None
+    published_at: datetime | None = None
+    closed_reason: str | None = None
+    id: int | None = None  # also the number people see: № 123
+    version: int = 0  # optimistic concurrency: bumped by every saved transition
+
+    @property
+    def network(self) -> Network:
+        return self.sources[0].network
+
+    @property
+    def closed(self) -> bool:
+        return self.state in CLOSED_STATES
+
+    @property
+    def open_pause(self) -> Pause | None:
+        return next((p for p in self.pauses if p.ended_at is None), None)
+
+    def active_assignments(self) -> list[Assignment]:
+        return [a for a in self.assignments if a.active]
+
+    def assignment_for(self, department_id: int) -> Assignment | None:
+        for a in self.assignments:
+            if a.department_id == department_id and a.state is not AssignmentState.cancelled:
+                return a
+        return None
+
+    def current_draft(self) -> Draft | None:
+        """The latest draft of the answer track (contributions live beside it)."""
+        for d in reversed(self.drafts):
+            if d.kind is not DraftKind.contribution:
+                return d
+        return None
+
+
+@dataclass(frozen=True)
+class Event:
+    """One recorded transition: the audit trail and, later, the notifications."""
+
+    name: str  # e.g. "routed", "accepted", "draft_submitted"
+    at: datetime
+    actor_id: int | None
+    from_state: State | None
+    to_state: State
+    comment: str | None = None
+    department_id: int | None = None
+    data: dict[str, object] = field(default_factory=dict)
