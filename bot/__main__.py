@@ -1,0 +1,216 @@
+"""Command line: `python -m bot [run|db upgrade|calendar|deadline]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.incident import Importance
+from bot.presets import PRESETS, get_preset
+
+WEEKDAYS_RU = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")
+MONTHS_RU = (
+    "Январь",
+    "Февраль",
+    "Март",
+    "Апрель",
+    "Май",
+    "Июнь",
+    "Июль",
+    "Август",
+    "Сентябрь",
+    "Октябрь",
+    "Ноябрь",
+    "Декабрь",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Otklik: incidents from open sources, answered on time. Without a command the bot runs.",
+    )
+    parser.add_argument("--config", help="TOML config file (default: $OTKLIK_CONFIG or built-in defaults)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    commands.add_parser("run", help="run the bot (long polling); the default command")
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_commands.add_parser("upgrade", help="apply migrations up to the latest schema")
+
+    commands.add_parser("check-config", help="validate the config and print what it resolves to")
+
+    cal = commands.add_parser("calendar", help="working days and hours per month of a year")
+    cal.add_argument("year", type=int)
+    cal.add_argument("--json", action="store_true", help="machine-readable output")
+
+    dl = commands.add_parser("deadline", help="every deadline of an incident detected at a local moment")
+    dl.add_argument(
+        "--detected",
+        required=True,
+        metavar="'YYYY-MM-DD HH:MM'",
+        help="moment of detection, local time of the organisation",
+    )
+    dl.add_argument("--importance", choices=[i.value for i in Importance], default="normal")
+    dl.add_argument("--preset", choices=sorted(PRESETS), help="use a preset with its default calendar")
+    dl.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = _settings(args)
+        if args.command in (None, "run"):
+            return _run(settings)
+        if args.command == "db":
+            from storage.db import upgrade
+
+            upgrade(settings.database.url)
+            print(f"Database is up to date: {_safe_url(settings.database.url)}")
+            return 0
+        if args.command == "check-config":
+            return _check_config(settings)
+        if args.command == "calendar":
+            return _calendar(settings, args.year, args.json)
+        if args.command == "deadline":
+            return _deadline(settings, args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    if getattr(args, "preset", None):
+        if args.config:
+            raise ConfigError("use either --preset or --config, not both")
+        return Settings.model_validate({"organisation": {"preset": args.preset}})
+    return load_settings(args.config)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _run(settings: Settings) -> int:
+    token = settings.require_token()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.app import run_polling
+
+    asyncio.run(run_polling(settings, token))
+    return 0
+
+
+def _check_config(settings: Settings) -> int:
+    preset = settings.preset()
+    cal = settings.calendar()
+    print(f"Organisation: {settings.organisation.name}")
+    print(f"Preset: {preset.name} — {preset.document}")
+    print(f"Time zone: {cal.tz.key}")
+    print(f"Database: {_safe_url(settings.database.url)}")
+    print(
+        f"Departments: {len(settings.departments)}, topics: {len(settings.topics)}, "
+        f"locations: {len(settings.locations)}"
+    )
+    token = settings.bot.token
+    print("Bot token: " + ("set" if token and token.get_secret_value() else "MISSING"))
+    return 0
+
+
+def _calendar(settings: Settings, year: int, as_json: bool) -> int:
+    if not 1991 <= year <= 2100:
+        raise ConfigError("the year must be between 1991 and 2100")
+    cal = settings.calendar()
+    totals = cal.month_totals(year)
+    days = sum(t.working_days for t in totals)
+    seconds = sum(t.working_time.total_seconds() for t in totals)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "year": year,
+                    "timezone": cal.tz.key,
+                    "months": [
+                        {
+                            "month": t.month,
+                            "working_days": t.working_days,
+                            "working_hours": t.working_time.total_seconds() / 3600,
+                        }
+                        for t in totals
+                    ],
+                    "total": {"working_days": days, "working_hours": seconds / 3600},
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return 0
+    print(f"Производственный календарь {year} — {settings.organisation.name} ({cal.tz.key})")
+    print(f"{'Месяц':<10} {'Рабочих дней':>13} {'Рабочих часов':>14}")
+    for t in totals:
+        print(f"{MONTHS_RU[t.month - 1]:<10} {t.working_days:>13} {_hours(t.working_time.total_seconds()):>14}")
+    print(f"{'Итого':<10} {days:>13} {_hours(seconds):>14}")
+    return 0
+
+
+def _hours(seconds: float) -> str:
+    hours = seconds / 3600
+    return f"{hours:g}" if hours == int(hours) else f"{hours:.2f}"
+
+
+def _deadline(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.plan import plan
+    from bot.workflow import Workflow
+
+    cal = settings.calendar()
+    try:
+        local = datetime.strptime(args.detected.strip(), "%Y-%m-%d %H:%M")
+    except ValueError:
+        raise ConfigError(f"--detected {args.detected!r}: write it as 'YYYY-MM-DD HH:MM'") from None
+    detected = local.replace(tzinfo=cal.tz)
+    preset = settings.preset() if not args.preset else get_preset(args.preset)
+    workflow = Workflow(preset, cal, settings.curator_work_calendar())
+    items = plan(workflow, detected, Importance(args.importance))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "preset": preset.name,
+                    "timezone": cal.tz.key,
+                    "detected": detected.isoformat(),
+                    "importance": args.importance,
+                    "deadlines": [
+                        {"key": i.key, "label": i.label, "due": i.due.isoformat(), "term": i.term, "clause": i.clause}
+                        for i in items
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return 0
+    print(f"{preset.title} ({preset.document})")
+    print(
+        f"Выявлено: {detected:%d.%m.%Y %H:%M} ({cal.tz.key}), важность: "
+        f"{'высокая' if args.importance == 'high' else 'обычная'}"
+    )
+    width = max(len(i.label) for i in items)
+    for i in items:
+        print(f"  {i.label:<{width}}  {WEEKDAYS_RU[i.due.weekday()]} {i.due:%d.%m.%Y %H:%M}  ({i.term}, {i.clause})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

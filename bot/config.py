@@ -1,0 +1,300 @@
+"""Configuration: a TOML file validated with pydantic; secrets may come from the environment.
+
+A wrong file fails at start with `ConfigError`, whose message names the key and what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from bot.presets import PRESETS, Preset, get_preset
+from bot.worktime import CalendarOverrides, Span, WeeklySchedule, WorkCalendar
+
+ENV_CONFIG = "OTKLIK_CONFIG"
+ENV_TOKEN = "OTKLIK_BOT_TOKEN"
+ENV_DATABASE = "OTKLIK_DATABASE_URL"
+DEFAULT_DATABASE = "sqlite+aiosqlite:///otklik.sqlite3"
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_INTERVAL = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message is meant for the person starting the bot."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def parse_interval(text: str) -> tuple[time, time]:
+    match = _INTERVAL.match(str(text))
+    if not match:
+        raise ValueError(f"{text!r} is not an interval like 09:00-18:00")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    end = time(23, 59, 59) if (h2, m2) == (24, 0) else _time(h2, m2, text)
+    start = _time(h1, m1, text)
+    if start >= end:
+        raise ValueError(f"{text!r} ends before it starts")
+    return start, end
+
+
+def _time(hour: int, minute: int, text: str) -> time:
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise ValueError(f"{text!r} has an impossible time")
+    return time(hour, minute)
+
+
+class BotSection(_Section):
+    token: SecretStr | None = None
+    api_base_url: str | None = Field(None, description="own Bot API server, e.g. http://127.0.0.1:8081")
+    default_locale: str = "ru"
+
+    @field_validator("default_locale")
+    @classmethod
+    def _locale(cls, v: str) -> str:
+        if v not in ("ru", "en"):
+            raise ValueError("must be 'ru' or 'en'")
+        return v
+
+
+class DatabaseSection(_Section):
+    url: str = DEFAULT_DATABASE
+    upgrade_on_start: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not v.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return v
+
+
+class ScheduleSection(_Section):
+    """A weekly schedule: one default interval for workdays, per-weekday overrides, lunch."""
+
+    hours: str = "09:00-18:00"
+    lunch: str | None = "13:00-14:00"
+    workdays: list[str] = Field(default_factory=lambda: list(WEEKDAYS[:5]))
+    monday: list[str] | None = None
+    tuesday: list[str] | None = None
+    wednesday: list[str] | None = None
+    thursday: list[str] | None = None
+    friday: list[str] | None = None
+    saturday: list[str] | None = None
+    sunday: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ScheduleSection:
+        parse_interval(self.hours)
+        if self.lunch:
+            parse_interval(self.lunch)
+        for day in self.workdays:
+            if day not in WEEKDAYS:
+                raise ValueError(f"workdays: {day!r} is not one of {', '.join(WEEKDAYS)}")
+        for day in WEEKDAYS:
+            for interval in getattr(self, day) or ():
+                parse_interval(interval)
+        return self
+
+    def build(self) -> WeeklySchedule:
+        days: dict[int, list[tuple[time, time]]] = {}
+        for index, day in enumerate(WEEKDAYS):
+            explicit = getattr(self, day)
+            if explicit is not None:
+                days[index] = [parse_interval(i) for i in explicit]
+            elif day in self.workdays:
+                days[index] = [parse_interval(self.hours)]
+        lunch = parse_interval(self.lunch) if self.lunch else None
+        return WeeklySchedule.from_intervals(days, lunch=lunch)
+
+
+class CalendarSection(_Section):
+    """Local changes to the production calendar."""
+
+    days_off: list[date] = Field(default_factory=list)
+    working_days: list[date] = Field(default_factory=list)
+    custom_hours: dict[date, list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> CalendarSection:
+        for intervals in self.custom_hours.values():
+            for interval in intervals:
+                parse_interval(interval)
+        both = set(self.days_off) & set(self.working_days)
+        if both:
+            raise ValueError(f"{sorted(both)[0]} is both a day off and a working day")
+        return self
+
+    def build(self) -> CalendarOverrides:
+        return CalendarOverrides(
+            days_off=frozenset(self.days_off),
+            working_days=frozenset(self.working_days),
+            custom_hours={
+                d: tuple(Span(*parse_interval(i)) for i in intervals) for d, intervals in self.custom_hours.items()
+            },
+        )
+
+
+class CalendarSpec(_Section):
+    """Time zone + schedule + calendar: everything a WorkCalendar needs."""
+
+    timezone: str | None = None  # default: the preset's
+    production_calendar: str | None = "RU"
+    shorten_pre_holiday: bool = True
+    schedule: ScheduleSection = Field(default_factory=ScheduleSection)
+    calendar: CalendarSection = Field(default_factory=CalendarSection)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                ZoneInfo(v)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {v!r}; use an IANA name like Europe/Moscow") from None
+        return v
+
+    @field_validator("production_calendar")
+    @classmethod
+    def _production(cls, v: str | None) -> str | None:
+        if v in (None, "", "none"):
+            return None
+        if v != "RU":
+            raise ValueError("only 'RU' (the Russian production calendar) or 'none' is supported")
+        return v
+
+    def build(self, default_tz: str) -> WorkCalendar:
+        return WorkCalendar(
+            self.timezone or default_tz,
+            self.schedule.build(),
+            production_calendar=self.production_calendar,
+            shorten_pre_holiday=self.shorten_pre_holiday,
+            overrides=self.calendar.build(),
+        )
+
+
+class Department(_Section):
+    code: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
+    name: str = Field(min_length=1, max_length=200)
+    chat_id: int | None = None
+
+
+class OrganisationSection(CalendarSpec):
+    name: str = "Администрация"
+    preset: str = "otradnaya"
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("preset")
+    @classmethod
+    def _preset(cls, v: str) -> str:
+        if v not in PRESETS:
+            raise ValueError(f"unknown preset {v!r}; choose one of {', '.join(PRESETS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _overrides(self) -> OrganisationSection:
+        self.build_preset()  # raises ValueError naming the parameter
+        return self
+
+    def build_preset(self) -> Preset:
+        base = get_preset(self.preset)
+        for key, value in self.overrides.items():
+            try:
+                base = base.with_overrides({key: value})
+            except KeyError:
+                raise ValueError(f"overrides.{key}: no such preset parameter") from None
+            except ValueError as exc:
+                raise ValueError(f"overrides.{key}: {exc}") from None
+        return base
+
+
+class PeopleSection(_Section):
+    """Telegram ids of the first people; everybody else joins by invitation."""
+
+    admins: list[int] = Field(default_factory=list)
+    curators: list[int] = Field(default_factory=list)
+    heads: list[int] = Field(default_factory=list)
+    external_approvers: list[int] = Field(default_factory=list)
+
+
+class Settings(_Section):
+    bot: BotSection = Field(default_factory=BotSection)
+    database: DatabaseSection = Field(default_factory=DatabaseSection)
+    organisation: OrganisationSection = Field(default_factory=OrganisationSection)
+    curator_calendar: CalendarSpec | None = None  # Боровичи п. 5: the curator's own hours
+    departments: list[Department] = Field(default_factory=list)
+    topics: list[str] = Field(default_factory=list)
+    locations: list[str] = Field(default_factory=list)
+    people: PeopleSection = Field(default_factory=PeopleSection)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Settings:
+        codes = [d.code for d in self.departments]
+        if len(codes) != len(set(codes)):
+            raise ValueError("departments: two departments share a code")
+        return self
+
+    def preset(self) -> Preset:
+        return self.organisation.build_preset()
+
+    def calendar(self) -> WorkCalendar:
+        return self.organisation.build(self.preset().timezone)
+
+    def curator_work_calendar(self) -> WorkCalendar:
+        if self.curator_calendar is None:
+            return self.calendar()
+        return self.curator_calendar.build(self.organisation.timezone or self.preset().timezone)
+
+    def require_token(self) -> str:
+        if self.bot.token is None or not self.bot.token.get_secret_value().strip():
+            raise ConfigError(
+                "The bot token is missing. Get one from @BotFather and set it in the environment "
+                f"variable {ENV_TOKEN} or as bot.token in the config file."
+            )
+        return self.bot.token.get_secret_value().strip()
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Read the TOML file (or the embedded defaults when there is none) and the environment."""
+    env = dict(os.environ if env is None else env)
+    path = path or env.get(ENV_CONFIG) or None
+    data: dict[str, Any] = {}
+    if path is not None:
+        file = Path(path)
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"Config file {file} does not exist.") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"Config file {file} is not valid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"Config file {file} cannot be read: {exc}") from None
+    if env.get(ENV_TOKEN):
+        data.setdefault("bot", {})["token"] = env[ENV_TOKEN]
+    if env.get(ENV_DATABASE):
+        data.setdefault("database", {})["url"] = env[ENV_DATABASE]
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, path)) from None
+
+
+def format_validation_error(exc: ValidationError, path: object | None) -> str:
+    where = f"Config file {path}" if path else "Configuration"
+    lines = [f"{where} has {exc.error_count()} problem(s):"]
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key (misspelt? see config.example.toml)"
+        lines.append(f"  {key}: {message}")
+    return "\n".join(lines)

@@ -1,0 +1,91 @@
+"""The command line as a person or a script uses it: python -m bot …"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", **(env or {})},
+        timeout=60,
+    )
+
+
+def test_help_lists_the_commands() -> None:
+    out = run("--help").stdout
+    for command in ("run", "db", "calendar", "deadline", "check-config"):
+        assert command in out
+
+
+def test_bot_without_token_says_what_is_missing_without_traceback(tmp_path: Path) -> None:
+    result = run(env={"OTKLIK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.sqlite3"})
+    assert result.returncode == 2
+    assert "bot token is missing" in result.stderr and "OTKLIK_BOT_TOKEN" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_wrong_config_names_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[organisation]\npreset = "nowhere"\n', encoding="utf-8")
+    assert main(["--config", str(path), "calendar", "2026"]) == 2
+    assert "organisation.preset" in capsys.readouterr().err
+
+
+def test_calendar_2026_json_matches_the_production_calendar(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calendar", "2026", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [m["working_days"] for m in data["months"]] == [15, 19, 21, 22, 19, 21, 23, 21, 22, 22, 20, 22]
+    assert data["total"] == {"working_days": 247, "working_hours": 1972}
+
+
+def test_calendar_text_has_months_and_total(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calendar", "2025"]) == 0
+    out = capsys.readouterr().out
+    assert "Май" in out and "Итого" in out and "1972" in out
+
+
+def test_deadline_plan_for_udmurtia_in_local_time(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["deadline", "--detected", "2026-03-10 10:00", "--preset", "udmurtia", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    due = {d["key"]: d["due"] for d in data["deadlines"]}
+    assert due["routing"] == "2026-03-10T11:00:00+04:00"
+    assert due["answer"] == "2026-03-12T10:00:00+04:00"  # 2 working days, п. 10
+    assert due["draft"] == "2026-03-11T15:00:00+04:00"  # 4 hours before, п. 11
+    clauses = {d["key"]: d["clause"] for d in data["deadlines"]}
+    assert clauses["answer"] == "п. 10"
+
+
+def test_deadline_high_importance_text(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["deadline", "--detected", "2026-03-10 10:00", "--preset", "borovichi", "--importance", "high"]) == 0
+    out = capsys.readouterr().out
+    assert "Размещение ответа" in out and "вт 10.03.2026 15:00" in out
+    assert "Проект ответа на согласование" in out and "вт 10.03.2026 12:00" in out
+
+
+def test_deadline_rejects_a_malformed_moment(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["deadline", "--detected", "10.03.2026 10:00", "--preset", "otradnaya"]) == 2
+    assert "YYYY-MM-DD HH:MM" in capsys.readouterr().err
+
+
+def test_deadline_uses_the_config_calendar(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[organisation]\npreset = "otradnaya"\n[organisation.calendar]\ndays_off = [2026-03-11]\n', encoding="utf-8"
+    )
+    assert main(["--config", str(path), "deadline", "--detected", "2026-03-10 10:00", "--json"]) == 0
+    due = {d["key"]: d["due"] for d in json.loads(capsys.readouterr().out)["deadlines"]}
+    assert due["answer"] == "2026-03-12T10:00:00+03:00"  # the local day off is skipped
