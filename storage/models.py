@@ -1,0 +1,324 @@
+"""The database schema: one SQLAlchemy model per table, mapped from the domain in repositories.
+
+Models carry no behaviour. Enums are stored as their string values in plain VARCHAR columns
+(no native ENUM, no CHECK) so a new state or reason needs no migration and the schema is the
+same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.incident import (
+    AssignmentState,
+    DraftKind,
+    DraftStatus,
+    Importance,
+    Kind,
+    MultiMode,
+    Network,
+    Role,
+    State,
+)
+from storage.types import UTCDateTime
+
+
+class OutboxStatus(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"  # gave up: needs a human look
+
+
+# Stable constraint names on every backend, so later migrations can drop or alter them by name.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _enum(enum_cls: type[StrEnum]) -> sa.Enum:
+    return sa.Enum(
+        enum_cls,
+        name=enum_cls.__name__.lower(),
+        native_enum=False,
+        create_constraint=False,
+        length=32,
+        values_callable=lambda cls: [member.value for member in cls],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        datetime: UTCDateTime(),
+        dict[str, Any]: sa.JSON(),
+        list[Any]: sa.JSON(),
+    }
+
+
+_now = sa.func.now()
+
+
+# --- people and organisation ------------------------------------------------------------------
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(sa.BigInteger, unique=True)
+    full_name: Mapped[str] = mapped_column(sa.String(255))
+    username: Mapped[str | None] = mapped_column(sa.String(64))
+    locale: Mapped[str] = mapped_column(sa.String(16), default="ru", server_default="ru")
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    created_at: Mapped[datetime] = mapped_column(server_default=_now)
+
+
+class UserRoleRow(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[Role] = mapped_column(_enum(Role), primary_key=True)
+
+
+class DepartmentRow(Base):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    chat_id: Mapped[int | None] = mapped_column(sa.BigInteger)  # the bound group chat
+    responsible_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+
+
+class MembershipRow(Base):
+    __tablename__ = "memberships"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    department_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class AbsenceRow(Base):
+    """A vacation or sick leave: someone else stands in for the user meanwhile."""
+
+    __tablename__ = "absences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    substitute_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    reason: Mapped[str | None] = mapped_column(sa.String(255))
+
+
+class TopicRow(Base):
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+
+
+class LocationRow(Base):
+    __tablename__ = "locations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+
+
+class InviteRow(Base):
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id", ondelete="CASCADE"))
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(server_default=_now)
+    expires_at: Mapped[datetime | None]
+    used_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    used_at: Mapped[datetime | None]
+
+
+# --- incidents ----------------------------------------------------------------------------------
+
+
+class IncidentRow(Base):
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation: Mapped[str] = mapped_column(sa.String(255))
+    state: Mapped[State] = mapped_column(_enum(State), index=True)
+    importance: Mapped[Importance] = mapped_column(_enum(Importance))
+    kind: Mapped[Kind] = mapped_column(_enum(Kind))
+    mode: Mapped[MultiMode] = mapped_column(_enum(MultiMode))
+    detected_at: Mapped[datetime] = mapped_column(index=True)
+    location_id: Mapped[int | None] = mapped_column(sa.ForeignKey("locations.id"))
+    repeat_of: Mapped[int | None] = mapped_column(sa.ForeignKey("incidents.id", ondelete="SET NULL"))
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("incidents.id", ondelete="SET NULL"))
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    consolidator_department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
+    intermediate_published_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]
+    closed_reason: Mapped[str | None] = mapped_column(sa.Text)
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(server_default=_now)
+    updated_at: Mapped[datetime] = mapped_column(server_default=_now)
+    # One column per bot.incident.DeadlineKind: "<kind>_due".
+    routing_due: Mapped[datetime | None]
+    reroute_due: Mapped[datetime | None]
+    answer_due: Mapped[datetime | None]
+    draft_due: Mapped[datetime | None]
+    approval_due: Mapped[datetime | None]
+    revision_due: Mapped[datetime | None]
+    publication_due: Mapped[datetime | None]
+    final_due: Mapped[datetime | None]
+    # When the reminder sweep should look at this incident next; not part of the aggregate.
+    next_reminder_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class IncidentTopicRow(Base):
+    __tablename__ = "incident_topics"
+
+    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    topic_id: Mapped[int] = mapped_column(sa.ForeignKey("topics.id"), primary_key=True, index=True)
+    # Keeps Incident.topic_ids in the order the curator chose them.
+    position: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class SourceRow(Base):
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    network: Mapped[Network] = mapped_column(_enum(Network))
+    url: Mapped[str | None] = mapped_column(sa.String(2048), index=True)
+    author: Mapped[str | None] = mapped_column(sa.String(255), index=True)
+    text: Mapped[str] = mapped_column(sa.Text)
+    detected_at: Mapped[datetime]
+    external_id: Mapped[str | None] = mapped_column(sa.String(255))
+
+
+class AssignmentRow(Base):
+    __tablename__ = "assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    department_id: Mapped[int] = mapped_column(sa.ForeignKey("departments.id"), index=True)
+    state: Mapped[AssignmentState] = mapped_column(_enum(AssignmentState))
+    order: Mapped[int] = mapped_column(default=0, server_default="0")
+    executor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    received_at: Mapped[datetime | None]
+    return_reason: Mapped[str | None] = mapped_column(sa.Text)
+    returned_at: Mapped[datetime | None]
+    # One column per bot.incident.AssignmentDeadline: "<kind>_due".
+    not_ours_due: Mapped[datetime | None]
+    clarification_due: Mapped[datetime | None]
+    contribution_due: Mapped[datetime | None]
+
+
+class DraftRow(Base):
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    kind: Mapped[DraftKind] = mapped_column(_enum(DraftKind))
+    text: Mapped[str] = mapped_column(sa.Text)
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    department_id: Mapped[int] = mapped_column(sa.ForeignKey("departments.id"))
+    submitted_at: Mapped[datetime]
+    status: Mapped[DraftStatus] = mapped_column(_enum(DraftStatus))
+    is_final: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    return_reasons: Mapped[list[Any]] = mapped_column(default=list)  # ReturnReason values
+    return_comment: Mapped[str | None] = mapped_column(sa.Text)
+    decided_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    published_url: Mapped[str | None] = mapped_column(sa.String(2048))
+    published_at: Mapped[datetime | None]
+
+
+class AttachmentRow(Base):
+    """A Telegram file of a source post or of a draft (exactly one of the two)."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (sa.CheckConstraint("(source_id IS NULL) <> (draft_id IS NULL)", name="one_owner"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sources.id", ondelete="CASCADE"), index=True)
+    draft_id: Mapped[int | None] = mapped_column(sa.ForeignKey("drafts.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    file_id: Mapped[str] = mapped_column(sa.String(255))
+    file_unique_id: Mapped[str | None] = mapped_column(sa.String(255))
+    type: Mapped[str] = mapped_column(sa.String(32))
+
+
+class PauseRow(Base):
+    __tablename__ = "pauses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class EventRow(Base):
+    """The transition and audit log: append-only."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(64))
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    from_state: Mapped[State | None] = mapped_column(_enum(State))
+    to_state: Mapped[State] = mapped_column(_enum(State))
+    comment: Mapped[str | None] = mapped_column(sa.Text)
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+# --- delivery -----------------------------------------------------------------------------------
+
+
+class OutboxRow(Base):
+    """A notification written in the same transaction as the change it announces."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(sa.BigInteger)
+    payload: Mapped[dict[str, Any]]
+    incident_id: Mapped[int | None] = mapped_column(sa.ForeignKey("incidents.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(server_default=_now)
+    not_before: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    status: Mapped[OutboxStatus] = mapped_column(
+        _enum(OutboxStatus), default=OutboxStatus.pending, server_default="pending"
+    )
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    dedupe_key: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+
+
+class ProcessedUpdateRow(Base):
+    """Telegram update ids already handled: a redelivered update is ignored."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[datetime] = mapped_column(server_default=_now)

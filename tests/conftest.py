@@ -1,0 +1,90 @@
+"""Shared fixtures. Database: a migrated SQLite file always, PostgreSQL when OTKLIK_TEST_PG_URL
+is set (each test gets a fresh schema, dropped afterwards)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from storage.db import make_engine, make_session_factory, upgrade, upgrade_async
+
+PG_URL_VARIABLE = "OTKLIK_TEST_PG_URL"
+
+
+@dataclass(frozen=True)
+class MigratedDatabase:
+    backend: str  # "sqlite" or "postgres"
+    url: str
+    connect_args: dict[str, Any] = field(default_factory=dict)
+
+    def engine(self) -> AsyncEngine:
+        return make_engine(self.url, connect_args=self.connect_args)
+
+
+def _postgres_database(base_url: str) -> Iterator[MigratedDatabase]:
+    schema = f"otklik_test_{uuid.uuid4().hex[:12]}"
+    database = MigratedDatabase("postgres", base_url, {"server_settings": {"search_path": schema}})
+
+    async def create() -> None:
+        admin = make_engine(base_url)
+        try:
+            async with admin.begin() as connection:
+                await connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        finally:
+            await admin.dispose()
+        engine = database.engine()
+        try:
+            await upgrade_async(engine)
+        finally:
+            await engine.dispose()
+
+    async def drop() -> None:
+        admin = make_engine(base_url)
+        try:
+            async with admin.begin() as connection:
+                await connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await admin.dispose()
+
+    # Sync fixture: the async set-up runs on its own short-lived loop, not the test's.
+    asyncio.run(create())
+    try:
+        yield database
+    finally:
+        asyncio.run(drop())
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MigratedDatabase]:
+    """An empty database migrated to head, on every available backend."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'otklik.db'}"
+        upgrade(url)
+        yield MigratedDatabase("sqlite", url)
+        return
+    base_url = os.environ.get(PG_URL_VARIABLE)
+    if not base_url:
+        pytest.skip(f"{PG_URL_VARIABLE} is not set")
+    yield from _postgres_database(base_url)
+
+
+@pytest.fixture
+async def engine(database: MigratedDatabase) -> AsyncIterator[AsyncEngine]:
+    engine = database.engine()
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return make_session_factory(engine)
