@@ -1,0 +1,124 @@
+"""The workflow through real storage: one transaction per action, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import ManualClock
+from bot.errors import ConcurrentUpdate, DomainError, IllegalTransition
+from bot.incident import DeadlineKind, DraftKind, Network, ReturnReason, Role, Source, State
+from bot.presets import get_preset
+from bot.services import IncidentService
+from bot.workflow import Actor, SplitPart, Workflow
+from bot.worktime import WeeklySchedule, WorkCalendar
+from storage.repositories import DirectoryRepository, IncidentRepository
+
+MSK = ZoneInfo("Europe/Moscow")
+
+
+async def directory(sessions: async_sessionmaker[AsyncSession]) -> tuple[Actor, Actor, list[int]]:
+    async with sessions() as session, session.begin():
+        repo = DirectoryRepository(session)
+        curator = await repo.add_user(1001, "Куратор", roles=[Role.curator])
+        executor = await repo.add_user(1002, "Исполнитель", roles=[Role.executor])
+        deps = [(await repo.add_department(name)).id for name in ("ЖКХ", "Дороги")]
+        await repo.add_membership(executor.id, deps[0])
+    return (
+        Actor(curator.id, frozenset({Role.curator})),
+        Actor(executor.id, frozenset({Role.executor}), departments=frozenset({deps[0]})),
+        deps,
+    )
+
+
+def service(sessions: async_sessionmaker[AsyncSession], preset: str = "otradnaya") -> IncidentService:
+    p = get_preset(preset)
+    clock = ManualClock(datetime(2026, 3, 10, 10, 0, tzinfo=MSK))
+    return IncidentService(sessions, Workflow(p, WorkCalendar(p.timezone, WeeklySchedule.standard())), clock)
+
+
+def source() -> Source:
+    return Source(
+        Network.vk, "https://vk.com/wall-1_7", "Пётр", "Не вывозят мусор", datetime(2026, 3, 10, 10, 0, tzinfo=MSK)
+    )
+
+
+async def test_full_lifecycle_is_stored_with_its_audit_trail(sessions: async_sessionmaker[AsyncSession]) -> None:
+    curator, executor, deps = await directory(sessions)
+    svc = service(sessions)
+    incident = await svc.register(curator, [source()])
+    svc.clock.advance(timedelta(minutes=10))
+    await svc.route(incident.id, curator, [deps[0]])
+    await svc.accept(incident.id, executor)
+    svc.clock.advance(timedelta(hours=2))
+    await svc.submit_draft(incident.id, executor, DraftKind.answer, "Вывезем сегодня до 18:00.")
+    await svc.return_draft(incident.id, curator, [ReturnReason.no_evidence], comment="Нужны фото")
+    await svc.submit_draft(incident.id, executor, DraftKind.answer, "Вывезли, фото прилагаем.")
+    stored = await svc.get(incident.id)
+    assert stored.state is State.on_approval
+    assert stored.deadlines[DeadlineKind.answer] == datetime(2026, 3, 11, 10, 0, tzinfo=MSK)
+    assert stored.drafts[0].return_reasons == [ReturnReason.no_evidence]
+    await svc.approve(incident.id, curator)
+    await svc.publish(incident.id, executor, "https://vk.com/wall-1_7?reply=9")
+    stored = await svc.get(incident.id)
+    assert stored.state is State.published and stored.version == 7
+    history = [e.name for e in await svc.history(incident.id)]
+    assert history == [
+        "registered",
+        "routed",
+        "accepted",
+        "draft_submitted",
+        "draft_returned",
+        "draft_submitted",
+        "approved",
+        "published",
+    ]
+
+
+async def test_two_simultaneous_approvals_exactly_one_wins(sessions: async_sessionmaker[AsyncSession]) -> None:
+    curator, executor, deps = await directory(sessions)
+    svc = service(sessions)
+    incident = await svc.register(curator, [source()])
+    await svc.route(incident.id, curator, [deps[0]])
+    await svc.accept(incident.id, executor)
+    await svc.submit_draft(incident.id, executor, DraftKind.answer, "Ответ")
+    other_curator = Actor(curator.user_id, curator.roles)
+    results = await asyncio.gather(
+        svc.approve(incident.id, curator),
+        svc.return_draft(incident.id, other_curator, [ReturnReason.spelling]),
+        return_exceptions=True,
+    )
+    winners = [r for r in results if not isinstance(r, BaseException)]
+    losers = [r for r in results if isinstance(r, BaseException)]
+    assert len(winners) == 1 and len(losers) == 1
+    assert isinstance(losers[0], ConcurrentUpdate | IllegalTransition)
+    history = [e.name for e in await svc.history(incident.id)]
+    assert history.count("approved") + history.count("draft_returned") == 1
+    assert (await svc.get(incident.id)).state is winners[0].state
+
+
+async def test_refused_action_leaves_the_stored_incident_untouched(sessions: async_sessionmaker[AsyncSession]) -> None:
+    curator, executor, _ = await directory(sessions)
+    svc = service(sessions)
+    incident = await svc.register(curator, [source()])
+    with pytest.raises(DomainError):
+        await svc.accept(incident.id, executor)  # not routed yet
+    stored = await svc.get(incident.id)
+    assert stored.state is State.detected and stored.version == 0
+    assert [e.name for e in await svc.history(incident.id)] == ["registered"]
+
+
+async def test_split_saves_one_incident_per_department(sessions: async_sessionmaker[AsyncSession]) -> None:
+    curator, _, deps = await directory(sessions)
+    svc = service(sessions, "borovichi")
+    incident = await svc.register(curator, [source()])
+    await svc.apply(incident.id, lambda i, now: svc.workflow.split(i, curator, now, [SplitPart(d) for d in deps]))
+    assert (await svc.get(incident.id)).state is State.split
+    async with sessions() as session:
+        children = await IncidentRepository(session).list_by_state([State.routed])
+    assert sorted(c.assignments[0].department_id for c in children) == sorted(deps)
+    assert all(c.parent_id == incident.id for c in children)
