@@ -151,15 +151,12 @@ def main(argv: list[str] | None = None) -> int:
         # Agreement: the reduced calendar against businesstimedelta, case by case.
         their_results, their_time = run_timed(their_op, cases)
         our_results, _ = run_timed(ours_reduced[name], cases)
-        bad = [
-            (c, o, t)
-            for c, o, t in zip(cases, our_results, their_results, strict=True)
-            if o != t
-        ]
+        bad = [(c, o, t) for c, o, t in zip(cases, our_results, their_results, strict=True) if o != t]
         mismatches += len(bad)
         for (start, other), o, t in bad[:3]:
-            print(f"  MISMATCH {name}: start={start.isoformat()} other={other.isoformat()} "
-                  f"ours={o} businesstimedelta={t}")
+            print(
+                f"  MISMATCH {name}: start={start.isoformat()} other={other.isoformat()} ours={o} businesstimedelta={t}"
+            )
         # Speed: the full calendar, several passes.
         ours_op = ours_full[name]
         run_timed(ours_op, cases)  # warm the per-date caches, as in a long-running bot
@@ -172,13 +169,12 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"{'operation':<26} {'ours ops/s':>12} {'btd ops/s':>12} {'ratio':>8} {'mismatch':>9}")
     for name, ours_rate, their_rate, bad_count in rows:
-        print(
-            f"{name:<26} {ours_rate:>12,.0f} {their_rate:>12,.0f} "
-            f"{ours_rate / their_rate:>7.1f}× {bad_count:>9}"
-        )
+        print(f"{name:<26} {ours_rate:>12,.0f} {their_rate:>12,.0f} {ours_rate / their_rate:>7.1f}× {bad_count:>9}")
     worst = min(o / t for _, o, t, _ in rows)
-    print(f"\nTarget ≥ 3× faster than businesstimedelta: {'MET' if worst >= 3 else 'NOT MET'} "
-          f"(slowest ratio {worst:.1f}×).")
+    print(
+        f"\nTarget ≥ 3× faster than businesstimedelta: {'MET' if worst >= 3 else 'NOT MET'} "
+        f"(slowest ratio {worst:.1f}×)."
+    )
     print(f"Mismatches: {mismatches} of {args.cases * len(rows):,} cases.")
     return 1 if mismatches else 0
 

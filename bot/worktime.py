@@ -87,9 +87,7 @@ class Span:
 
 def _normalise_spans(spans: Iterable[Span | tuple[time, time]], where: str) -> tuple[Span, ...]:
     """Sort spans, merge touching ones, reject overlaps (an overlap is a config mistake)."""
-    items = sorted(
-        (s if isinstance(s, Span) else Span(*s) for s in spans), key=lambda s: (s.start, s.end)
-    )
+    items = sorted((s if isinstance(s, Span) else Span(*s) for s in spans), key=lambda s: (s.start, s.end))
     out: list[Span] = []
     for s in items:
         if out and s.start < out[-1].end:
@@ -152,10 +150,7 @@ class WeeklySchedule:
     ) -> WeeklySchedule:
         """Build from ``{weekday: [(start, end), ...]}``; lunch is cut out of spans it overlaps."""
         return cls(
-            {
-                wd: tuple(p for s, e in intervals for p in _cut_lunch(s, e, lunch))
-                for wd, intervals in days.items()
-            }
+            {wd: tuple(p for s, e in intervals for p in _cut_lunch(s, e, lunch)) for wd, intervals in days.items()}
         )
 
 
@@ -180,9 +175,7 @@ class CalendarOverrides:
         object.__setattr__(
             self,
             "custom_hours",
-            MappingProxyType(
-                {d: _normalise_spans(s, d.isoformat()) for d, s in self.custom_hours.items()}
-            ),
+            MappingProxyType({d: _normalise_spans(s, d.isoformat()) for d, s in self.custom_hours.items()}),
         )
 
 
@@ -329,9 +322,13 @@ class WorkCalendar:
                 base = self._schedule.days.get(day.weekday(), ())
         else:
             base = self._schedule.days.get(day.weekday(), ())
-        if base and self._shorten and (
-            self._is_eve_of_public_holiday(day)
-            or (replaced is not None and self._is_eve_of_public_holiday(replaced))
+        if (
+            base
+            and self._shorten
+            and (
+                self._is_eve_of_public_holiday(day)
+                or (replaced is not None and self._is_eve_of_public_holiday(replaced))
+            )
         ):
             base = _cut_from_end(base, _PRE_HOLIDAY_CUT)
         return base
@@ -503,9 +500,7 @@ class WorkCalendar:
             return 0
         d1, d2 = self._date_of(s), self._date_of(e)
         if d1 == d2:
-            return sum(
-                min(b, e) - max(a, s) for a, b in self._day(d1)[0] if b > s and a < e
-            )
+            return sum(min(b, e) - max(a, s) for a, b in self._day(d1)[0] if b > s and a < e)
         total = sum(b - max(a, s) for a, b in self._day(d1)[0] if b > s)
         day = d1 + _ONE_DAY
         while day < d2:
@@ -607,6 +602,5 @@ class WorkCalendar:
                 secs[day.month - 1] += total
             day += _ONE_DAY
         return [
-            MonthTotal(month=m + 1, working_days=days[m], working_time=timedelta(seconds=secs[m]))
-            for m in range(12)
+            MonthTotal(month=m + 1, working_days=days[m], working_time=timedelta(seconds=secs[m])) for m in range(12)
         ]

@@ -73,9 +73,7 @@ def test_1_deadline_inside_working_hours_falls_on_the_same_day() -> None:
         (msk(2025, 3, 4, 7), msk(2025, 3, 4, 10)),  # early morning → same day opening
     ],
 )
-def test_2_start_outside_working_hours_counts_from_the_next_opening(
-    start: datetime, expected: datetime
-) -> None:
+def test_2_start_outside_working_hours_counts_from_the_next_opening(start: datetime, expected: datetime) -> None:
     assert MSK.add(start, H) == expected
 
 
@@ -237,9 +235,7 @@ def test_7_holidays_follow_the_local_date_in_every_zone_not_a_shifted_feed() -> 
         ),
     ],
 )
-def test_7_month_norms_match_the_government_production_calendar(
-    year: int, days: list[int], hours: list[int]
-) -> None:
+def test_7_month_norms_match_the_government_production_calendar(year: int, days: list[int], hours: list[int]) -> None:
     """Working days and hours per month for the 40-hour, 5-day week.
 
     2025: Постановление Правительства РФ от 04.10.2024 № 1335 — 247 days, 1972 hours;
@@ -326,10 +322,7 @@ def test_8_subtracting_zero_stays_in_working_time() -> None:
 
 def test_9_same_utc_moment_gives_different_deadlines_in_moscow_samara_and_barnaul() -> None:
     detected = datetime(2025, 3, 3, 5, tzinfo=UTC)  # Mon 08:00 MSK, 09:00 SAMT, 12:00 Barnaul
-    deadlines = {
-        tz: WorkCalendar(tz).add(detected, 8 * H)
-        for tz in ("Europe/Moscow", "Europe/Samara", "Asia/Barnaul")
-    }
+    deadlines = {tz: WorkCalendar(tz).add(detected, 8 * H) for tz in ("Europe/Moscow", "Europe/Samara", "Asia/Barnaul")}
     assert deadlines["Europe/Moscow"] == datetime(2025, 3, 3, 15, tzinfo=UTC)  # 18:00 local
     assert deadlines["Europe/Samara"] == datetime(2025, 3, 3, 14, tzinfo=UTC)  # 18:00 local
     assert deadlines["Asia/Barnaul"] == datetime(2025, 3, 4, 5, tzinfo=UTC)  # Tue 12:00 local
@@ -447,9 +440,7 @@ def test_12_between_with_reversed_bounds_is_negative() -> None:
 
 def test_12_a_pause_ending_before_it_starts_is_rejected() -> None:
     with pytest.raises(ValueError, match="pause"):
-        MSK.between(
-            msk(2025, 3, 4, 9), msk(2025, 3, 4, 18), [(msk(2025, 3, 4, 12), msk(2025, 3, 4, 10))]
-        )
+        MSK.between(msk(2025, 3, 4, 9), msk(2025, 3, 4, 18), [(msk(2025, 3, 4, 12), msk(2025, 3, 4, 10))])
 
 
 # --------------------------------------------------------------------------- edge case 17
@@ -514,9 +505,7 @@ def _is_span_end(cal: WorkCalendar, moment: datetime) -> bool:
 
 @PROPS
 @given(calendars, moments, durations)
-def test_property_adding_then_measuring_gives_back_the_duration(
-    cal: WorkCalendar, t: datetime, d: timedelta
-) -> None:
+def test_property_adding_then_measuring_gives_back_the_duration(cal: WorkCalendar, t: datetime, d: timedelta) -> None:
     assert cal.between(t, cal.add(t, d)) == d
 
 
@@ -580,9 +569,7 @@ def test_property_a_longer_duration_never_gives_an_earlier_deadline(
 
 @PROPS
 @given(calendars, moments, moments, moments)
-def test_property_working_time_between_is_additive(
-    cal: WorkCalendar, a: datetime, b: datetime, c: datetime
-) -> None:
+def test_property_working_time_between_is_additive(cal: WorkCalendar, a: datetime, b: datetime, c: datetime) -> None:
     assert cal.between(a, c) == cal.between(a, b) + cal.between(b, c)
 
 
