@@ -89,3 +89,15 @@ def test_deadline_uses_the_config_calendar(tmp_path: Path, capsys: pytest.Captur
     assert main(["--config", str(path), "deadline", "--detected", "2026-03-10 10:00", "--json"]) == 0
     due = {d["key"]: d["due"] for d in json.loads(capsys.readouterr().out)["deadlines"]}
     assert due["answer"] == "2026-03-12T10:00:00+03:00"  # the local day off is skipped
+
+
+def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/otklik.sqlite3"
+    result = run("db", "upgrade", env={"OTKLIK_DATABASE_URL": url})
+    assert result.returncode == 0, result.stderr
+    assert "up to date" in result.stdout
+    import sqlite3
+
+    tables = {r[0] for r in sqlite3.connect(tmp_path / "otklik.sqlite3").execute("select name from sqlite_master")}
+    assert {"incidents", "drafts", "events", "outbox", "processed_updates", "alembic_version"} <= tables
+    assert run("db", "upgrade", env={"OTKLIK_DATABASE_URL": url}).returncode == 0  # idempotent
