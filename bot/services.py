@@ -1,84 +1,444 @@
-"""Use cases: one transaction each — load the incident, apply a workflow transition, save it with
-its events. Handlers call these; they never touch the domain objects' storage themselves."""
+"""Use cases: each is one transaction — load, apply a workflow transition, save it with its events
+and the notifications it causes (outbox). Handlers call these and get plain values back."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.incident import Event, Incident, Source
-from bot.workflow import Actor, Transition, Workflow
-from storage.repositories import IncidentRepository
+from bot.config import Settings
+from bot.errors import InvalidInput, NotAllowed, NotFound
+from bot.incident import (
+    CLOSED_STATES,
+    Attachment,
+    DraftKind,
+    Event,
+    Importance,
+    Incident,
+    ReturnReason,
+    Role,
+    Source,
+    State,
+)
+from bot.notifications import Audience, notices
+from bot.workflow import Action, Actor, SplitPart, Transition, Workflow
+from storage.repositories import (
+    CardRepository,
+    DepartmentRecord,
+    DirectoryRepository,
+    IncidentRepository,
+    InviteRecord,
+    OutboxRepository,
+    ProcessedUpdates,
+    UserRecord,
+)
+
+INVITE_TTL = timedelta(days=7)
+REPEAT_WINDOW = timedelta(days=30)
 
 
-class IncidentService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], workflow: Workflow, clock: Clock) -> None:
+@dataclass(frozen=True)
+class Person:
+    """The current user as the bot sees them: roles, departments, whom they stand in for."""
+
+    id: int
+    telegram_id: int
+    full_name: str
+    locale: str
+    roles: frozenset[Role]
+    departments: frozenset[int]  # own memberships plus those of people they substitute now
+    responsible_for: frozenset[int]
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.id, self.roles, self.departments, self.responsible_for)
+
+    def has(self, role: Role) -> bool:
+        return role in self.roles
+
+
+@dataclass(frozen=True)
+class Directory:
+    departments: tuple[DepartmentRecord, ...]
+    topics: dict[int, str]
+    locations: dict[int, str]
+
+    def department_name(self, department_id: int | None) -> str:
+        for d in self.departments:
+            if d.id == department_id:
+                return d.name
+        return "—"
+
+
+class Services:
+    """Everything handlers may call, built once per process and handed to the dispatcher."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        workflow: Workflow,
+        clock: Clock,
+        settings: Settings | None = None,
+    ) -> None:
         self.sessions = sessions
         self.workflow = workflow
         self.clock = clock
+        self.settings = settings
+        self.outbox_ready = asyncio.Event()  # the sender wakes when a transaction queued something
 
-    async def register(self, actor: Actor, sources: Sequence[Source], **options: Any) -> Incident:
-        now = self.clock.now()
-        incident, events = self.workflow.register(actor, now, sources, **options)
-        async with self.sessions() as session, session.begin():
-            return await IncidentRepository(session).add(incident, events)
+    # ------------------------------------------------------------------ people
 
-    async def get(self, incident_id: int) -> Incident:
+    async def identify(self, telegram_id: int) -> Person | None:
         async with self.sessions() as session:
-            return await IncidentRepository(session).get(incident_id)
+            repo = DirectoryRepository(session)
+            user = await repo.get_by_telegram_id(telegram_id)
+            if user is None or not user.is_active:
+                return None
+            return await self._person(repo, user)
+
+    async def _person(self, repo: DirectoryRepository, user: UserRecord) -> Person:
+        now = self.clock.now()
+        departments = {d.id for d in await repo.departments_of(user.id)}
+        for absent_id in await repo.substituted_by(user.id, now):
+            departments |= {d.id for d in await repo.departments_of(absent_id)}
+        roles = set(user.roles)
+        if departments:
+            roles.add(Role.executor)
+        responsible = frozenset(d.id for d in await repo.list_departments() if d.responsible_user_id == user.id)
+        return Person(
+            user.id,
+            user.telegram_id,
+            user.full_name,
+            user.locale,
+            frozenset(roles),
+            frozenset(departments),
+            responsible,
+        )
+
+    async def join(self, code: str, telegram_id: int, full_name: str, username: str | None, locale: str) -> Person:
+        """Redeem an invite link: the new person gets the role (and department) it names."""
+        now = self.clock.now()
+        async with self.sessions() as session, session.begin():
+            repo = DirectoryRepository(session)
+            invite = await repo.get_invite(code)
+            if invite is None:
+                raise InvalidInput("unknown invite", key="invite_unknown")
+            if invite.used_by is not None:
+                raise InvalidInput("invite already used", key="invite_used")
+            if invite.expires_at is not None and invite.expires_at < now:
+                raise InvalidInput("invite expired", key="invite_expired")
+            user = await repo.get_by_telegram_id(telegram_id)
+            if user is None:
+                user = await repo.add_user(telegram_id, full_name[:255] or str(telegram_id), username, locale=locale)
+            if not await repo.mark_invite_used(invite.id, user.id, now):
+                raise InvalidInput("invite already used", key="invite_used")
+            roles = set(user.roles)
+            if invite.role is Role.responsible and invite.department_id is not None:
+                await repo.set_responsible(invite.department_id, user.id)
+                await repo.add_membership(user.id, invite.department_id)
+            elif invite.role is Role.executor and invite.department_id is not None:
+                await repo.add_membership(user.id, invite.department_id)
+            if invite.role not in (Role.responsible,):
+                roles.add(invite.role)
+            await repo.set_roles(user.id, roles)
+            await repo.set_user_active(user.id, True)
+            return await self._person(repo, await repo.get_user(user.id))
+
+    async def create_invite(self, admin: Person, role: Role, department_id: int | None) -> InviteRecord:
+        if not admin.has(Role.admin):
+            raise NotAllowed("only admins invite", key="role_required", role="admin")
+        if role in (Role.executor, Role.responsible) and department_id is None:
+            raise InvalidInput("an executor or responsible official needs a department", key="department_needed")
+        now = self.clock.now()
+        async with self.sessions() as session, session.begin():
+            repo = DirectoryRepository(session)
+            if department_id is not None:
+                await repo.get_department(department_id)  # NotFound for a forged id
+            return await repo.create_invite(
+                secrets.token_urlsafe(12),
+                role,
+                created_by=admin.id,
+                department_id=department_id,
+                expires_at=now + INVITE_TTL,
+                created_at=now,
+            )
+
+    async def set_locale(self, person: Person, locale: str) -> None:
+        if locale not in ("ru", "en"):
+            raise InvalidInput("unsupported language", key="bad_locale")
+        async with self.sessions() as session, session.begin():
+            await DirectoryRepository(session).set_locale(person.id, locale)
+
+    async def directory(self) -> Directory:
+        async with self.sessions() as session:
+            repo = DirectoryRepository(session)
+            return Directory(
+                tuple(await repo.list_departments()),
+                {t.id: t.name for t in await repo.list_topics()},
+                {loc.id: loc.name for loc in await repo.list_locations()},
+            )
+
+    async def department_members(self, department_id: int) -> list[UserRecord]:
+        async with self.sessions() as session:
+            return await DirectoryRepository(session).members(department_id)
+
+    async def user_names(self, user_ids: Iterable[int]) -> dict[int, str]:
+        async with self.sessions() as session:
+            repo = DirectoryRepository(session)
+            names: dict[int, str] = {}
+            for user_id in set(user_ids):
+                try:
+                    names[user_id] = (await repo.get_user(user_id)).full_name
+                except NotFound:
+                    continue
+            return names
+
+    async def seed(self, settings: Settings) -> None:
+        """Make the directory hold what the config names (idempotent: existing rows are kept)."""
+        async with self.sessions() as session, session.begin():
+            repo = DirectoryRepository(session)
+            existing = {d.name: d for d in await repo.list_departments(active_only=False)}
+            for dep in settings.departments:
+                if dep.name not in existing:
+                    await repo.add_department(dep.name, chat_id=dep.chat_id)
+                elif dep.chat_id is not None and existing[dep.name].chat_id != dep.chat_id:
+                    await repo.bind_chat(existing[dep.name].id, dep.chat_id)
+            known_topics = {t.name for t in await repo.list_topics(active_only=False)}
+            for name in settings.topics:
+                if name not in known_topics:
+                    await repo.add_topic(name)
+            known_locations = {loc.name for loc in await repo.list_locations(active_only=False)}
+            for name in settings.locations:
+                if name not in known_locations:
+                    await repo.add_location(name)
+            people = settings.people
+            for role, ids in (
+                (Role.admin, people.admins),
+                (Role.curator, people.curators),
+                (Role.head, people.heads),
+                (Role.external_approver, people.external_approvers),
+            ):
+                for telegram_id in ids:
+                    user = await repo.get_by_telegram_id(telegram_id)
+                    if user is None:
+                        user = await repo.add_user(telegram_id, str(telegram_id), locale=settings.bot.default_locale)
+                    if role not in user.roles:
+                        await repo.set_roles(user.id, {*user.roles, role})
+
+    # --------------------------------------------------------------- incidents
+
+    async def register(self, person: Person, sources: Sequence[Source], **options: Any) -> Incident:
+        now = self.clock.now()
+        repeat_of = options.pop("repeat_of_id", None)
+        async with self.sessions() as session, session.begin():
+            repo = IncidentRepository(session)
+            earlier = await repo.get(repeat_of) if repeat_of is not None else None
+            incident, events = self.workflow.register(person.actor, now, sources, repeat_of=earlier, **options)
+            return await repo.add(incident, events)
+
+    async def get(self, incident_id: int, viewer: Person | None = None) -> Incident:
+        async with self.sessions() as session:
+            incident = await IncidentRepository(session).get(incident_id)
+        if viewer is not None:
+            self.check_can_see(viewer, incident)
+        return incident
+
+    def check_can_see(self, viewer: Person, incident: Incident) -> None:
+        """An executor sees only incidents routed to their department (SPEC §8)."""
+        if viewer.roles & {Role.curator, Role.head, Role.admin, Role.external_approver}:
+            return
+        mine = viewer.departments | viewer.responsible_for
+        if not any(a.department_id in mine for a in incident.assignments):
+            raise NotFound("no such incident", key="not_found", id=incident.id)
 
     async def history(self, incident_id: int) -> list[Event]:
         async with self.sessions() as session:
             return await IncidentRepository(session).events(incident_id)
 
-    async def apply(self, incident_id: int, transition: Callable[[Incident, Any], Any]) -> Incident:
-        """Run `transition(incident, now)` and save it; a concurrent change makes this one lose.
+    async def repeat_candidates(self, url: str | None, author: str | None, topic_ids: Sequence[int]) -> list[Incident]:
+        """Likely repeats: the same post, or the same author on the same topic recently."""
+        since = self.clock.now() - REPEAT_WINDOW
+        async with self.sessions() as session:
+            repo = IncidentRepository(session)
+            ids = await repo.find_repeat_candidates(url, author, list(topic_ids), since)
+            return [await repo.get(i) for i in ids[:5]]
+
+    def actions(self, person: Person, incident: Incident) -> list[Action]:
+        return self.workflow.actions_for(incident, person.actor, self.clock.now())
+
+    async def act(self, person: Person, incident_id: int, transition: Callable[[Incident, datetime], Any]) -> Incident:
+        """Apply `transition(incident, now)`, save it with its events and notices in one transaction.
 
         The transition returns its events, (draft, events) as submit_draft does, or a Transition.
-        The incident row is written first so that a lost race fails before any other write.
+        The incident row is written first, so a lost race fails before any other write.
         """
         now = self.clock.now()
         async with self.sessions() as session, session.begin():
             repo = IncidentRepository(session)
             incident = await repo.get(incident_id)
+            self.check_can_see(person, incident)
             result = transition(incident, now)
-            if isinstance(result, Transition):  # split: the new incidents are saved with the parent
+            touched: list[tuple[Incident, list[Event]]] = []
+            if isinstance(result, Transition):
                 await repo.save(incident, result.events)
+                touched.append((incident, result.events))
                 for child in result.children:
-                    await repo.add(
-                        child,
-                        [
-                            Event(
-                                "split_from",
-                                now,
-                                result.events[0].actor_id,
-                                None,
-                                child.state,
-                                data={"parent": incident_id},
-                            )
-                        ],
-                    )
-                return incident
-            await repo.save(incident, result[1] if isinstance(result, tuple) else result)
-            return incident
+                    events = [
+                        Event("split_from", now, person.id, None, child.state, data={"parent": incident_id}),
+                    ]
+                    await repo.add(child, events)
+                    touched.append((child, events))
+            else:
+                events = result[1] if isinstance(result, tuple) else result
+                await repo.save(incident, events)
+                touched.append((incident, events))
+            await self._queue_notices(session, touched, person)
+        self.outbox_ready.set()
+        return incident
 
-    async def route(self, incident_id: int, actor: Actor, department_ids: Sequence[int], **kw: Any) -> Incident:
-        return await self.apply(incident_id, lambda i, now: self.workflow.route(i, actor, now, department_ids, **kw))
+    # One method per action, so a handler calls one service function (STYLE: handlers stay thin).
 
-    async def accept(self, incident_id: int, actor: Actor, **kw: Any) -> Incident:
-        return await self.apply(incident_id, lambda i, now: self.workflow.accept(i, actor, now, **kw))
+    async def route(self, p: Person, incident_id: int, departments: Sequence[int], mode: Any = None) -> Incident:
+        return await self.act(p, incident_id, lambda i, now: self.workflow.route(i, p.actor, now, departments, mode))
 
-    async def submit_draft(self, incident_id: int, actor: Actor, kind: Any, text: str, **kw: Any) -> Incident:
-        return await self.apply(incident_id, lambda i, now: self.workflow.submit_draft(i, actor, now, kind, text, **kw))
+    async def split(self, p: Person, incident_id: int, departments: Sequence[int]) -> Incident:
+        parts = [SplitPart(d) for d in departments]
+        return await self.act(p, incident_id, lambda i, now: self.workflow.split(i, p.actor, now, parts))
 
-    async def approve(self, incident_id: int, actor: Actor, **kw: Any) -> Incident:
-        return await self.apply(incident_id, lambda i, now: self.workflow.approve(i, actor, now, **kw))
+    async def not_processable(self, p: Person, incident_id: int, reason: str) -> Incident:
+        return await self.act(
+            p, incident_id, lambda i, now: self.workflow.mark_not_processable(i, p.actor, now, reason)
+        )
 
-    async def return_draft(self, incident_id: int, actor: Actor, reasons: Sequence[Any], **kw: Any) -> Incident:
-        return await self.apply(incident_id, lambda i, now: self.workflow.return_draft(i, actor, now, reasons, **kw))
+    async def change_importance(self, p: Person, incident_id: int, importance: Importance) -> Incident:
+        return await self.act(
+            p, incident_id, lambda i, now: self.workflow.change_importance(i, p.actor, now, importance)
+        )
 
-    async def publish(self, incident_id: int, actor: Actor, url: str, **kw: Any) -> Incident:
-        return await self.apply(incident_id, lambda i, now: self.workflow.publish(i, actor, now, url, **kw))
+    async def add_source(self, p: Person, incident_id: int, source: Source) -> Incident:
+        return await self.act(p, incident_id, lambda i, now: self.workflow.add_source(i, p.actor, now, source))
+
+    async def return_not_ours(self, p: Person, incident_id: int, reason: str) -> Incident:
+        return await self.act(p, incident_id, lambda i, now: self.workflow.return_not_ours(i, p.actor, now, reason))
+
+    async def accept(self, p: Person, incident_id: int, department_id: int | None = None) -> Incident:
+        return await self.act(p, incident_id, lambda i, now: self.workflow.accept(i, p.actor, now, department_id))
+
+    async def assign(self, p: Person, incident_id: int, department_id: int, executor_id: int) -> Incident:
+        return await self.act(
+            p, incident_id, lambda i, now: self.workflow.assign_executor(i, p.actor, now, department_id, executor_id)
+        )
+
+    async def designate(self, p: Person, incident_id: int, department_id: int) -> Incident:
+        return await self.act(
+            p, incident_id, lambda i, now: self.workflow.designate_consolidator(i, p.actor, now, department_id)
+        )
+
+    async def submit_draft(
+        self, p: Person, incident_id: int, kind: DraftKind, text: str, attachments: Sequence[Attachment] = ()
+    ) -> Incident:
+        return await self.act(
+            p, incident_id, lambda i, now: self.workflow.submit_draft(i, p.actor, now, kind, text, attachments)
+        )
+
+    async def approve(self, p: Person, incident_id: int, draft_number: int | None = None) -> Incident:
+        return await self.act(p, incident_id, lambda i, now: self.workflow.approve(i, p.actor, now, draft_number))
+
+    async def return_draft(
+        self,
+        p: Person,
+        incident_id: int,
+        reasons: Sequence[ReturnReason],
+        comment: str | None = None,
+        draft_number: int | None = None,
+    ) -> Incident:
+        return await self.act(
+            p,
+            incident_id,
+            lambda i, now: self.workflow.return_draft(i, p.actor, now, reasons, comment, draft_number),
+        )
+
+    async def author_reply(self, p: Person, incident_id: int, text: str | None = None) -> Incident:
+        return await self.act(p, incident_id, lambda i, now: self.workflow.record_author_reply(i, p.actor, now, text))
+
+    async def publish(self, p: Person, incident_id: int, url: str, draft_number: int | None = None) -> Incident:
+        return await self.act(p, incident_id, lambda i, now: self.workflow.publish(i, p.actor, now, url, draft_number))
+
+    async def _queue_notices(
+        self, session: AsyncSession, touched: list[tuple[Incident, list[Event]]], person: Person
+    ) -> None:
+        audience = await self._audience(DirectoryRepository(session))
+        outbox = OutboxRepository(session)
+        for incident, events in touched:
+            for notice in notices(incident, events, audience, person.telegram_id):
+                await outbox.add(notice.chat_id, notice.payload(), incident_id=notice.incident_id)
+
+    async def _audience(self, repo: DirectoryRepository) -> Audience:
+        # An absent person's notices go to their substitute (Отрадная п. 8.2, Боровичи п. 6).
+        chat_map = await repo.chat_map(self.clock.now())
+        chats = chat_map.chats
+
+        def of(user_ids: Iterable[int]) -> frozenset[int]:
+            return frozenset(chats[u] for u in user_ids if u in chats)
+
+        departments = await repo.list_departments()
+        return Audience(
+            curators=of(u.id for u in await repo.users_with_role(Role.curator)),
+            external_approvers=of(u.id for u in await repo.users_with_role(Role.external_approver)),
+            members={d.id: of(chat_map.members.get(d.id, ())) for d in departments},
+            responsible={
+                d.id: chats[d.responsible_user_id]
+                for d in departments
+                if d.responsible_user_id is not None and d.responsible_user_id in chats
+            },
+            group_chats={d.id: d.chat_id for d in departments if d.chat_id is not None},
+            users=chats,
+            publisher=self.workflow.preset.publisher.value,
+        )
+
+    async def queue(self, person: Person, view: str, page: int, page_size: int = 8) -> tuple[list[Incident], int]:
+        """One page of a queue: mine, department, approval, overdue (scoped by the person's rights)."""
+        open_states = [s for s in State if s not in CLOSED_STATES]
+        wide = bool(person.roles & {Role.curator, Role.head, Role.admin})
+        filters: dict[str, Any] = {"states": open_states}
+        if view == "mine":
+            if person.has(Role.curator):
+                filters["states"] = [State.detected, State.returned, State.on_approval, State.clarification]
+            else:
+                filters["executor_id"] = person.id
+        elif view == "department":
+            filters["department_ids"] = sorted(person.departments | person.responsible_for)
+        elif view == "approval":
+            filters["states"] = [State.on_approval, State.on_external_approval]
+            if not wide:
+                filters["department_ids"] = sorted(person.departments | person.responsible_for)
+        elif view == "overdue":
+            filters["overdue_at"] = self.clock.now()
+            if not wide:
+                filters["department_ids"] = sorted(person.departments | person.responsible_for)
+        else:
+            raise InvalidInput("unknown queue", key="bad_queue")
+        async with self.sessions() as session:
+            return await IncidentRepository(session).search(**filters, limit=page_size, offset=max(page, 0) * page_size)
+
+    # ----------------------------------------------------------------- cards
+
+    async def card_message(self, chat_id: int, incident_id: int) -> int | None:
+        async with self.sessions() as session:
+            return await CardRepository(session).get(chat_id, incident_id)
+
+    async def remember_card(self, chat_id: int, incident_id: int, message_id: int) -> None:
+        async with self.sessions() as session, session.begin():
+            await CardRepository(session).remember(chat_id, incident_id, message_id)
+
+    async def first_time(self, update_id: int) -> bool:
+        """A redelivered update is processed once."""
+        async with self.sessions() as session, session.begin():
+            return await ProcessedUpdates(session).first_time(update_id, self.clock.now())

@@ -8,11 +8,13 @@ runs before the first mutation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import copy
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
-from bot.errors import IllegalTransition, InvalidInput, NotAllowed
+from bot.errors import DomainError, IllegalTransition, InvalidInput, NotAllowed
 from bot.incident import (
     Assignment,
     AssignmentDeadline,
@@ -51,6 +53,26 @@ class Actor:
 
     def has(self, role: Role) -> bool:
         return role in self.roles
+
+
+class Action(StrEnum):
+    """What a person can do with an incident now; handlers turn these into buttons."""
+
+    route = "route"
+    not_processable = "not_processable"
+    importance = "importance"
+    accept = "accept"
+    not_ours = "not_ours"
+    answer = "answer"
+    intermediate = "intermediate"
+    clarification = "clarification"
+    contribution = "contribution"
+    designate = "designate"
+    approve = "approve"
+    return_draft = "return_draft"
+    author_reply = "author_reply"
+    publish = "publish"
+    assign = "assign"
 
 
 @dataclass(frozen=True)
@@ -542,8 +564,14 @@ class Workflow:
     def record_author_reply(
         self, incident: Incident, actor: Actor, now: datetime, text: str | None = None
     ) -> list[Event]:
-        """The author answered the clarification: the answer clock runs again (Боровичи п. 10)."""
-        _require(actor, Role.curator)
+        """The author answered the clarification: the answer clock runs again (Боровичи п. 10).
+
+        The curator or the executor who posted the question records it — whoever saw it first.
+        """
+        if not actor.has(Role.curator) and not any(
+            a.department_id in actor.departments and a.state is AssignmentState.accepted for a in incident.assignments
+        ):
+            raise NotAllowed("only the curator or the answering department records the reply", key="not_allowed")
         if incident.state is not State.clarification:
             raise IllegalTransition("no clarification is pending", state=incident.state)
         reply = _text(text, MAX_TEXT, "text") if text and text.strip() else None
@@ -589,6 +617,41 @@ class Workflow:
                 data={"number": draft.number, "kind": draft.kind.value, "url": url},
             )
         ]
+
+    # ------------------------------------------------------------------ rights
+
+    def actions_for(self, incident: Incident, actor: Actor, now: datetime) -> list[Action]:
+        """The actions the rules allow this actor now, found by trying each on a copy.
+
+        Trying the real transition keeps buttons and rights from ever disagreeing.
+        """
+        url = "https://example.org/published"
+        other_department = max([*actor.departments, *actor.responsible_for, 0]) + 1
+        trials: dict[Action, Callable[[Incident], object]] = {
+            Action.route: lambda i: self.route(i, actor, now, [other_department]),
+            Action.not_processable: lambda i: self.mark_not_processable(i, actor, now, "-"),
+            Action.importance: lambda i: self.change_importance(i, actor, now, _other_importance(i)),
+            Action.accept: lambda i: self.accept(i, actor, now),
+            Action.not_ours: lambda i: self.return_not_ours(i, actor, now, "-"),
+            Action.answer: lambda i: self.submit_draft(i, actor, now, DraftKind.answer, "-"),
+            Action.intermediate: lambda i: self.submit_draft(i, actor, now, DraftKind.intermediate, "-"),
+            Action.clarification: lambda i: self.submit_draft(i, actor, now, DraftKind.clarification, "-"),
+            Action.contribution: lambda i: self.submit_draft(i, actor, now, DraftKind.contribution, "-"),
+            Action.designate: lambda i: self.designate_consolidator(i, actor, now, _some_department(i)),
+            Action.approve: lambda i: self.approve(i, actor, now),
+            Action.return_draft: lambda i: self.return_draft(i, actor, now, [ReturnReason.spelling]),
+            Action.author_reply: lambda i: self.record_author_reply(i, actor, now),
+            Action.publish: lambda i: self.publish(i, actor, now, url),
+            Action.assign: lambda i: self.assign_executor(i, actor, now, _responsible_department(i, actor), 0),
+        }
+        allowed: list[Action] = []
+        for action, trial in trials.items():
+            try:
+                trial(copy.deepcopy(incident))
+            except DomainError:
+                continue
+            allowed.append(action)
+        return allowed
 
     # ---------------------------------------------------------------- deadlines
 
@@ -752,6 +815,26 @@ class Workflow:
         pause = incident.open_pause
         if pause is not None:
             pause.ended_at = now
+
+
+def _other_importance(incident: Incident) -> Importance:
+    return Importance.normal if incident.importance is Importance.high else Importance.high
+
+
+def _some_department(incident: Incident) -> int:
+    live = [
+        a.department_id
+        for a in incident.assignments
+        if a.state not in (AssignmentState.cancelled, AssignmentState.returned)
+    ]
+    return live[0] if live else -1
+
+
+def _responsible_department(incident: Incident, actor: Actor) -> int:
+    for a in incident.assignments:
+        if a.department_id in actor.responsible_for and a.active:
+            return a.department_id
+    return -1
 
 
 def add_term(cal: WorkCalendar, start: datetime, term: Term) -> datetime:

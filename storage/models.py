@@ -322,3 +322,29 @@ class ProcessedUpdateRow(Base):
 
     update_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     processed_at: Mapped[datetime] = mapped_column(server_default=_now)
+
+
+# --- Telegram presentation state ----------------------------------------------------------------
+
+
+class CardRow(Base):
+    """The message that shows an incident's card in a chat, edited in place as it changes."""
+
+    __tablename__ = "cards"
+    __table_args__ = (sa.UniqueConstraint("chat_id", "incident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(sa.BigInteger)
+    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int] = mapped_column(sa.BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(server_default=_now)
+
+
+class FsmStateRow(Base):
+    """aiogram FSM state and data per chat/user: a half-written draft survives a restart."""
+
+    __tablename__ = "fsm_states"
+
+    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    state: Mapped[str | None] = mapped_column(sa.String(255))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -21,6 +21,7 @@ from bot.errors import ConcurrentUpdate, NotFound
 from bot.incident import (
     Assignment,
     AssignmentDeadline,
+    AssignmentState,
     Attachment,
     DeadlineKind,
     Draft,
@@ -36,6 +37,7 @@ from storage.models import (
     AbsenceRow,
     AssignmentRow,
     AttachmentRow,
+    CardRow,
     DepartmentRow,
     DraftRow,
     EventRow,
@@ -312,6 +314,55 @@ class IncidentRepository:
             )
         ).all()
         return await self._assemble(rows)
+
+    async def search(
+        self,
+        *,
+        states: Iterable[State] | None = None,
+        department_ids: Iterable[int] | None = None,
+        executor_id: int | None = None,
+        overdue_at: datetime | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> tuple[list[Incident], int]:
+        """A page of incidents matching every given filter, most urgent first, and the total count.
+
+        department_ids / executor_id match live assignments (not cancelled, not returned);
+        overdue_at keeps those whose answer (or final answer) deadline passed before it.
+        """
+        condition: list[sa.ColumnElement[bool]] = []
+        if states is not None:
+            condition.append(incidents.c.state.in_(list(states)))
+        live = assignments.c.state.notin_([AssignmentState.cancelled, AssignmentState.returned])
+        if department_ids is not None:
+            condition.append(
+                sa.exists().where(
+                    assignments.c.incident_id == incidents.c.id,
+                    assignments.c.department_id.in_(list(department_ids)),
+                    live,
+                )
+            )
+        if executor_id is not None:
+            condition.append(
+                sa.exists().where(
+                    assignments.c.incident_id == incidents.c.id, assignments.c.executor_id == executor_id, live
+                )
+            )
+        due = sa.func.coalesce(incidents.c.answer_due, incidents.c.final_due)
+        if overdue_at is not None:
+            condition.append(due < overdue_at)
+        where = sa.and_(sa.true(), *condition)
+        total = await self._scalar(sa.select(sa.func.count()).select_from(incidents).where(where))
+        rows = (
+            await self._session.execute(
+                sa.select(incidents)
+                .where(where)
+                .order_by(due.is_(None), due, incidents.c.id)
+                .limit(limit)
+                .offset(offset)
+            )
+        ).all()
+        return await self._assemble(rows), int(total)
 
     async def set_next_reminder(self, incident_id: int, at: datetime | None) -> None:
         """When the reminder sweep should next look at the incident (not part of the aggregate,
@@ -645,6 +696,12 @@ class AbsenceRecord:
 
 
 @dataclass(frozen=True)
+class ChatMap:
+    chats: dict[int, int]  # user id -> the chat that receives their notices now
+    members: dict[int, frozenset[int]]  # department id -> active member user ids
+
+
+@dataclass(frozen=True)
 class InviteRecord:
     id: int
     code: str
@@ -896,6 +953,42 @@ class DirectoryRepository:
             )
         ).scalar_one_or_none()
 
+    async def substituted_by(self, substitute_id: int, at: datetime) -> list[int]:
+        """The people ``substitute_id`` stands in for at ``at``."""
+        rows = await self._session.execute(
+            sa.select(absences.c.user_id).where(
+                absences.c.substitute_id == substitute_id, absences.c.starts_at <= at, absences.c.ends_at > at
+            )
+        )
+        return sorted(set(rows.scalars()))
+
+    async def chat_map(self, at: datetime) -> ChatMap:
+        """Everybody's Telegram chat, with substitutes in place of absent people, in three queries."""
+        people = {
+            row.id: (row.telegram_id, row.is_active)
+            for row in await self._session.execute(sa.select(users.c.id, users.c.telegram_id, users.c.is_active))
+        }
+        standing_in: dict[int, int] = {}
+        absent = await self._session.execute(
+            sa.select(absences.c.user_id, absences.c.substitute_id)
+            .where(absences.c.starts_at <= at, absences.c.ends_at > at)
+            .order_by(absences.c.starts_at, absences.c.id)  # the latest-started absence wins
+        )
+        for user_id, substitute_id in absent:
+            standing_in[user_id] = substitute_id
+        chats = {
+            user_id: people[standing_in.get(user_id, user_id)][0]
+            for user_id in people
+            if standing_in.get(user_id, user_id) in people
+        }
+        members: dict[int, set[int]] = {}
+        for department_id, user_id in await self._session.execute(
+            sa.select(memberships.c.department_id, memberships.c.user_id)
+        ):
+            if people.get(user_id, (0, False))[1]:
+                members.setdefault(department_id, set()).add(user_id)
+        return ChatMap(chats, {d: frozenset(m) for d, m in members.items()})
+
     # invites
 
     async def create_invite(
@@ -1038,3 +1131,38 @@ class ProcessedUpdates:
         except IntegrityError:
             return False
         return True
+
+
+# --- Telegram presentation ----------------------------------------------------------------------
+
+cards = _table(CardRow)
+
+
+class CardRepository:
+    """Which message shows an incident's card in a chat."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, chat_id: int, incident_id: int) -> int | None:
+        row = await self._session.execute(
+            sa.select(cards.c.message_id).where(cards.c.chat_id == chat_id, cards.c.incident_id == incident_id)
+        )
+        return row.scalar_one_or_none()
+
+    async def remember(self, chat_id: int, incident_id: int, message_id: int) -> None:
+        result = await self._session.execute(
+            sa.update(cards)
+            .where(cards.c.chat_id == chat_id, cards.c.incident_id == incident_id)
+            .values(message_id=message_id, updated_at=sa.func.now())
+        )
+        if cast(sa.CursorResult[Any], result).rowcount == 0:
+            await self._session.execute(
+                sa.insert(cards).values(chat_id=chat_id, incident_id=incident_id, message_id=message_id)
+            )
+
+    async def incident_of(self, chat_id: int, message_id: int) -> int | None:
+        row = await self._session.execute(
+            sa.select(cards.c.incident_id).where(cards.c.chat_id == chat_id, cards.c.message_id == message_id)
+        )
+        return row.scalars().first()

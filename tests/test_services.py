@@ -13,15 +13,15 @@ from bot.clock import ManualClock
 from bot.errors import ConcurrentUpdate, DomainError, IllegalTransition
 from bot.incident import DeadlineKind, DraftKind, Network, ReturnReason, Role, Source, State
 from bot.presets import get_preset
-from bot.services import IncidentService
-from bot.workflow import Actor, SplitPart, Workflow
+from bot.services import Person, Services
+from bot.workflow import Workflow
 from bot.worktime import WeeklySchedule, WorkCalendar
 from storage.repositories import DirectoryRepository, IncidentRepository
 
 MSK = ZoneInfo("Europe/Moscow")
 
 
-async def directory(sessions: async_sessionmaker[AsyncSession]) -> tuple[Actor, Actor, list[int]]:
+async def directory(sessions: async_sessionmaker[AsyncSession]) -> tuple[Person, Person, list[int]]:
     async with sessions() as session, session.begin():
         repo = DirectoryRepository(session)
         curator = await repo.add_user(1001, "Куратор", roles=[Role.curator])
@@ -29,16 +29,16 @@ async def directory(sessions: async_sessionmaker[AsyncSession]) -> tuple[Actor, 
         deps = [(await repo.add_department(name)).id for name in ("ЖКХ", "Дороги")]
         await repo.add_membership(executor.id, deps[0])
     return (
-        Actor(curator.id, frozenset({Role.curator})),
-        Actor(executor.id, frozenset({Role.executor}), departments=frozenset({deps[0]})),
+        Person(curator.id, 1001, "Куратор", "ru", frozenset({Role.curator}), frozenset(), frozenset()),
+        Person(executor.id, 1002, "Исполнитель", "ru", frozenset({Role.executor}), frozenset({deps[0]}), frozenset()),
         deps,
     )
 
 
-def service(sessions: async_sessionmaker[AsyncSession], preset: str = "otradnaya") -> IncidentService:
+def service(sessions: async_sessionmaker[AsyncSession], preset: str = "otradnaya") -> Services:
     p = get_preset(preset)
     clock = ManualClock(datetime(2026, 3, 10, 10, 0, tzinfo=MSK))
-    return IncidentService(sessions, Workflow(p, WorkCalendar(p.timezone, WeeklySchedule.standard())), clock)
+    return Services(sessions, Workflow(p, WorkCalendar(p.timezone, WeeklySchedule.standard())), clock)
 
 
 def source() -> Source:
@@ -52,18 +52,18 @@ async def test_full_lifecycle_is_stored_with_its_audit_trail(sessions: async_ses
     svc = service(sessions)
     incident = await svc.register(curator, [source()])
     svc.clock.advance(timedelta(minutes=10))
-    await svc.route(incident.id, curator, [deps[0]])
-    await svc.accept(incident.id, executor)
+    await svc.route(curator, incident.id, [deps[0]])
+    await svc.accept(executor, incident.id)
     svc.clock.advance(timedelta(hours=2))
-    await svc.submit_draft(incident.id, executor, DraftKind.answer, "Вывезем сегодня до 18:00.")
-    await svc.return_draft(incident.id, curator, [ReturnReason.no_evidence], comment="Нужны фото")
-    await svc.submit_draft(incident.id, executor, DraftKind.answer, "Вывезли, фото прилагаем.")
+    await svc.submit_draft(executor, incident.id, DraftKind.answer, "Вывезем сегодня до 18:00.")
+    await svc.return_draft(curator, incident.id, [ReturnReason.no_evidence], comment="Нужны фото")
+    await svc.submit_draft(executor, incident.id, DraftKind.answer, "Вывезли, фото прилагаем.")
     stored = await svc.get(incident.id)
     assert stored.state is State.on_approval
     assert stored.deadlines[DeadlineKind.answer] == datetime(2026, 3, 11, 10, 0, tzinfo=MSK)
     assert stored.drafts[0].return_reasons == [ReturnReason.no_evidence]
-    await svc.approve(incident.id, curator)
-    await svc.publish(incident.id, executor, "https://vk.com/wall-1_7?reply=9")
+    await svc.approve(curator, incident.id)
+    await svc.publish(executor, incident.id, "https://vk.com/wall-1_7?reply=9")
     stored = await svc.get(incident.id)
     assert stored.state is State.published and stored.version == 7
     history = [e.name for e in await svc.history(incident.id)]
@@ -83,13 +83,13 @@ async def test_two_simultaneous_approvals_exactly_one_wins(sessions: async_sessi
     curator, executor, deps = await directory(sessions)
     svc = service(sessions)
     incident = await svc.register(curator, [source()])
-    await svc.route(incident.id, curator, [deps[0]])
-    await svc.accept(incident.id, executor)
-    await svc.submit_draft(incident.id, executor, DraftKind.answer, "Ответ")
-    other_curator = Actor(curator.user_id, curator.roles)
+    await svc.route(curator, incident.id, [deps[0]])
+    await svc.accept(executor, incident.id)
+    await svc.submit_draft(executor, incident.id, DraftKind.answer, "Ответ")
+    other_curator = curator
     results = await asyncio.gather(
-        svc.approve(incident.id, curator),
-        svc.return_draft(incident.id, other_curator, [ReturnReason.spelling]),
+        svc.approve(curator, incident.id),
+        svc.return_draft(other_curator, incident.id, [ReturnReason.spelling]),
         return_exceptions=True,
     )
     winners = [r for r in results if not isinstance(r, BaseException)]
@@ -106,7 +106,7 @@ async def test_refused_action_leaves_the_stored_incident_untouched(sessions: asy
     svc = service(sessions)
     incident = await svc.register(curator, [source()])
     with pytest.raises(DomainError):
-        await svc.accept(incident.id, executor)  # not routed yet
+        await svc.accept(executor, incident.id)  # not routed yet
     stored = await svc.get(incident.id)
     assert stored.state is State.detected and stored.version == 0
     assert [e.name for e in await svc.history(incident.id)] == ["registered"]
@@ -116,9 +116,39 @@ async def test_split_saves_one_incident_per_department(sessions: async_sessionma
     curator, _, deps = await directory(sessions)
     svc = service(sessions, "borovichi")
     incident = await svc.register(curator, [source()])
-    await svc.apply(incident.id, lambda i, now: svc.workflow.split(i, curator, now, [SplitPart(d) for d in deps]))
+    await svc.split(curator, incident.id, deps)
     assert (await svc.get(incident.id)).state is State.split
     async with sessions() as session:
         children = await IncidentRepository(session).list_by_state([State.routed])
     assert sorted(c.assignments[0].department_id for c in children) == sorted(deps)
     assert all(c.parent_id == incident.id for c in children)
+
+
+async def pending_chats(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[int, bool, str]]:
+    from storage.repositories import OutboxRepository
+
+    async with sessions() as session:
+        rows = await OutboxRepository(session).pending(100)
+    return [(r.chat_id, r.payload["fresh"], r.payload["note"]) for r in rows]
+
+
+async def test_notices_are_queued_with_the_change_and_go_to_a_substitute(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    curator, executor, deps = await directory(sessions)
+    svc = service(sessions)
+    async with sessions() as session, session.begin():
+        repo = DirectoryRepository(session)
+        deputy = await repo.add_user(1003, "Заместитель", roles=[Role.executor])
+        await repo.add_absence(
+            executor.id, deputy.id, datetime(2026, 3, 1, tzinfo=MSK), datetime(2026, 3, 20, tzinfo=MSK)
+        )
+    incident = await svc.register(curator, [source()])
+    await svc.route(curator, incident.id, [deps[0]])
+    # The executor is on leave: the new incident goes to the deputy, not to the absent executor.
+    assert await pending_chats(sessions) == [(1003, True, "routed")]
+    stand_in = await svc.identify(1003)
+    assert stand_in is not None and deps[0] in stand_in.departments
+    await svc.accept(stand_in, incident.id)
+    await svc.submit_draft(stand_in, incident.id, DraftKind.answer, "Ответ")
+    assert (1001, True, "draft_submitted") in await pending_chats(sessions)

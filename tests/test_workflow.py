@@ -437,3 +437,23 @@ def test_every_preset_value_cites_its_clause(name: str) -> None:
     for field_name, value in vars(preset).items():
         if hasattr(value, "clause"):
             assert value.clause, f"{name}.{field_name} has no clause"
+
+
+def test_actions_offered_follow_role_department_and_state() -> None:
+    from bot.workflow import Action
+
+    wf = make_workflow("otradnaya")
+    incident, _ = register(wf)
+    now = at(wf, "10 10:05")
+    assert set(wf.actions_for(incident, CURATOR, now)) >= {Action.route, Action.not_processable, Action.importance}
+    assert wf.actions_for(incident, EXEC1, now) == []
+    wf.route(incident, CURATOR, now, [1])
+    assert set(wf.actions_for(incident, EXEC1, now)) == {Action.accept, Action.not_ours}
+    assert wf.actions_for(incident, EXEC2, now) == []
+    wf.accept(incident, EXEC1, now)
+    assert {Action.answer, Action.intermediate, Action.clarification} <= set(wf.actions_for(incident, EXEC1, now))
+    wf.submit_draft(incident, EXEC1, now, DraftKind.answer, "Ответ")
+    assert set(wf.actions_for(incident, CURATOR, now)) >= {Action.approve, Action.return_draft}
+    assert Action.approve not in wf.actions_for(incident, EXEC1, now)
+    wf.approve(incident, CURATOR, now)
+    assert Action.publish in wf.actions_for(incident, EXEC1, now)  # Отрадная п. 16: the executor posts

@@ -1,0 +1,120 @@
+"""Who must hear about a transition: pure rules from events to card notices.
+
+A notice asks the sender to show the incident's card in a chat: `fresh` sends a new message (the
+recipient must act, and a new message rings), otherwise the existing card is edited in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from bot.incident import AssignmentState, DraftKind, Event, Incident, MultiMode, Role
+
+
+@dataclass(frozen=True)
+class Notice:
+    chat_id: int
+    incident_id: int
+    fresh: bool
+    note: str  # the event that caused it: the card's header line
+
+    def payload(self) -> dict[str, object]:
+        return {"kind": "card", "incident_id": self.incident_id, "fresh": self.fresh, "note": self.note}
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Chats of the people concerned, with substitutes already put in place of absent people."""
+
+    curators: frozenset[int] = frozenset()
+    external_approvers: frozenset[int] = frozenset()
+    members: Mapping[int, frozenset[int]] = field(default_factory=dict)  # department id -> chats
+    responsible: Mapping[int, int] = field(default_factory=dict)  # department id -> chat
+    group_chats: Mapping[int, int] = field(default_factory=dict)  # department id -> bound group chat
+    users: Mapping[int, int] = field(default_factory=dict)  # user id -> chat
+    publisher: Role = Role.executor
+
+    def department(self, department_id: int, *, group_first: bool = False) -> set[int]:
+        """A department's people; a bound group chat replaces them for new work."""
+        if group_first and department_id in self.group_chats:
+            chats = {self.group_chats[department_id]}
+        else:
+            chats = set(self.members.get(department_id, frozenset()))
+        if department_id in self.responsible:
+            chats.add(self.responsible[department_id])
+        return chats
+
+
+def notices(incident: Incident, events: Iterable[Event], audience: Audience, actor_chat: int | None) -> list[Notice]:
+    """The card notices for these events; the actor's own chat is left out (the handler edits it)."""
+    assert incident.id is not None
+    wanted: dict[int, Notice] = {}
+
+    def tell(chats: Iterable[int], event: Event, fresh: bool) -> None:
+        for chat in chats:
+            if chat == actor_chat:
+                continue
+            earlier = wanted.get(chat)
+            if earlier is None or (fresh and not earlier.fresh):
+                wanted[chat] = Notice(chat, incident.id, fresh, event.name)
+
+    active = [a for a in incident.assignments if a.active]
+    working = {a.department_id for a in incident.assignments if a.state is not AssignmentState.cancelled}
+    draft = incident.current_draft()
+
+    def answering_department() -> set[int]:
+        return audience.department(draft.department_id) if draft else set()
+
+    for event in events:
+        name = event.name
+        if name in ("routed", "rerouted", "split_from"):
+            for a in active:
+                tell(audience.department(a.department_id, group_first=True), event, True)
+        elif name == "returned_not_ours":
+            tell(audience.curators, event, True)
+        elif name == "accepted":
+            tell(audience.curators, event, False)
+        elif name == "executor_assigned":
+            executor = event.data.get("executor_id")
+            if isinstance(executor, int) and executor in audience.users:
+                tell([audience.users[executor]], event, True)
+        elif name == "contribution_submitted":
+            everyone_done = all(
+                a.state in (AssignmentState.contributed, AssignmentState.returned, AssignmentState.cancelled)
+                for a in incident.assignments
+            )
+            tell(audience.curators, event, incident.mode is MultiMode.joint_parallel and everyone_done)
+            if incident.mode is MultiMode.joint_sequential:
+                for a in active:  # the next department in order just received it
+                    tell(audience.department(a.department_id, group_first=True), event, True)
+        elif name == "consolidator_designated" and event.department_id is not None:
+            tell(audience.department(event.department_id), event, True)
+        elif name == "draft_submitted":
+            tell(audience.curators, event, True)
+        elif name == "sent_to_external_approval":
+            tell(audience.external_approvers, event, True)
+            tell(audience.curators, event, False)
+        elif name == "approved":
+            if draft is not None and draft.kind is DraftKind.clarification:
+                tell(answering_department(), event, True)
+            elif audience.publisher is Role.curator:
+                tell(audience.curators, event, True)
+                tell(answering_department(), event, False)
+            else:
+                tell(answering_department(), event, True)
+                tell(audience.curators, event, False)
+        elif name == "draft_returned":
+            tell(answering_department(), event, True)
+            tell(audience.curators, event, False)  # a return by the regional ЦУР concerns the curator
+        elif name == "author_replied":
+            tell(answering_department(), event, True)
+            tell(audience.curators, event, False)
+        elif name == "published":
+            tell(audience.curators, event, False)
+            final_due = draft is not None and draft.kind is DraftKind.intermediate
+            tell(answering_department(), event, final_due)
+        elif name in ("not_processable", "importance_changed", "source_added"):
+            for dep in working:
+                tell(audience.department(dep), event, name == "importance_changed")
+    return list(wanted.values())
