@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from bot.outbox import DeliverySettings
 from bot.presets import PRESETS, Preset, get_preset
 from bot.worktime import CalendarOverrides, Span, WeeklySchedule, WorkCalendar
 
@@ -57,6 +58,15 @@ class BotSection(_Section):
     token: SecretStr | None = None
     api_base_url: str | None = Field(None, description="own Bot API server, e.g. http://127.0.0.1:8081")
     default_locale: str = "ru"
+    # Where unfinished dialogs live: "database" (the embedded default) or a redis:// URL.
+    fsm_storage: str = "database"
+
+    @field_validator("fsm_storage")
+    @classmethod
+    def _fsm(cls, v: str) -> str:
+        if v != "database" and not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be 'database' or a redis:// URL")
+        return v
 
     @field_validator("default_locale")
     @classmethod
@@ -217,6 +227,32 @@ class OrganisationSection(CalendarSpec):
         return base
 
 
+class RemindersSection(_Section):
+    """Reminders, escalation and alerts (SPEC §5)."""
+
+    sweep_seconds: int = Field(30, ge=5, le=3600)  # how often the reminder sweep looks for due marks
+    morning_digest: bool = True  # curators and responsible officials at the start of their day
+    surge_count: int = Field(5, ge=0)  # this many incidents on one topic/location… (0: no surge alerts)
+    surge_window_minutes: int = Field(60, ge=5, le=7 * 24 * 60)  # …within this window raise an alert
+
+
+class DeliverySection(_Section):
+    """The outbox sender: Telegram's limits and how long a claim on a message holds."""
+
+    rate_scale: float = Field(1.0, gt=0, le=1000)  # 1.0 = Telegram's limits; more only for a local Bot API stand-in
+    lease_seconds: float = Field(120.0, ge=1, le=3600)  # a message claimed by a crashed instance waits this long
+    max_attempts: int = Field(8, ge=1, le=100)  # network / 5xx failures before a message is given up
+    concurrency: int = Field(32, ge=1, le=1000)  # chats served at once
+
+    def build(self) -> DeliverySettings:
+        return DeliverySettings(
+            rate_scale=self.rate_scale,
+            lease_seconds=self.lease_seconds,
+            max_attempts=self.max_attempts,
+            concurrency=self.concurrency,
+        )
+
+
 class PeopleSection(_Section):
     """Telegram ids of the first people; everybody else joins by invitation."""
 
@@ -235,6 +271,8 @@ class Settings(_Section):
     topics: list[str] = Field(default_factory=list)
     locations: list[str] = Field(default_factory=list)
     people: PeopleSection = Field(default_factory=PeopleSection)
+    reminders: RemindersSection = Field(default_factory=RemindersSection)
+    delivery: DeliverySection = Field(default_factory=DeliverySection)
 
     @model_validator(mode="after")
     def _unique(self) -> Settings:

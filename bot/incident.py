@@ -208,6 +208,7 @@ class Incident:
     intermediate_published_at: datetime | None = None
     published_at: datetime | None = None
     closed_reason: str | None = None
+    detected_clock: int | None = None  # work clock at detection: report durations start here
     id: int | None = None  # also the number people see: № 123
     version: int = 0  # optimistic concurrency: bumped by every saved transition
 
@@ -252,3 +253,4 @@ class Event:
     comment: str | None = None
     department_id: int | None = None
     data: dict[str, object] = field(default_factory=dict)
+    work_clock: int | None = None  # working seconds since the workflow's clock origin (reports)

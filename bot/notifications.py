@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from bot.incident import AssignmentState, DraftKind, Event, Incident, MultiMode, Role
+from bot.incident import AssignmentState, DraftKind, Event, Importance, Incident, MultiMode, Role
 
 
 @dataclass(frozen=True)
@@ -18,9 +18,20 @@ class Notice:
     incident_id: int
     fresh: bool
     note: str  # the event that caused it: the card's header line
+    refresh: bool = False  # the actor's own card: only re-edited, never sent anew
+    version: int = 0  # for a refresh: the incident version it must show
 
     def payload(self) -> dict[str, object]:
-        return {"kind": "card", "incident_id": self.incident_id, "fresh": self.fresh, "note": self.note}
+        payload: dict[str, object] = {
+            "kind": "card",
+            "incident_id": self.incident_id,
+            "fresh": self.fresh,
+            "note": self.note,
+        }
+        if self.refresh:
+            payload["refresh"] = True
+            payload["version"] = self.version
+        return payload
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,31 @@ class Audience:
     group_chats: Mapping[int, int] = field(default_factory=dict)  # department id -> bound group chat
     users: Mapping[int, int] = field(default_factory=dict)  # user id -> chat
     publisher: Role = Role.executor
+    heads: frozenset[int] = frozenset()
+    report_high_to_head: bool = False  # the preset's immediate report (Отрадная п. 24, Удмуртия п. 22)
+
+    def reminder_chats(self, audience: str, incident: Incident) -> set[int]:
+        """Chats for a reminder mark's audience (see bot.reminders.Mark.audience)."""
+        if audience == "curators":
+            return set(self.curators)
+        if audience == "approvers":
+            return set(self.external_approvers)
+        if audience == "publisher":
+            draft = incident.current_draft()
+            if self.publisher is Role.curator or draft is None:
+                return set(self.curators)
+            return self.department(draft.department_id)
+        if audience == "escalation":  # overdue: the departments' responsible officials and the curator
+            chats = set(self.curators)
+            for a in incident.assignments:
+                if a.active and a.department_id in self.responsible:
+                    chats.add(self.responsible[a.department_id])
+            return chats
+        if audience.startswith("department:"):
+            department_id = int(audience.split(":", 1)[1])
+            people = set(self.members.get(department_id, frozenset()))
+            return people or ({self.group_chats[department_id]} if department_id in self.group_chats else set())
+        return set()
 
     def department(self, department_id: int, *, group_first: bool = False) -> set[int]:
         """A department's people; a bound group chat replaces them for new work."""
@@ -47,7 +83,7 @@ class Audience:
 
 
 def notices(incident: Incident, events: Iterable[Event], audience: Audience, actor_chat: int | None) -> list[Notice]:
-    """The card notices for these events; the actor's own chat is left out (the handler edits it)."""
+    """The card notices for these events; the actor's own chat gets a quiet in-place refresh."""
     assert incident.id is not None
     wanted: dict[int, Notice] = {}
 
@@ -68,6 +104,14 @@ def notices(incident: Incident, events: Iterable[Event], audience: Audience, act
 
     for event in events:
         name = event.name
+        if (
+            audience.report_high_to_head
+            and incident.importance is Importance.high
+            and (
+                name == "registered" or (name == "importance_changed" and event.data.get("to") == Importance.high.value)
+            )
+        ):
+            tell(audience.heads, Event("high_importance", event.at, event.actor_id, None, incident.state), True)
         if name in ("routed", "rerouted", "split_from"):
             for a in active:
                 tell(audience.department(a.department_id, group_first=True), event, True)
@@ -117,4 +161,8 @@ def notices(incident: Incident, events: Iterable[Event], audience: Audience, act
         elif name in ("not_processable", "importance_changed", "source_added"):
             for dep in working:
                 tell(audience.department(dep), event, name == "importance_changed")
+    if actor_chat is not None and actor_chat not in wanted and incident.id is not None:
+        # The actor's own card is edited by the handler at once; this notice repeats the edit from
+        # the outbox, so the card is right even if the bot dies between the commit and that edit.
+        wanted[actor_chat] = Notice(actor_chat, incident.id, False, "", refresh=True, version=incident.version)
     return list(wanted.values())

@@ -6,15 +6,17 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import reminders
 from bot.clock import Clock
 from bot.config import Settings
-from bot.errors import InvalidInput, NotAllowed, NotFound
+from bot.errors import IllegalTransition, InvalidInput, NotAllowed, NotFound
 from bot.incident import (
     CLOSED_STATES,
     Attachment,
@@ -39,6 +41,14 @@ from storage.repositories import (
     ProcessedUpdates,
     UserRecord,
 )
+
+# The Telegram update being handled: a state change records it as processed in its own
+# transaction, so an update redelivered after a crash cannot apply the change twice.
+CURRENT_UPDATE: ContextVar[int | None] = ContextVar("otklik_current_update", default=None)
+
+# The message a button was pressed on (chat id, message id): the incident's card in that chat is
+# remembered in the same transaction as the change, so the outbox can always refresh it.
+CURRENT_CARD: ContextVar[tuple[int, int] | None] = ContextVar("otklik_current_card", default=None)
 
 INVITE_TTL = timedelta(days=7)
 REPEAT_WINDOW = timedelta(days=30)
@@ -238,10 +248,15 @@ class Services:
         now = self.clock.now()
         repeat_of = options.pop("repeat_of_id", None)
         async with self.sessions() as session, session.begin():
+            await self._claim_update(session)
             repo = IncidentRepository(session)
             earlier = await repo.get(repeat_of) if repeat_of is not None else None
             incident, events = self.workflow.register(person.actor, now, sources, repeat_of=earlier, **options)
-            return await repo.add(incident, events)
+            await repo.add(incident, events)
+            await self._after_change(session, [(incident, events)], person)
+            await self._surge_check(session, incident)
+        self.outbox_ready.set()
+        return incident
 
     async def get(self, incident_id: int, viewer: Person | None = None) -> Incident:
         async with self.sessions() as session:
@@ -263,12 +278,21 @@ class Services:
             return await IncidentRepository(session).events(incident_id)
 
     async def repeat_candidates(self, url: str | None, author: str | None, topic_ids: Sequence[int]) -> list[Incident]:
-        """Likely repeats: the same post, or the same author on the same topic recently."""
+        """The same question asked before: the same post, the same author on the same topic
+        recently, or an open incident on the same topic (a further post joins it as a source)."""
         since = self.clock.now() - REPEAT_WINDOW
         async with self.sessions() as session:
             repo = IncidentRepository(session)
             ids = await repo.find_repeat_candidates(url, author, list(topic_ids), since)
-            return [await repo.get(i) for i in ids[:5]]
+            for topic_id in topic_ids:
+                same_topic, _ = await repo.search(
+                    states=[s for s in State if s not in CLOSED_STATES],
+                    topic_id=topic_id,
+                    detected_since=since,
+                    limit=3,
+                )
+                ids += [i.id for i in same_topic if i.id is not None]
+            return [await repo.get(i) for i in list(dict.fromkeys(ids))[:5]]
 
     def actions(self, person: Person, incident: Incident) -> list[Action]:
         return self.workflow.actions_for(incident, person.actor, self.clock.now())
@@ -281,6 +305,7 @@ class Services:
         """
         now = self.clock.now()
         async with self.sessions() as session, session.begin():
+            await self._claim_update(session)
             repo = IncidentRepository(session)
             incident = await repo.get(incident_id)
             self.check_can_see(person, incident)
@@ -291,7 +316,15 @@ class Services:
                 touched.append((incident, result.events))
                 for child in result.children:
                     events = [
-                        Event("split_from", now, person.id, None, child.state, data={"parent": incident_id}),
+                        Event(
+                            "split_from",
+                            now,
+                            person.id,
+                            None,
+                            child.state,
+                            data={"parent": incident_id},
+                            work_clock=self.workflow.work_clock(now),
+                        ),
                     ]
                     await repo.add(child, events)
                     touched.append((child, events))
@@ -299,9 +332,70 @@ class Services:
                 events = result[1] if isinstance(result, tuple) else result
                 await repo.save(incident, events)
                 touched.append((incident, events))
-            await self._queue_notices(session, touched, person)
+            await self._after_change(session, touched, person)
         self.outbox_ready.set()
         return incident
+
+    async def _claim_update(self, session: AsyncSession) -> None:
+        update_id = CURRENT_UPDATE.get()
+        if update_id is not None and not await ProcessedUpdates(session).first_time(update_id, self.clock.now()):
+            raise IllegalTransition("this update was already applied", key="already_done")
+
+    async def _after_change(
+        self, session: AsyncSession, touched: list[tuple[Incident, list[Event]]], person: Person
+    ) -> None:
+        """In the same transaction as the change: its notices, and when to look for reminders next."""
+        card = CURRENT_CARD.get()
+        if card is not None and touched and touched[0][0].id is not None:
+            await CardRepository(session).remember(card[0], touched[0][0].id, card[1])
+        await self._queue_notices(session, touched, person)
+        repo = IncidentRepository(session)
+        ids = [i.id for i, _ in touched if i.id is not None]
+        sent = await repo.sent_marks(ids)
+        now = self.clock.now()
+        await repo.set_next_reminders(
+            {i.id: reminders.next_fire(i, self.workflow, sent.get(i.id, set()), now) for i, _ in touched if i.id}
+        )
+
+    async def _surge_check(self, session: AsyncSession, incident: Incident) -> None:
+        """Many incidents on one topic or location in a short window: alert the curators and the head."""
+        settings = self.settings.reminders if self.settings is not None else None
+        if settings is None or settings.surge_count <= 0:
+            return
+        window = timedelta(minutes=settings.surge_window_minutes)
+        since = incident.detected_at - window
+        repo = IncidentRepository(session)
+        checks: list[tuple[str, int, dict[str, Any]]] = [("topic", t, {"topic_id": t}) for t in incident.topic_ids]
+        if incident.location_id is not None:
+            checks.append(("location", incident.location_id, {"location_id": incident.location_id}))
+        directory = DirectoryRepository(session)
+        for kind, key, filters in checks:
+            _, count = await repo.search(detected_since=since, limit=1, **filters)
+            if count < settings.surge_count:
+                continue
+            audience = await self._audience(directory)
+            names = (
+                {t.id: t.name for t in await directory.list_topics()}
+                if kind == "topic"
+                else {loc.id: loc.name for loc in await directory.list_locations()}
+            )
+            bucket = int(incident.detected_at.timestamp() // window.total_seconds())
+            payload = {
+                "kind": "text",
+                "key": "surge",
+                "params": {
+                    "what": kind,
+                    "name": names.get(key, "?"),
+                    "count": count,
+                    "minutes": settings.surge_window_minutes,
+                    "number": incident.id,
+                },
+            }
+            outbox = OutboxRepository(session)
+            for chat in sorted(audience.curators | audience.heads):
+                await outbox.add(
+                    chat, payload, incident_id=incident.id, dedupe_key=f"surge:{kind}:{key}:{bucket}:{chat}"
+                )
 
     # One method per action, so a handler calls one service function (STYLE: handlers stay thin).
 
@@ -401,6 +495,8 @@ class Services:
             group_chats={d.id: d.chat_id for d in departments if d.chat_id is not None},
             users=chats,
             publisher=self.workflow.preset.publisher.value,
+            heads=of(u.id for u in await repo.users_with_role(Role.head)),
+            report_high_to_head=bool(self.workflow.preset.report_high_to_head.value),
         )
 
     async def queue(self, person: Person, view: str, page: int, page_size: int = 8) -> tuple[list[Incident], int]:
@@ -434,11 +530,31 @@ class Services:
         async with self.sessions() as session:
             return await CardRepository(session).get(chat_id, incident_id)
 
-    async def remember_card(self, chat_id: int, incident_id: int, message_id: int) -> None:
+    async def remember_card(
+        self,
+        chat_id: int,
+        incident_id: int,
+        message_id: int,
+        version: int | None = None,
+        outbox_id: int | None = None,
+    ) -> None:
         async with self.sessions() as session, session.begin():
-            await CardRepository(session).remember(chat_id, incident_id, message_id)
+            await CardRepository(session).remember(chat_id, incident_id, message_id, version, outbox_id)
 
-    async def first_time(self, update_id: int) -> bool:
-        """A redelivered update is processed once."""
+    async def card_sent_by(self, chat_id: int, incident_id: int, outbox_id: int) -> bool:
+        """Did this outbox row already send the chat's card (a retry after a crash)?"""
+        async with self.sessions() as session:
+            return await CardRepository(session).drawn_by(chat_id, incident_id) == outbox_id
+
+    async def card_is_current(self, chat_id: int, incident_id: int, version: int) -> bool:
+        async with self.sessions() as session:
+            shown = await CardRepository(session).shown_version(chat_id, incident_id)
+        return shown is not None and shown >= version
+
+    async def update_seen(self, update_id: int) -> bool:
+        async with self.sessions() as session:
+            return await ProcessedUpdates(session).seen(update_id)
+
+    async def update_done(self, update_id: int) -> None:
         async with self.sessions() as session, session.begin():
-            return await ProcessedUpdates(session).first_time(update_id, self.clock.now())
+            await ProcessedUpdates(session).first_time(update_id, self.clock.now())

@@ -38,6 +38,7 @@ from bot.incident import (
 from bot.presets import Preset, Term
 from bot.worktime import WorkCalendar
 
+CLOCK_ORIGIN_YEAR = 2020  # work_clock counts working seconds from 1 January of this year
 MAX_TEXT = 10_000  # a draft longer than this is not an answer in a social network
 MAX_REASON = 1_000
 
@@ -107,6 +108,7 @@ class Workflow:
         # Боровичи п. 5: the curator works by the regional centre's hours.
         self.curator_calendar = curator_calendar or calendar
         self.organisation = organisation
+        self._year_clock: dict[int, int] = {}
 
     # ------------------------------------------------------------------ intake
 
@@ -145,13 +147,14 @@ class Workflow:
             repeat_of=repeat_of.id if repeat_of else None,
             created_by=actor.user_id,
         )
+        incident.detected_clock = self.work_clock(detected)
         self._refresh(incident, now)
-        event = Event(
+        event = self._event(
+            incident,
             "registered",
             now,
-            actor.user_id,
+            actor,
             None,
-            State.detected,
             data={"repeat_of": incident.repeat_of} if incident.repeat_of else {},
         )
         return incident, [event]
@@ -291,6 +294,7 @@ class Workflow:
                 location_id=incident.location_id,
                 repeat_of=incident.repeat_of,
                 parent_id=incident.id,
+                detected_clock=incident.detected_clock,
                 created_by=actor.user_id,
                 assignments=[Assignment(department_id=part.department_id, received_at=now)],
                 state=State.routed,
@@ -593,10 +597,13 @@ class Workflow:
             raise IllegalTransition("this draft is no longer the one to publish", key="stale_draft")
         if self.preset.publisher.value is Role.curator:
             _require(actor, Role.curator)
-        elif draft.department_id not in actor.departments and not actor.has(Role.curator):
+        elif draft.department_id not in actor.departments:
             raise NotAllowed("the answering department publishes this answer", key="not_publisher")
         url = _url(url)
         frm = incident.state
+        # What the monthly report counts: was the answer (or the final one) out by its deadline?
+        due = incident.deadlines.get(DeadlineKind.final if draft.is_final else DeadlineKind.answer)
+        on_time = None if due is None else now <= due
         draft.status = DraftStatus.published
         draft.published_url, draft.published_at = url, now
         if draft.kind is DraftKind.intermediate:
@@ -614,7 +621,14 @@ class Workflow:
                 actor,
                 frm,
                 department_id=draft.department_id,
-                data={"number": draft.number, "kind": draft.kind.value, "url": url},
+                data={
+                    "number": draft.number,
+                    "kind": draft.kind.value,
+                    "url": url,
+                    "final": draft.is_final,
+                    "due": due.isoformat() if due else None,
+                    "on_time": on_time,
+                },
             )
         ]
 
@@ -751,7 +765,19 @@ class Workflow:
         department_id: int | None = None,
         data: dict[str, object] | None = None,
     ) -> Event:
-        return Event(name, now, actor.user_id, frm, incident.state, comment, department_id, data or {})
+        return Event(
+            name, now, actor.user_id, frm, incident.state, comment, department_id, data or {}, self.work_clock(now)
+        )
+
+    def work_clock(self, moment: datetime) -> int:
+        """Working seconds of the organisation since CLOCK_ORIGIN: the report subtracts two of these
+        in SQL to get the working time between two events, with no calendar in the database."""
+        year = moment.astimezone(self.calendar.tz).year
+        start = datetime(year, 1, 1, tzinfo=self.calendar.tz)
+        if year not in self._year_clock:
+            origin = datetime(CLOCK_ORIGIN_YEAR, 1, 1, tzinfo=self.calendar.tz)
+            self._year_clock[year] = int(self.calendar.between(origin, start).total_seconds())
+        return self._year_clock[year] + int(self.calendar.between(start, moment).total_seconds())
 
     def _own_assignment(
         self, incident: Incident, actor: Actor, department_id: int | None, states: tuple[AssignmentState, ...]

@@ -30,6 +30,7 @@ from storage.types import UTCDateTime
 
 class OutboxStatus(StrEnum):
     pending = "pending"
+    sending = "sending"  # claimed by a sender until `claimed_until`; taken again after a crash
     sent = "sent"
     failed = "failed"  # gave up: needs a human look
 
@@ -173,6 +174,7 @@ class IncidentRow(Base):
     intermediate_published_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
     closed_reason: Mapped[str | None] = mapped_column(sa.Text)
+    detected_clock: Mapped[int | None] = mapped_column(sa.BigInteger)  # working seconds, see Workflow.work_clock
     version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(server_default=_now)
     updated_at: Mapped[datetime] = mapped_column(server_default=_now)
@@ -289,6 +291,7 @@ class EventRow(Base):
     comment: Mapped[str | None] = mapped_column(sa.Text)
     department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    work_clock: Mapped[int | None] = mapped_column(sa.BigInteger)  # working seconds at `at`
 
 
 # --- delivery -----------------------------------------------------------------------------------
@@ -298,7 +301,11 @@ class OutboxRow(Base):
     """A notification written in the same transaction as the change it announces."""
 
     __tablename__ = "outbox"
-    __table_args__ = (sa.Index("ix_outbox_status_id", "status", "id"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_status_id", "status", "id"),
+        # "Is an earlier message to this chat still open?" — the per-chat order check of every claim.
+        sa.Index("ix_outbox_chat_id_status_id", "chat_id", "status", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     chat_id: Mapped[int] = mapped_column(sa.BigInteger)
@@ -313,6 +320,8 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     dedupe_key: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(128))  # the sender instance delivering it
+    claimed_until: Mapped[datetime | None]  # the claim's lease: past it, another sender may take the row
 
 
 class ProcessedUpdateRow(Base):
@@ -337,6 +346,8 @@ class CardRow(Base):
     chat_id: Mapped[int] = mapped_column(sa.BigInteger)
     incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
     message_id: Mapped[int] = mapped_column(sa.BigInteger)
+    version: Mapped[int | None]  # the incident version the card shows; None until drawn
+    outbox_id: Mapped[int | None] = mapped_column(sa.BigInteger)  # the outbox row that sent it, if one did
     updated_at: Mapped[datetime] = mapped_column(server_default=_now)
 
 
@@ -348,3 +359,15 @@ class FsmStateRow(Base):
     key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
     state: Mapped[str | None] = mapped_column(sa.String(255))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ReminderSentRow(Base):
+    """A reminder mark that went out: (incident, mark@deadline) is sent at most once."""
+
+    __tablename__ = "reminders_sent"
+    __table_args__ = (sa.UniqueConstraint("incident_id", "mark"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"))
+    mark: Mapped[str] = mapped_column(sa.String(160))
+    sent_at: Mapped[datetime] = mapped_column(server_default=_now)

@@ -50,6 +50,7 @@ from storage.models import (
     OutboxStatus,
     PauseRow,
     ProcessedUpdateRow,
+    ReminderSentRow,
     SourceRow,
     TopicRow,
     UserRoleRow,
@@ -117,6 +118,7 @@ def _incident_values(incident: Incident) -> dict[str, Any]:
         "intermediate_published_at": incident.intermediate_published_at,
         "published_at": incident.published_at,
         "closed_reason": incident.closed_reason,
+        "detected_clock": incident.detected_clock,
     }
     for kind, column in _DEADLINE_COLUMNS.items():
         values[column] = incident.deadlines.get(kind)
@@ -186,6 +188,7 @@ def _event_values(incident_id: int, event: Event) -> dict[str, Any]:
         "comment": event.comment,
         "department_id": event.department_id,
         "data": dict(event.data),
+        "work_clock": event.work_clock,
     }
 
 
@@ -199,6 +202,7 @@ def _event_from_row(row: sa.Row[Any]) -> Event:
         comment=row.comment,
         department_id=row.department_id,
         data=dict(row.data or {}),
+        work_clock=row.work_clock,
     )
 
 
@@ -322,6 +326,9 @@ class IncidentRepository:
         department_ids: Iterable[int] | None = None,
         executor_id: int | None = None,
         overdue_at: datetime | None = None,
+        topic_id: int | None = None,
+        location_id: int | None = None,
+        detected_since: datetime | None = None,
         limit: int = 10,
         offset: int = 0,
     ) -> tuple[list[Incident], int]:
@@ -348,6 +355,16 @@ class IncidentRepository:
                     assignments.c.incident_id == incidents.c.id, assignments.c.executor_id == executor_id, live
                 )
             )
+        if topic_id is not None:
+            condition.append(
+                sa.exists().where(
+                    incident_topics.c.incident_id == incidents.c.id, incident_topics.c.topic_id == topic_id
+                )
+            )
+        if location_id is not None:
+            condition.append(incidents.c.location_id == location_id)
+        if detected_since is not None:
+            condition.append(incidents.c.detected_at >= detected_since)
         due = sa.func.coalesce(incidents.c.answer_due, incidents.c.final_due)
         if overdue_at is not None:
             condition.append(due < overdue_at)
@@ -370,6 +387,56 @@ class IncidentRepository:
         await self._session.execute(
             sa.update(incidents).where(incidents.c.id == incident_id).values(next_reminder_at=at)
         )
+
+    async def claim_due(self, now: datetime, limit: int = 500) -> list[Incident]:
+        """Take the incidents whose next reminder is due, in this transaction.
+
+        The conditional UPDATE is the claim: a second sweeper (another instance) updating the same
+        rows waits for this transaction and then finds nothing due, so no reminder goes twice.
+        """
+        due = (
+            sa.select(incidents.c.id)
+            .where(incidents.c.next_reminder_at <= now)
+            .order_by(incidents.c.next_reminder_at, incidents.c.id)
+            .limit(limit)
+            .scalar_subquery()
+        )
+        rows = (
+            await self._session.execute(
+                sa.update(incidents)
+                .where(incidents.c.id.in_(due), incidents.c.next_reminder_at <= now)
+                .values(next_reminder_at=None)
+                .returning(*incidents.c)
+            )
+        ).all()
+        return await self._assemble(rows)
+
+    async def set_next_reminders(self, moments: dict[int, datetime | None]) -> None:
+        if moments:
+            await self._session.execute(
+                sa.update(incidents)
+                .where(incidents.c.id == sa.bindparam("iid"))
+                .values(next_reminder_at=sa.bindparam("at")),
+                [{"iid": iid, "at": at} for iid, at in moments.items()],
+            )
+
+    async def sent_marks(self, incident_ids: Iterable[int]) -> dict[int, set[str]]:
+        result: dict[int, set[str]] = defaultdict(set)
+        ids = list(incident_ids)
+        if ids:
+            rows = await self._session.execute(
+                sa.select(reminders_sent.c.incident_id, reminders_sent.c.mark).where(
+                    reminders_sent.c.incident_id.in_(ids)
+                )
+            )
+            for incident_id, mark in rows:
+                result[incident_id].add(mark)
+        return result
+
+    async def record_marks(self, marks: Iterable[tuple[int, str]], at: datetime) -> None:
+        values = [{"incident_id": i, "mark": m, "sent_at": at} for i, m in marks]
+        if values:
+            await self._session.execute(sa.insert(reminders_sent), values)
 
     async def due_for_reminder(self, now: datetime, limit: int = 100) -> list[int]:
         rows = await self._session.execute(
@@ -640,6 +707,7 @@ class IncidentRepository:
                 intermediate_published_at=row.intermediate_published_at,
                 published_at=row.published_at,
                 closed_reason=row.closed_reason,
+                detected_clock=row.detected_clock,
                 id=row.id,
                 version=row.version,
             )
@@ -1052,6 +1120,22 @@ class OutboxMessage:
     sent_at: datetime | None
     last_error: str | None
     dedupe_key: str | None
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
+
+
+_OPEN = (OutboxStatus.pending, OutboxStatus.sending)
+
+
+def _claimable(now: datetime) -> sa.ColumnElement[bool]:
+    """Due pending rows, and rows whose sender's lease ran out (it crashed or hangs)."""
+    return sa.or_(
+        sa.and_(
+            outbox.c.status == OutboxStatus.pending,
+            sa.or_(outbox.c.not_before.is_(None), outbox.c.not_before <= now),
+        ),
+        sa.and_(outbox.c.status == OutboxStatus.sending, outbox.c.claimed_until < now),
+    )
 
 
 class OutboxRepository:
@@ -1059,6 +1143,12 @@ class OutboxRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+
+    async def add_many(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Queue several messages at once (chat_id, payload, incident_id; no dedupe keys)."""
+        values = [{"chat_id": r["chat_id"], "payload": r["payload"], "incident_id": r.get("incident_id")} for r in rows]
+        if values:
+            await self._session.execute(sa.insert(outbox), values)
 
     async def add(
         self,
@@ -1113,12 +1203,164 @@ class OutboxRepository:
             values["not_before"] = retry_at
         await self._session.execute(sa.update(outbox).where(outbox.c.id == message_id).values(**values))
 
+    # Claims. A chat's *head* is its lowest-id open (pending or sending) row; only heads are claimed, so
+    # messages to one chat go out in id order and never two at once, whichever sender claims them. Once a
+    # row is a head it stays one until it is sent or failed (both final), so a claim only has to check that
+    # the row is still claimable: the conditional UPDATE decides races between senders.
+
+    @property
+    def session(self) -> AsyncSession:
+        """For writes that must share this transaction (the curator's notice with the failure it reports)."""
+        return self._session
+
+    async def has_due(self, chat_id: int, now: datetime) -> bool:
+        """Whether the chat has a pending row due now: a cheap read before trying a claim (a write)."""
+        statement = sa.select(outbox.c.id).where(
+            outbox.c.chat_id == chat_id,
+            outbox.c.status == OutboxStatus.pending,
+            sa.or_(outbox.c.not_before.is_(None), outbox.c.not_before <= now),
+        )
+        return (await self._session.execute(statement.limit(1))).first() is not None
+
+    async def ready_heads(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        """Heads that may be claimed now, oldest first."""
+        earlier = outbox.alias("earlier")
+        earlier_open = (
+            sa.select(earlier.c.id)
+            .where(earlier.c.chat_id == outbox.c.chat_id, earlier.c.status.in_(_OPEN), earlier.c.id < outbox.c.id)
+            .exists()
+        )
+        statement = sa.select(outbox).where(_claimable(now), ~earlier_open).order_by(outbox.c.id).limit(limit)
+        return [OutboxMessage(**row._asdict()) for row in await self._session.execute(statement)]
+
+    async def claim(
+        self, ids: Sequence[int], instance: str, now: datetime, lease_until: datetime
+    ) -> list[OutboxMessage]:
+        """Claim those of ``ids`` still claimable; returns the rows this call won, oldest first."""
+        if not ids:
+            return []
+        statement = (
+            sa.update(outbox)
+            .where(outbox.c.id.in_(list(ids)), _claimable(now))
+            .values(status=OutboxStatus.sending, claimed_by=instance, claimed_until=lease_until)
+            .returning(*outbox.c)
+        )
+        rows = await self._session.execute(statement)
+        return sorted((OutboxMessage(**row._asdict()) for row in rows), key=lambda m: m.id)
+
+    async def claim_next(
+        self, chat_id: int, instance: str, now: datetime, lease_until: datetime
+    ) -> OutboxMessage | None:
+        """Claim the chat's head if it is due: the sender keeps going in a chat it just delivered to."""
+        rows = outbox.alias("open_rows")  # an alias, or the subquery would correlate to the updated row
+        head = (
+            sa.select(sa.func.min(rows.c.id))
+            .where(rows.c.chat_id == chat_id, rows.c.status.in_(_OPEN))
+            .scalar_subquery()
+        )
+        statement = (
+            sa.update(outbox)
+            .where(outbox.c.id == head, _claimable(now))
+            .values(status=OutboxStatus.sending, claimed_by=instance, claimed_until=lease_until)
+            .returning(*outbox.c)
+        )
+        row = (await self._session.execute(statement)).first()
+        return None if row is None else OutboxMessage(**row._asdict())
+
+    async def claim_heads(
+        self, chat_ids: Sequence[int], instance: str, now: datetime, lease_until: datetime
+    ) -> list[OutboxMessage]:
+        """``claim_next`` for several chats in one statement (the sender's group commit)."""
+        if not chat_ids:
+            return []
+        rows = outbox.alias("open_rows")  # an alias, or the subquery would correlate to the updated row
+        heads = (
+            sa.select(sa.func.min(rows.c.id))
+            .where(rows.c.chat_id.in_(list(chat_ids)), rows.c.status.in_(_OPEN))
+            .group_by(rows.c.chat_id)
+        )
+        statement = (
+            sa.update(outbox)
+            .where(outbox.c.id.in_(heads), _claimable(now))
+            .values(status=OutboxStatus.sending, claimed_by=instance, claimed_until=lease_until)
+            .returning(*outbox.c)
+        )
+        return [OutboxMessage(**row._asdict()) for row in await self._session.execute(statement)]
+
+    async def mark_sent_many(self, message_ids: Sequence[int], at: datetime) -> None:
+        await self._session.execute(
+            sa.update(outbox)
+            .where(outbox.c.id.in_(list(message_ids)))
+            .values(status=OutboxStatus.sent, sent_at=at, attempts=outbox.c.attempts + 1)
+        )
+
+    async def release(
+        self, message_id: int, instance: str, *, not_before: datetime, error: str, attempt: bool = True
+    ) -> bool:
+        """Hand a claimed row back to be tried again after ``not_before``; False if the claim was lost."""
+        values: dict[str, Any] = {
+            "status": OutboxStatus.pending,
+            "not_before": not_before,
+            "last_error": error,
+            "claimed_until": None,
+        }
+        if attempt:
+            values["attempts"] = outbox.c.attempts + 1
+        return await self._update_claimed(message_id, instance, values)
+
+    async def give_up(self, message_id: int, instance: str, error: str) -> bool:
+        """Record a claimed row as failed for good; False if the claim was lost."""
+        values = {
+            "status": OutboxStatus.failed,
+            "last_error": error,
+            "attempts": outbox.c.attempts + 1,
+            "claimed_until": None,
+        }
+        return await self._update_claimed(message_id, instance, values)
+
+    async def _update_claimed(self, message_id: int, instance: str, values: dict[str, Any]) -> bool:
+        # Only while still ours: after a lost lease another sender owns the row and decides its fate.
+        result = await self._session.execute(
+            sa.update(outbox)
+            .where(
+                outbox.c.id == message_id,
+                outbox.c.status == OutboxStatus.sending,
+                outbox.c.claimed_by == instance,
+            )
+            .values(**values)
+        )
+        return cast(sa.CursorResult[Any], result).rowcount == 1
+
+    async def next_due(self, now: datetime) -> datetime | None:
+        """When the next waiting row becomes claimable (a retry's moment or a lease's end), if any."""
+        retry = sa.select(sa.func.min(outbox.c.not_before)).where(
+            outbox.c.status == OutboxStatus.pending, outbox.c.not_before > now
+        )
+        lease = sa.select(sa.func.min(outbox.c.claimed_until)).where(outbox.c.status == OutboxStatus.sending)
+        moments = [(await self._session.execute(q)).scalar_one_or_none() for q in (retry, lease)]
+        found = [m for m in moments if m is not None]
+        return min(found) if found else None
+
+    async def status_counts(self) -> dict[OutboxStatus, int]:
+        rows = await self._session.execute(sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c.status))
+        return {OutboxStatus(status): count for status, count in rows}
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        row = (await self._session.execute(sa.select(outbox).where(outbox.c.id == message_id))).first()
+        return None if row is None else OutboxMessage(**row._asdict())
+
 
 class ProcessedUpdates:
     """Telegram may deliver an update twice (restart, webhook retry): handle it once."""
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+
+    async def seen(self, update_id: int) -> bool:
+        row = await self._session.execute(
+            sa.select(processed_updates.c.update_id).where(processed_updates.c.update_id == update_id)
+        )
+        return row.first() is not None
 
     async def first_time(self, update_id: int, at: datetime | None = None) -> bool:
         values: dict[str, Any] = {"update_id": update_id}
@@ -1136,6 +1378,7 @@ class ProcessedUpdates:
 # --- Telegram presentation ----------------------------------------------------------------------
 
 cards = _table(CardRow)
+reminders_sent = _table(ReminderSentRow)
 
 
 class CardRepository:
@@ -1150,16 +1393,36 @@ class CardRepository:
         )
         return row.scalar_one_or_none()
 
-    async def remember(self, chat_id: int, incident_id: int, message_id: int) -> None:
+    async def remember(
+        self,
+        chat_id: int,
+        incident_id: int,
+        message_id: int,
+        version: int | None = None,
+        outbox_id: int | None = None,
+    ) -> None:
+        """The card is this message; `version` is the incident version it shows (None: not drawn yet),
+        `outbox_id` the outbox row that sent it (a retried row then knows it was delivered)."""
+        values = {"message_id": message_id, "version": version, "outbox_id": outbox_id}
         result = await self._session.execute(
             sa.update(cards)
             .where(cards.c.chat_id == chat_id, cards.c.incident_id == incident_id)
-            .values(message_id=message_id, updated_at=sa.func.now())
+            .values(**values, updated_at=sa.func.now())
         )
         if cast(sa.CursorResult[Any], result).rowcount == 0:
-            await self._session.execute(
-                sa.insert(cards).values(chat_id=chat_id, incident_id=incident_id, message_id=message_id)
-            )
+            await self._session.execute(sa.insert(cards).values(chat_id=chat_id, incident_id=incident_id, **values))
+
+    async def drawn_by(self, chat_id: int, incident_id: int) -> int | None:
+        row = await self._session.execute(
+            sa.select(cards.c.outbox_id).where(cards.c.chat_id == chat_id, cards.c.incident_id == incident_id)
+        )
+        return row.scalar_one_or_none()
+
+    async def shown_version(self, chat_id: int, incident_id: int) -> int | None:
+        row = await self._session.execute(
+            sa.select(cards.c.version).where(cards.c.chat_id == chat_id, cards.c.incident_id == incident_id)
+        )
+        return row.scalar_one_or_none()
 
     async def incident_of(self, chat_id: int, message_id: int) -> int | None:
         row = await self._session.execute(

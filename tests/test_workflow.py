@@ -457,3 +457,27 @@ def test_actions_offered_follow_role_department_and_state() -> None:
     assert Action.approve not in wf.actions_for(incident, EXEC1, now)
     wf.approve(incident, CURATOR, now)
     assert Action.publish in wf.actions_for(incident, EXEC1, now)  # Отрадная п. 16: the executor posts
+
+
+def test_work_clock_differences_are_working_time_between_events() -> None:
+    wf = make_workflow("otradnaya")
+    incident, (registered,) = register(wf)
+    (routed,) = wf.route(incident, CURATOR, at(wf, "10 11:00"), [1])
+    (accepted,) = wf.accept(incident, EXEC1, at(wf, "11 10:00"))  # next morning: 7 h 00 of working time
+    assert routed.work_clock - incident.detected_clock == 3600
+    assert accepted.work_clock - routed.work_clock == 7 * 3600
+    assert registered.work_clock == incident.detected_clock  # registered at the moment of detection
+    other_year = wf.work_clock(datetime(2027, 1, 11, 10, tzinfo=ZoneInfo("Europe/Moscow")))
+    assert other_year - accepted.work_clock == int(
+        wf.calendar.between(
+            at(wf, "11 10:00"), datetime(2027, 1, 11, 10, tzinfo=ZoneInfo("Europe/Moscow"))
+        ).total_seconds()
+    )
+
+
+def test_publication_records_whether_the_answer_was_on_time() -> None:
+    wf, incident = _in_work()
+    wf.submit_draft(incident, EXEC1, at(wf, "10 15:00"), DraftKind.answer, "Ответ")
+    wf.approve(incident, CURATOR, at(wf, "10 15:10"))
+    (published,) = wf.publish(incident, EXEC1, at(wf, "11 10:30"), URL)  # due 11 10:00
+    assert published.data["on_time"] is False and published.data["due"].startswith("2026-03-11T10:00")
