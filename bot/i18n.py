@@ -1,0 +1,369 @@
+"""Translations and locale-aware formatting: catalogs compiled on first use, gettext outside handlers, dates and
+working-time durations in Russian and English.
+
+The catalogs live in the ``locales`` package as ``.po`` files only; ``compiled_locales_dir()`` compiles them into a
+per-user cache keyed by their contents, so neither a checkout nor an installed wheel needs a build step.
+
+Handlers translate with aiogram's ``_`` / ``ngettext`` (the locale middleware sets the context). Scheduler jobs and
+the outbox sender have no such context: they call ``translate`` / ``translate_plural`` with the recipient's locale.
+Plurals must go through ``ngettext`` (or ``translate_plural``): a plural written as ``_("a", "b", n=n)`` loses its
+plural form at extraction.
+
+After adding or changing a message, extract and update the catalogs from the repository root (the keywords are
+``EXTRACT_KEYWORDS`` below; tests/test_i18n.py extracts with the same ones)::
+
+    pybabel extract -F babel.cfg --no-location -c TRANSLATORS: -k _ -k __ -k N_ -k lazy_gettext -k ngettext:1,2 \
+        -k lazy_ngettext:1,2 -k translate:2 -k translate_plural:2,3 -k translate_plural_ctx:2c,3,4 \
+        -o locales/messages.pot .
+    pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching
+
+then fill the new empty ``msgstr`` in both ``locales/ru`` and ``locales/en`` and run ``pytest tests/test_i18n.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import io
+import logging
+import os
+import shutil
+import string
+import tempfile
+from datetime import datetime, timedelta
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import babel
+from aiogram.utils.i18n import I18n
+from babel.dates import format_datetime
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.plurals import get_plural
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+logger = logging.getLogger(__name__)
+
+DOMAIN = "messages"
+DEFAULT_LOCALE = "ru"
+SUPPORTED_LOCALES = ("ru", "en")
+
+# The one list of gettext keywords, in pybabel's ``-k`` syntax: the documented command and the test both use it.
+EXTRACT_KEYWORDS: tuple[str, ...] = (
+    "_",
+    "__",
+    "N_",
+    "lazy_gettext",
+    "ngettext:1,2",
+    "lazy_ngettext:1,2",
+    "translate:2",
+    "translate_plural:2,3",
+    "translate_plural_ctx:2c,3,4",
+)
+EXTRACT_COMMENT_TAG = "TRANSLATORS:"
+TEMPLATE = "locales/messages.pot"
+
+
+def extract_command() -> str:
+    """The ``pybabel extract`` command line, as documented in this module and in babel.cfg."""
+    keywords = " ".join(f"-k {keyword}" for keyword in EXTRACT_KEYWORDS)
+    return f"pybabel extract -F babel.cfg --no-location -c {EXTRACT_COMMENT_TAG} {keywords} -o {TEMPLATE} ."
+
+
+def update_command() -> str:
+    """The ``pybabel update`` command line that merges the template into both catalogs."""
+    return f"pybabel update -i {TEMPLATE} -d locales -D {DOMAIN} --no-fuzzy-matching"
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction where it is defined; translate it later with ``translate(locale, message)``."""
+    return message
+
+
+def locale_of(language_code: str | None) -> str:
+    """The catalog locale for a Telegram ``language_code``: "en" for any English, otherwise Russian.
+
+    Russian is the default for everyone else on purpose: the users are municipal staff in Russia, and a Belarusian,
+    Ukrainian or Kazakh client (or an unset one) reads Russian more surely than English.
+    """
+    if language_code is None:
+        return DEFAULT_LOCALE
+    primary = language_code.strip().replace("_", "-").split("-", 1)[0].lower()
+    return "en" if primary == "en" else DEFAULT_LOCALE
+
+
+# --- catalogs ---------------------------------------------------------------------------------------------------
+
+# Part of the cache key: bump when the compiled layout or the compilation itself changes.
+_COMPILED_LAYOUT_VERSION = "1"
+
+
+def _catalog_sources(root: Traversable | None = None) -> dict[str, bytes]:
+    """``{locale: .po bytes}`` for every ``<locale>/LC_MESSAGES/messages.po`` of the ``locales`` package."""
+    root = files("locales") if root is None else root
+    sources: dict[str, bytes] = {}
+    for entry in root.iterdir():
+        po = entry / "LC_MESSAGES" / f"{DOMAIN}.po"
+        if entry.is_dir() and po.is_file():
+            sources[entry.name] = po.read_bytes()
+    if not sources:
+        raise FileNotFoundError(f"no {DOMAIN}.po catalogs under {root}; is the 'locales' package installed?")
+    return dict(sorted(sources.items()))
+
+
+def _read_catalog(locale: str, source: bytes) -> Catalog:
+    return read_po(io.BytesIO(source), locale=locale, domain=DOMAIN)
+
+
+def _cache_roots() -> list[Path]:
+    """Where compiled catalogs may go, most preferred first."""
+    roots: list[Path] = []
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg:
+        roots.append(Path(xdg) / "otklik" / "locales")
+    with contextlib.suppress(RuntimeError):  # no home directory (some service users)
+        roots.append(Path.home() / ".cache" / "otklik" / "locales")
+    uid = getattr(os, "getuid", lambda: "user")()
+    roots.append(Path(tempfile.gettempdir()) / f"otklik-{uid}" / "locales")
+    return roots
+
+
+def _sources_key(sources: dict[str, bytes]) -> str:
+    digest = hashlib.sha256(f"{_COMPILED_LAYOUT_VERSION}:{babel.__version__}".encode())
+    for locale, source in sources.items():
+        digest.update(b"\0" + locale.encode() + b"\0")
+        digest.update(hashlib.sha256(source).digest())
+    return digest.hexdigest()[:16]
+
+
+def _compile_into(root: Path, key: str, sources: dict[str, bytes]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    if hasattr(os, "getuid") and root.stat().st_uid != os.getuid():
+        # Another user's directory (the shared temp dir) could hold planted catalogs.
+        raise PermissionError(f"{root} belongs to another user")
+    target = root / key
+    if target.is_dir():
+        return target
+    # Compile next to the target and rename: a concurrent process sees either nothing or the whole directory.
+    staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
+    try:
+        for locale, source in sources.items():
+            catalog = _read_catalog(locale, source)
+            mo_dir = staging / locale / "LC_MESSAGES"
+            mo_dir.mkdir(parents=True)
+            with (mo_dir / f"{DOMAIN}.mo").open("wb") as mo:
+                write_mo(mo, catalog, use_fuzzy=False)
+        staging.chmod(0o755)  # mkdtemp makes it 0700; the result is no secret
+        try:
+            staging.rename(target)
+        except OSError:
+            if not target.is_dir():  # not a lost race: a real failure
+                raise
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    for problem in _problems(sources):
+        logger.warning("translation catalog problem (the message will show untranslated): %s", problem)
+    return target
+
+
+def compiled_locales_dir(cache_root: Path | None = None) -> Path:
+    """A directory of compiled ``<locale>/LC_MESSAGES/messages.mo``, compiled from the shipped ``.po`` if needed.
+
+    The directory is ``<cache root>/<hash of the catalogs>``; the cache root is ``cache_root`` if given, otherwise
+    the first writable of ``$XDG_CACHE_HOME/otklik/locales``, ``~/.cache/otklik/locales`` and
+    ``<tempdir>/otklik-<uid>/locales``. Fuzzy and untranslated entries are left out of the compiled catalogs (gettext
+    semantics) and logged as warnings.
+    """
+    sources = _catalog_sources()
+    key = _sources_key(sources)
+    if cache_root is not None:
+        return _compile_into(cache_root, key, sources)
+    failures: list[str] = []
+    for root in _cache_roots():
+        try:
+            return _compile_into(root, key, sources)
+        except OSError as error:  # read-only or foreign directory: try the next one
+            failures.append(f"{root}: {error}")
+    raise OSError("cannot write compiled catalogs to any cache directory: " + "; ".join(failures))
+
+
+def _placeholders(text: str) -> set[str]:
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError:  # unbalanced braces
+        return {"<invalid format string>"}
+
+
+def check_catalogs(root: Traversable | None = None) -> list[str]:
+    """Problems in the shipped catalogs: fuzzy or empty translations, missing plural forms, placeholders a
+    translation invents, wrong plural rules, and messages present in one language but not in the other.
+
+    An empty list means every message shows translated in every language.
+    """
+    return _problems(_catalog_sources(root))
+
+
+def _problems(sources: dict[str, bytes]) -> list[str]:
+    problems: list[str] = []
+    catalogs = {locale: _read_catalog(locale, source) for locale, source in sources.items()}
+    keys: dict[str, set[tuple[str | None, str]]] = {}
+    for locale, catalog in catalogs.items():
+        expected = get_plural(locale)
+        if catalog.num_plurals != expected.num_plurals:
+            problems.append(
+                f"{locale}: Plural-Forms has nplurals={catalog.num_plurals}, expected {expected.plural_forms!r}"
+            )
+        keys[locale] = set()
+        for message in catalog:
+            if not message.id:  # the header
+                continue
+            msgid = message.id[0] if message.pluralizable else message.id
+            keys[locale].add((message.context, msgid))
+            label = f"{locale}: {msgid!r}" + (f" (context {message.context!r})" if message.context else "")
+            if message.fuzzy:
+                problems.append(f"{label} is fuzzy")
+            forms = list(message.string) if message.pluralizable else [message.string]
+            # read_po pads missing plural forms with "", so this also catches "msgstr[2]" left out.
+            if not all(forms) or (message.pluralizable and len(forms) < catalog.num_plurals):
+                problems.append(f"{label} has an empty translation or plural form")
+            allowed = set().union(*(_placeholders(i) for i in (message.id if message.pluralizable else [message.id])))
+            if message.pluralizable:
+                allowed.add("n")
+            for form in forms:
+                unknown = _placeholders(form or "") - allowed
+                if unknown:
+                    problems.append(f"{label} translation uses unknown placeholders {sorted(unknown)}")
+    for locale, present in keys.items():
+        for other, other_present in keys.items():
+            for context, msgid in sorted(other_present - present, key=lambda k: (k[0] or "", k[1])):
+                where = f" (context {context!r})" if context else ""
+                problems.append(f"{locale}: {msgid!r}{where} is missing (present in {other})")
+    return problems
+
+
+def make_i18n() -> I18n:
+    """aiogram's I18n over the compiled catalogs, Russian by default."""
+    return I18n(path=compiled_locales_dir(), default_locale=DEFAULT_LOCALE, domain=DOMAIN)
+
+
+# --- translation outside handlers ----------------------------------------------------------------------------
+
+
+@functools.cache
+def _default_compiled_dir() -> Path:
+    return compiled_locales_dir()
+
+
+@functools.cache
+def _translations(locale: str) -> Translations:
+    with (_default_compiled_dir() / locale / "LC_MESSAGES" / f"{DOMAIN}.mo").open("rb") as mo:
+        return Translations(mo, domain=DOMAIN)
+
+
+def reload_catalogs() -> None:
+    """Forget loaded translations (after the catalogs or the cache location changed)."""
+    _translations.cache_clear()
+    _default_compiled_dir.cache_clear()
+
+
+def translate(locale: str, message: str, **params: object) -> str:
+    """``message`` translated into ``locale`` (Russian for unknown locales), then ``str.format(**params)`` if any
+    params are given — a message without params is returned as is, literal braces included."""
+    text = _translations(locale_of(locale)).gettext(message)
+    return text.format(**params) if params else text
+
+
+def translate_plural(locale: str, singular: str, plural: str, n: int, **params: object) -> str:
+    """The plural form for ``n``, then formatted with ``n`` and ``params`` (msgids use ``{n}``)."""
+    return _translations(locale_of(locale)).ngettext(singular, plural, n).format(n=n, **params)
+
+
+def translate_plural_ctx(locale: str, context: str, singular: str, plural: str, n: int, **params: object) -> str:
+    """``translate_plural`` for a message that needs a context (``msgctxt``): the same English words that other
+    languages inflect differently, such as the accusative minutes of "overdue by 5 minutes" in Russian."""
+    return _translations(locale_of(locale)).npgettext(context, singular, plural, n).format(n=n, **params)
+
+
+# --- formatting ------------------------------------------------------------------------------------------------
+
+_MOMENT_FORMAT = "EEE, d MMMM, HH:mm"
+_MOMENT_FORMAT_WITH_YEAR = "EEE, d MMMM y, HH:mm"
+
+
+def format_moment(moment: datetime, tz: ZoneInfo | str, locale: str, now: datetime | None = None) -> str:
+    """``"ср, 11 марта, 10:00"`` / ``"Wed, 11 March, 10:00"`` in the zone ``tz``; the year is added only when it
+    differs from the current year there (``now`` defaults to the system clock)."""
+    if moment.tzinfo is None:
+        raise ValueError("format_moment needs an aware datetime")
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    local = moment.astimezone(zone)
+    current = datetime.now(zone) if now is None else now.astimezone(zone)
+    pattern = _MOMENT_FORMAT if local.year == current.year else _MOMENT_FORMAT_WITH_YEAR
+    return format_datetime(local, pattern, tzinfo=zone, locale=locale_of(locale))
+
+
+def _whole_minutes(delta: timedelta) -> int:
+    if delta < timedelta(0):
+        raise ValueError(f"a duration cannot be negative: {delta}")
+    return delta // timedelta(minutes=1)
+
+
+def _hours_and_minutes(minutes_total: int, locale: str) -> str:
+    hours, minutes = divmod(minutes_total, 60)
+    parts = []
+    if hours:
+        parts.append(translate_plural(locale, "{n} hour", "{n} hours", hours))
+    if minutes or not hours:
+        parts.append(translate_plural(locale, "{n} minute", "{n} minutes", minutes))
+    return " ".join(parts)
+
+
+def _hours_and_minutes_overdue(minutes_total: int, locale: str) -> str:
+    hours, minutes = divmod(minutes_total, 60)
+    parts = []
+    if hours:
+        # TRANSLATORS: after "overdue by"; Russian uses the accusative: "просрочено на 1 час".
+        parts.append(translate_plural_ctx(locale, "overdue", "{n} hour", "{n} hours", hours))
+    if minutes or not hours:
+        # TRANSLATORS: after "overdue by"; Russian uses the accusative: "просрочено на 1 минуту, 2 минуты, 5 минут".
+        parts.append(translate_plural_ctx(locale, "overdue", "{n} minute", "{n} minutes", minutes))
+    return " ".join(parts)
+
+
+def format_duration(delta: timedelta, locale: str) -> str:
+    """Working time for people, in hours and minutes only (no days: ``"26 часов 5 минут"``); seconds are dropped.
+    ``"2 часа 30 минут"``, ``"1 час"``, ``"45 минут"``, ``"0 минут"``."""
+    return _hours_and_minutes(_whole_minutes(delta), locale)
+
+
+def format_left(delta: timedelta, locale: str) -> str:
+    """The working time left until a deadline, or how much it is overdue when ``delta`` is negative.
+
+    ``"осталось 2 часа 30 минут рабочего времени"``, ``"остался 1 час рабочего времени"``,
+    ``"осталась 1 минута рабочего времени"``, ``"просрочено на 1 час 5 минут рабочего времени"``;
+    ``"2 hours 30 minutes of working time left"``, ``"overdue by 1 hour 5 minutes of working time"``.
+    Time left is rounded down and time overdue up, so a deadline passed by seconds never reads "overdue by 0".
+    """
+    if delta < timedelta(0):
+        overdue = -(delta // timedelta(minutes=1))  # ceiling of the overdue minutes
+        return translate(
+            locale, "overdue by {duration} of working time", duration=_hours_and_minutes_overdue(overdue, locale)
+        )
+    minutes_total = _whole_minutes(delta)
+    hours = minutes_total // 60
+    duration = _hours_and_minutes(minutes_total, locale)
+    # The Russian verb agrees with the largest unit: "остался 1 час", "осталась 1 минута", "осталось 2 часа".
+    if hours:
+        # TRANSLATORS: {duration} starts with the hours ("2 hours 30 minutes"); the plural form follows the hours.
+        return translate_plural(
+            locale, "{duration} of working time left", "{duration} of working time left", hours, duration=duration
+        )
+    # TRANSLATORS: {minutes} is minutes only ("45 minutes"); the plural form follows the minutes.
+    return translate_plural(
+        locale, "{minutes} of working time left", "{minutes} of working time left", minutes_total, minutes=duration
+    )
