@@ -1,15 +1,29 @@
-"""Application wiring: database, directory seeded from config, aiogram bot and dispatcher."""
+"""Application wiring: database, services, the aiogram dispatcher, the outbox sender."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.i18n import make_i18n
+from bot.outbox import OutboxSender
+from bot.services import Services
+from bot.sweep import ReminderSweep, start_scheduler
+from bot.workflow import Workflow
 
 log = logging.getLogger(__name__)
 
@@ -22,21 +36,107 @@ def make_bot(settings: Settings, token: str) -> Bot:
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=None))
 
 
-def make_dispatcher(settings: Settings) -> Dispatcher:
-    from handlers import build_routers
+def make_services(settings: Settings, engine: AsyncEngine, clock: Clock | None = None) -> Services:
+    from storage.db import make_session_factory
 
-    dispatcher = Dispatcher(settings=settings)
+    workflow = Workflow(
+        settings.preset(),
+        settings.calendar(),
+        settings.curator_work_calendar(),
+        organisation=settings.organisation.name,
+    )
+    return Services(make_session_factory(engine), workflow, clock or SystemClock(), settings)
+
+
+def make_fsm(settings: Settings | None, services: Services) -> tuple[BaseStorage, BaseEventIsolation]:
+    """Dialog state in our database (embedded) or in Redis (several instances)."""
+    from storage.fsm import SqlStorage
+
+    url = settings.bot.fsm_storage if settings is not None else "database"
+    if url == "database":
+        # Events isolation: updates of one user in one chat run one after another, the FSM state
+        # read under the lock (a fast second press or an album never sees a half-written dialog).
+        return SqlStorage(services.sessions), SimpleEventIsolation()
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    redis = RedisStorage.from_url(url)
+    return redis, redis.create_isolation()
+
+
+def make_dispatcher(services: Services, i18n: I18n, storage: BaseStorage | None = None) -> Dispatcher:
+    from handlers import build_routers
+    from handlers.common import on_error
+    from handlers.middlewares import OnceMiddleware, PersonMiddleware
+
+    fsm_storage, isolation = make_fsm(services.settings, services)
+    dispatcher = Dispatcher(
+        storage=storage or fsm_storage,
+        events_isolation=isolation,
+        services=services,
+        i18n=i18n,
+    )
+    dispatcher.update.outer_middleware(OnceMiddleware(services))
+    dispatcher.update.outer_middleware(PersonMiddleware(services, i18n))
     for router in build_routers():
         dispatcher.include_router(router)
+    dispatcher.errors.register(on_error)
     return dispatcher
 
 
-async def run_polling(settings: Settings, token: str) -> None:
-    from storage.db import upgrade_async
+@dataclass
+class Running:
+    bot: Bot
+    dispatcher: Dispatcher
+    services: Services
+    sender: OutboxSender
+    sweep: ReminderSweep
 
+
+@contextlib.asynccontextmanager
+async def running(
+    settings: Settings, token: str, clock: Clock | None = None, *, start_jobs: bool = True
+) -> AsyncIterator[Running]:
+    """Everything the bot needs, started; polling is the caller's. Tests with a hand-driven clock
+    pass start_jobs=False and call the sweep themselves."""
+    from handlers.common import set_commands
+    from handlers.delivery import make_deliver
+    from storage.db import make_engine, upgrade_async
+
+    engine = make_engine(settings.database.url)
     if settings.database.upgrade_on_start:
-        await upgrade_async(settings.database.url)
+        await upgrade_async(engine)
+    services = make_services(settings, engine, clock)
+    await services.seed(settings)
+    i18n = make_i18n()
     bot = make_bot(settings, token)
-    dispatcher = make_dispatcher(settings)
-    log.info("Otklik starts: preset %s, time zone %s", settings.preset().name, settings.calendar().tz.key)
-    await dispatcher.start_polling(bot)
+    dispatcher = make_dispatcher(services, i18n)
+    sender = OutboxSender(
+        services.sessions,
+        make_deliver(bot, services, i18n, settings.bot.default_locale),
+        services.clock,
+        services.outbox_ready,
+        settings=settings.delivery.build(),
+    )
+    sender_task = asyncio.create_task(sender.run(), name="outbox-sender")
+    sweep = ReminderSweep(services)
+    scheduler = start_scheduler(sweep, settings.reminders.sweep_seconds) if start_jobs else None
+    try:
+        with i18n.context():
+            await set_commands(bot, i18n)
+        yield Running(bot, dispatcher, services, sender, sweep)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        sender_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sender_task
+        await bot.session.close()
+        await engine.dispose()
+
+
+async def run_polling(settings: Settings, token: str) -> None:
+    async with running(settings, token) as app:
+        log.info("Otklik starts: preset %s, time zone %s", settings.preset().name, settings.calendar().tz.key)
+        # Updates are handled one at a time: Telegram forgets an update once the next poll confirms
+        # it, so a crash must never find updates confirmed but not yet handled.
+        await app.dispatcher.start_polling(app.bot, handle_as_tasks=False)

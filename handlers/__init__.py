@@ -6,9 +6,16 @@ from aiogram import Router
 
 
 def build_routers() -> list[Router]:
-    """Fresh routers for every dispatcher (a router can belong to only one).
+    """Fresh routers for every dispatcher (a router can belong to only one), in the order they
+    are asked: dialogs before the curator's catch-all intake, the fallback last."""
+    from handlers import admin, common, incident, intake, queue, report
 
-    The curator, executor and head flows arrive with the Telegram-flows issue; until then the bot
-    starts, migrates its database and answers nothing.
-    """
-    return []
+    return [
+        common.build_router(),
+        incident.build_router(),
+        queue.build_router(),
+        admin.build_router(),
+        report.build_router(),
+        intake.build_router(),
+        common.build_fallback_router(),
+    ]

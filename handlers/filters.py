@@ -1,0 +1,24 @@
+"""Filters that read the current person the middleware found."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.filters import Filter
+from aiogram.types import TelegramObject
+
+from bot.incident import Role
+from bot.services import Person
+
+
+class HasRole(Filter):
+    def __init__(self, *roles: Role) -> None:
+        self.roles = frozenset(roles)
+
+    async def __call__(self, event: TelegramObject, person: Person | None = None, **_: Any) -> bool:
+        return person is not None and bool(person.roles & self.roles)
+
+
+class Known(Filter):
+    async def __call__(self, event: TelegramObject, person: Person | None = None, **_: Any) -> bool:
+        return person is not None

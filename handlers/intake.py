@@ -1,0 +1,329 @@
+"""Curator: a forwarded post, or a link with text and photos, becomes an incident (SPEC §7)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiogram import Bot, F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.incident import Attachment, Importance, Kind, Network, Role, Source
+from bot.services import Person, Services
+from handlers.callbacks import IntakeCb
+from handlers.filters import HasRole
+from handlers.render import importance_label, kind_label, network_label, show_card
+from handlers.states import Intake
+
+URL_RE = re.compile(r"https?://[^\s<>\"']+", re.I)
+MAX_ATTACHMENTS = 10
+NETWORK_HOSTS = {
+    Network.vk: ("vk.com", "vk.ru", "m.vk.com", "vkontakte.ru"),
+    Network.ok: ("ok.ru", "m.ok.ru", "odnoklassniki.ru"),
+    Network.telegram: ("t.me", "telegram.me", "telegram.org"),
+    Network.instagram: ("instagram.com",),
+    Network.facebook: ("facebook.com", "fb.com", "m.facebook.com"),
+    Network.twitter: ("twitter.com", "x.com"),
+}
+
+
+def network_of(url: str | None) -> Network:
+    """The social network a link points to; any other site is `site`."""
+    if not url:
+        return Network.other
+    host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
+    for network, hosts in NETWORK_HOSTS.items():
+        if any(host == h or host.endswith("." + h) for h in hosts):
+            return network
+    return Network.site
+
+
+def _attachment(message: Message) -> Attachment | None:
+    if message.photo:
+        best = message.photo[-1]
+        return Attachment(best.file_id, "photo", best.file_unique_id)
+    if message.video:
+        return Attachment(message.video.file_id, "video", message.video.file_unique_id)
+    if message.document:
+        return Attachment(message.document.file_id, "document", message.document.file_unique_id)
+    return None
+
+
+def parse_post(message: Message) -> dict[str, Any] | None:
+    """What a curator's message says about the post: link, network, author, text, media."""
+    text = message.text or message.caption or ""
+    url_match = URL_RE.search(text)
+    url = url_match.group(0).rstrip(".,;)»") if url_match else None
+    author = None
+    origin = message.forward_origin
+    network = network_of(url)
+    if origin is not None:
+        kind = origin.type
+        if kind == "user" and getattr(origin, "sender_user", None) is not None:
+            author = origin.sender_user.full_name  # type: ignore[union-attr]
+        elif kind == "hidden_user":
+            author = getattr(origin, "sender_user_name", None)
+        elif kind in ("chat", "channel"):
+            chat = getattr(origin, "sender_chat", None) or getattr(origin, "chat", None)
+            if chat is not None:
+                author = chat.title
+                if chat.username and getattr(origin, "message_id", None):
+                    url = url or f"https://t.me/{chat.username}/{origin.message_id}"  # type: ignore[union-attr]
+        if url is None or network is Network.other:
+            network = Network.telegram if url is None or network_of(url) is Network.telegram else network_of(url)
+    if url_match:
+        # The link is kept apart; what remains is the post's text (empty for a bare link).
+        text = (text[: url_match.start()] + text[url_match.end() :]).strip()
+    attachment = _attachment(message)
+    if not text.strip() and url is None and attachment is None:
+        return None
+    return {
+        "network": network.value,
+        "url": url,
+        "author": author,
+        "text": text.strip()[:50_000],
+        "attachments": [vars(attachment)] if attachment else [],
+        "media_group": message.media_group_id,
+    }
+
+
+def intake_text(data: dict[str, Any], names: dict[str, dict[int, str]]) -> str:
+    post = data["post"]
+    lines = [_("New incident — check and register:"), ""]
+    lines.append(network_label(Network(post["network"])) + (f" · {post['author']}" if post.get("author") else ""))
+    if post.get("url"):
+        lines.append(post["url"])
+    if post.get("text"):
+        text = post["text"]
+        lines.append(f"«{text[:1000]}{'…' if len(text) > 1000 else ''}»")
+    if post["attachments"]:
+        lines.append(_("Attachments: {count}").format(count=len(post["attachments"])))
+    lines.append("")
+    topic = names["topics"].get(data.get("topic") or 0)
+    location = names["locations"].get(data.get("location") or 0)
+    lines.append(_("Topic: {topic}").format(topic=topic or "—"))
+    lines.append(_("Location: {location}").format(location=location or "—"))
+    lines.append(importance_label(Importance(data["importance"])) + " · " + kind_label(Kind(data["kind"])))
+    if data.get("repeat_of"):
+        lines.append(_("Will be linked as a repeat of No. {number}.").format(number=data["repeat_of"]))
+    candidates = data.get("candidates") or []
+    if candidates and not data.get("repeat_of"):
+        lines.append("")
+        numbers = ", ".join(f"№ {c['id']}" for c in candidates)
+        lines.append(_("Possibly the same question: {numbers}").format(numbers=numbers))
+    return "\n".join(lines)
+
+
+def intake_keyboard(data: dict[str, Any], names: dict[str, dict[int, str]]) -> InlineKeyboardMarkup:
+    topic = names["topics"].get(data.get("topic") or 0, "—")
+    location = names["locations"].get(data.get("location") or 0, "—")
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=_("Topic: {topic}").format(topic=topic), callback_data=IntakeCb(what="topics").pack()
+            ),
+            InlineKeyboardButton(
+                text=_("Location: {location}").format(location=location),
+                callback_data=IntakeCb(what="locations").pack(),
+            ),
+        ],
+        [
+            InlineKeyboardButton(
+                text=importance_label(Importance(data["importance"])), callback_data=IntakeCb(what="importance").pack()
+            ),
+            InlineKeyboardButton(text=kind_label(Kind(data["kind"])), callback_data=IntakeCb(what="kind").pack()),
+        ],
+    ]
+    for candidate in (data.get("candidates") or [])[:3]:
+        number = candidate["id"]
+        row = [
+            InlineKeyboardButton(
+                text=_("Repeat of No. {number}").format(number=number),
+                callback_data=IntakeCb(what="repeat", v=number).pack(),
+            )
+        ]
+        if candidate["open"]:  # a further post on a question still being answered joins it
+            row.append(
+                InlineKeyboardButton(
+                    text=_("Add to No. {number} as a source").format(number=number),
+                    callback_data=IntakeCb(what="attach", v=number).pack(),
+                )
+            )
+        rows.append(row)
+    rows.append(
+        [
+            InlineKeyboardButton(text=_("Register"), callback_data=IntakeCb(what="save").pack()),
+            InlineKeyboardButton(text=_("Cancel"), callback_data=IntakeCb(what="cancel").pack()),
+        ]
+    )
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def choice_keyboard(what: str, options: dict[int, str]) -> InlineKeyboardMarkup:
+    rows = [
+        [InlineKeyboardButton(text=name, callback_data=IntakeCb(what=what, v=key).pack())]
+        for key, name in sorted(options.items(), key=lambda kv: kv[1])
+    ]
+    rows.append(
+        [
+            InlineKeyboardButton(text=_("— none —"), callback_data=IntakeCb(what=what, v=0).pack()),
+            InlineKeyboardButton(text=_("Back"), callback_data=IntakeCb(what="back").pack()),
+        ]
+    )
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+async def _names(services: Services) -> dict[str, dict[int, str]]:
+    directory = await services.directory()
+    return {"topics": directory.topics, "locations": directory.locations}
+
+
+def build_router() -> Router:
+    router = Router(name="intake")
+    curator_private = F.chat.type == "private"
+
+    @router.message(Intake.card, curator_private, HasRole(Role.curator), F.media_group_id)
+    async def more_media(message: Message, state: FSMContext, services: Services, bot: Bot) -> None:
+        """The next photos of a forwarded album join the post being registered."""
+        data = await state.get_data()
+        if data.get("post", {}).get("media_group") != message.media_group_id:
+            await start_intake(message, state, services, bot)  # another album: a new post
+            return
+        attachment = _attachment(message)
+        post = data["post"]
+        if attachment is not None and len(post["attachments"]) < MAX_ATTACHMENTS:
+            post["attachments"].append(vars(attachment))
+        if not post.get("text") and (message.caption or "").strip():
+            post["text"] = message.caption.strip()
+        await state.update_data(post=post)
+        await _redraw(bot, message.chat.id, data | {"post": post}, services)
+
+    @router.message(curator_private, HasRole(Role.curator), F.func(lambda m: not (m.text or "").startswith("/")))
+    async def start_intake(message: Message, state: FSMContext, services: Services, bot: Bot) -> None:
+        post = parse_post(message)
+        if post is None:
+            await message.answer(_("Forward a post, or send a link to it with its text and photos."))
+            return
+        candidates = _candidates(await services.repeat_candidates(post["url"], post["author"], []))
+        data = {
+            "post": post,
+            "topic": None,
+            "location": None,
+            "importance": "normal",
+            "kind": "incident",
+            "candidates": candidates,
+            "repeat_of": None,
+        }
+        names = await _names(services)
+        await state.set_state(Intake.card)
+        await state.set_data(data)
+        card = await message.answer(intake_text(data, names), reply_markup=intake_keyboard(data, names))
+        await state.update_data(card=card.message_id)
+
+    @router.callback_query(Intake.card, HasRole(Role.curator), IntakeCb.filter())
+    async def intake_button(
+        callback: CallbackQuery,
+        callback_data: IntakeCb,
+        state: FSMContext,
+        services: Services,
+        person: Person,
+        bot: Bot,
+    ) -> None:
+        data = await state.get_data()
+        names = await _names(services)
+        what, value = callback_data.what, callback_data.v
+        message = callback.message
+        assert isinstance(message, Message)
+        if what == "topics":
+            await message.edit_reply_markup(reply_markup=choice_keyboard("topic", names["topics"]))
+        elif what == "locations":
+            await message.edit_reply_markup(reply_markup=choice_keyboard("location", names["locations"]))
+        elif what in ("topic", "location"):
+            if value and value not in names[what + "s"]:
+                await callback.answer(_("This button is no longer valid."), show_alert=True)
+                return
+            data[what] = value or None
+            if what == "topic" and value:
+                post = data["post"]
+                found = await services.repeat_candidates(post["url"], post["author"], [value])
+                data["candidates"] = _candidates(found)
+            await state.update_data(**{what: data[what], "candidates": data.get("candidates")})
+            await message.edit_text(intake_text(data, names), reply_markup=intake_keyboard(data, names))
+        elif what == "importance":
+            data["importance"] = "high" if data["importance"] == "normal" else "normal"
+            await state.update_data(importance=data["importance"])
+            await message.edit_text(intake_text(data, names), reply_markup=intake_keyboard(data, names))
+        elif what == "kind":
+            data["kind"] = "publication" if data["kind"] == "incident" else "incident"
+            await state.update_data(kind=data["kind"])
+            await message.edit_text(intake_text(data, names), reply_markup=intake_keyboard(data, names))
+        elif what == "repeat":
+            data["repeat_of"] = value if value in _ids(data) else None
+            await state.update_data(repeat_of=data["repeat_of"])
+            await message.edit_text(intake_text(data, names), reply_markup=intake_keyboard(data, names))
+        elif what == "back":
+            await message.edit_reply_markup(reply_markup=intake_keyboard(data, names))
+        elif what == "cancel":
+            await state.clear()
+            await message.edit_text(_("Registration cancelled. Nothing was saved."))
+        elif what == "attach":
+            if value not in _ids(data):
+                await callback.answer(_("This button is no longer valid."), show_alert=True)
+                return
+            incident = await services.add_source(person, value, _source(data["post"], services))
+            await state.clear()
+            await show_card(
+                bot, services, message.chat.id, incident, person, person.locale, edit=message, note="source_added"
+            )
+        elif what == "save":
+            incident = await services.register(
+                person,
+                [_source(data["post"], services)],
+                importance=Importance(data["importance"]),
+                kind=Kind(data["kind"]),
+                topic_ids=[data["topic"]] if data.get("topic") else [],
+                location_id=data.get("location"),
+                repeat_of_id=data.get("repeat_of"),
+            )
+            await state.clear()
+            await show_card(bot, services, message.chat.id, incident, person, person.locale, edit=message)
+        await callback.answer()
+
+    @router.callback_query(IntakeCb.filter())
+    async def stale_intake(callback: CallbackQuery) -> None:
+        await callback.answer(_("This registration is already finished or cancelled."), show_alert=True)
+
+    return router
+
+
+async def _redraw(bot: Bot, chat_id: int, data: dict[str, Any], services: Services) -> None:
+    names = await _names(services)
+    if data.get("card"):
+        await bot.edit_message_text(
+            text=intake_text(data, names),
+            chat_id=chat_id,
+            message_id=data["card"],
+            reply_markup=intake_keyboard(data, names),
+        )
+
+
+def _candidates(found: list[Any]) -> list[dict[str, Any]]:
+    return [{"id": i.id, "open": not i.closed} for i in found]
+
+
+def _ids(data: dict[str, Any]) -> list[int]:
+    return [c["id"] for c in data.get("candidates") or []]
+
+
+def _source(post: dict[str, Any], services: Services) -> Source:
+    return Source(
+        network=Network(post["network"]),
+        url=post.get("url"),
+        author=post.get("author"),
+        text=post.get("text") or "",
+        detected_at=services.clock.now(),
+        attachments=[Attachment(**a) for a in post.get("attachments", [])],
+    )

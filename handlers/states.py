@@ -1,0 +1,17 @@
+"""All FSM states of the bot's dialogs in one place."""
+
+from __future__ import annotations
+
+from aiogram.fsm.state import State, StatesGroup
+
+
+class Intake(StatesGroup):
+    card = State()  # the registration card is open: buttons set topic, location, importance…
+
+
+class Dialog(StatesGroup):
+    reason = State()  # a free-text reason: not ours, not processable
+    draft = State()  # collecting a draft: text and media, then preview and submit
+    return_comment = State()  # the curator's comment to a return
+    link = State()  # the link to the published comment
+    author_reply = State()  # the author's reply to a clarification
