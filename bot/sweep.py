@@ -1,0 +1,181 @@
+"""The reminder sweep and the morning digest: one scheduler job, the database says what is due.
+
+A tick claims the incidents whose `next_reminder_at` has come (an indexed query: its cost grows
+with what is due, not with what is open), fires their due marks as outbox notices, records them,
+and sets the next moment — all in one transaction, so a crash repeats the tick instead of losing
+or doubling a reminder, and a second instance on the same database finds the rows already taken.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot import reminders
+from bot.incident import CLOSED_STATES, DeadlineKind, Role, State
+from bot.services import Services
+from storage.repositories import DirectoryRepository, IncidentRepository, OutboxRepository
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+class ReminderSweep:
+    def __init__(self, services: Services, batch: int = BATCH) -> None:
+        self.services = services
+        self.batch = batch
+        self._digest_checked: date | None = None
+
+    async def tick(self) -> int:
+        """Fire every due reminder; returns how many notices were queued."""
+        now = self.services.clock.now()
+        workflow = self.services.workflow
+        queued = 0
+        async with self.services.sessions() as session, session.begin():
+            repo = IncidentRepository(session)
+            due = await repo.claim_due(now, self.batch)
+            if not due:
+                return 0
+            audience = await self.services._audience(DirectoryRepository(session))
+            sent = await repo.sent_marks(i.id for i in due if i.id is not None)
+            rows: list[dict[str, object]] = []
+            recorded: list[tuple[int, str]] = []
+            next_at: dict[int, datetime | None] = {}
+            for incident in due:
+                assert incident.id is not None
+                result = reminders.plan(incident, workflow, sent.get(incident.id, set()), now)
+                for mark in result.fired:
+                    for chat in sorted(audience.reminder_chats(mark.audience, incident)):
+                        rows.append(
+                            {
+                                "chat_id": chat,
+                                "incident_id": incident.id,
+                                "payload": {
+                                    "kind": "card",
+                                    "incident_id": incident.id,
+                                    "fresh": True,
+                                    "note": f"reminder:{mark.note}",
+                                },
+                            }
+                        )
+                recorded += [(incident.id, m.dedupe) for m in [*result.fired, *result.folded]]
+                next_at[incident.id] = result.next_at
+            await OutboxRepository(session).add_many(rows)
+            await repo.record_marks(recorded, now)
+            await repo.set_next_reminders(next_at)
+            queued = len(rows)
+        if queued:
+            self.services.outbox_ready.set()
+        return queued
+
+    async def digest(self) -> int:
+        """At the start of their working day curators and responsible officials get one summary:
+        due today, overdue, waiting for approval. Once a day per person (outbox dedupe key)."""
+        now = self.services.clock.now()
+        cal = self.services.workflow.curator_calendar
+        today = now.astimezone(cal.tz).date()
+        spans = cal.spans(today)
+        if not spans or now < datetime.combine(today, spans[0].start, tzinfo=cal.tz):
+            return 0
+        queued = 0
+        async with self.services.sessions() as session, session.begin():
+            directory = DirectoryRepository(session)
+            repo = IncidentRepository(session)
+            outbox = OutboxRepository(session)
+            day_end = datetime.combine(today, spans[-1].end, tzinfo=cal.tz)
+            open_states = [s for s in State if s not in CLOSED_STATES]
+            recipients: list[tuple[int, list[int] | None]] = [
+                (u.telegram_id, None) for u in await directory.users_with_role(Role.curator)
+            ]
+            for department in await directory.list_departments():
+                if department.responsible_user_id is not None:
+                    head = await directory.get_user(department.responsible_user_id)
+                    recipients.append((head.telegram_id, [department.id]))
+            for chat, scope in recipients:
+                items, _ = await repo.search(states=open_states, department_ids=scope, limit=1000)
+                due_today = [i.id for i in items if (d := i.deadlines.get(DeadlineKind.answer)) and now <= d <= day_end]
+                overdue = [
+                    i.id
+                    for i in items
+                    if any(d < now for k, d in i.deadlines.items() if k in (DeadlineKind.answer, DeadlineKind.final))
+                ]
+                approval = [i.id for i in items if i.state in (State.on_approval, State.on_external_approval)]
+                payload = {
+                    "kind": "text",
+                    "key": "digest",
+                    "params": {
+                        "date": today.isoformat(),
+                        "due_today": due_today,
+                        "overdue": overdue,
+                        "approval": approval,
+                    },
+                }
+                if await outbox.add(chat, payload, dedupe_key=f"digest:{chat}:{today.isoformat()}") is not None:
+                    queued += 1
+        if queued:
+            self.services.outbox_ready.set()
+        return queued
+
+    async def monthly_report(self) -> int:
+        """The preset's monthly summary to its recipients (Отрадная п. 23: to the first deputy by the
+        10th; Боровичи п. 22, Удмуртия п. 21: monthly, no day set — the first working day)."""
+        preset = self.services.workflow.preset
+        if preset.monthly_report_to.value is None:
+            return 0
+        now = self.services.clock.now()
+        cal = self.services.workflow.curator_calendar
+        today = now.astimezone(cal.tz).date()
+        spans = cal.spans(today)
+        if not spans or now < datetime.combine(today, spans[0].start, tzinfo=cal.tz):
+            return 0
+        # Sent on the first working day of the month, so it arrives by the preset's day at the latest.
+        month_start = today.replace(day=1)
+        first_working = next(
+            (month_start + timedelta(days=d) for d in range(31) if cal.spans(month_start + timedelta(days=d))),
+            month_start,
+        )
+        if today < first_working:
+            return 0
+        previous = (month_start - timedelta(days=1)).replace(day=1)
+        queued = 0
+        async with self.services.sessions() as session, session.begin():
+            outbox = OutboxRepository(session)
+            for user in await DirectoryRepository(session).users_with_role(preset.monthly_report_to.value):
+                key = f"report:{previous:%Y-%m}:{user.telegram_id}"
+                payload = {"kind": "report", "month": f"{previous:%Y-%m}"}
+                if await outbox.add(user.telegram_id, payload, dedupe_key=key) is not None:
+                    queued += 1
+        if queued:
+            self.services.outbox_ready.set()
+        return queued
+
+    async def run_once(self) -> None:
+        """The scheduler job: reminders, then (once a day) the digest and the monthly report."""
+        try:
+            await self.tick()
+            settings = self.services.settings
+            if settings is None or settings.reminders.morning_digest:
+                await self.digest()
+            await self.monthly_report()
+        except Exception:  # the next tick retries; a job must not die silently
+            log.exception("reminder sweep failed")
+
+
+def start_scheduler(sweep: ReminderSweep, seconds: int) -> AsyncIOScheduler:
+    """One job for everything, in the running loop (STYLE: never one job per incident)."""
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(
+        sweep.run_once,
+        "interval",
+        seconds=seconds,
+        id="reminder-sweep",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=max(60, seconds * 10),
+        next_run_time=datetime.now(tz=scheduler.timezone),
+    )
+    scheduler.start()
+    return scheduler
