@@ -61,6 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
     dl.add_argument("--importance", choices=[i.value for i in Importance], default="normal")
     dl.add_argument("--preset", choices=sorted(PRESETS), help="use a preset with its default calendar")
     dl.add_argument("--json", action="store_true", help="machine-readable output")
+
+    rep = commands.add_parser("report", help="the monthly report (SPEC §6) as text, JSON or an XLSX workbook")
+    rep.add_argument("--month", metavar="YYYY-MM", help="the month (default: the previous one)")
+    rep.add_argument("--department", type=int, metavar="ID", help="one department only (default: the organisation)")
+    rep.add_argument("--format", choices=("text", "json", "xlsx"), default="text")
+    rep.add_argument("--output", metavar="FILE", help="write here instead of standard output (required for xlsx)")
+    rep.add_argument("--locale", choices=("ru", "en"), help="language of the text and the workbook")
+
+    demo = commands.add_parser("demo-data", help="fill the database with realistic synthetic incidents")
+    demo.add_argument("--incidents", type=int, default=500, metavar="N")
+    demo.add_argument("--months", type=int, default=3, metavar="M", help="spread over the last M months")
+    demo.add_argument("--seed", type=int, default=1, metavar="S")
     return parser
 
 
@@ -83,6 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _calendar(settings, args.year, args.json)
         if args.command == "deadline":
             return _deadline(settings, args)
+        if args.command == "report":
+            return _report(settings, args)
+        if args.command == "demo-data":
+            return _demo_data(settings, args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -209,6 +225,84 @@ def _deadline(settings: Settings, args: argparse.Namespace) -> int:
     width = max(len(i.label) for i in items)
     for i in items:
         print(f"  {i.label:<{width}}  {WEEKDAYS_RU[i.due.weekday()]} {i.due:%d.%m.%Y %H:%M}  ({i.term}, {i.clause})")
+    return 0
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.errors import DomainError
+    from bot.report import parse_month, previous_month
+
+    try:
+        month = parse_month(args.month) if args.month else previous_month(datetime.now(settings.calendar().tz).date())
+    except DomainError as exc:
+        raise ConfigError(f"--month: {exc}") from None
+    if args.format == "xlsx" and not args.output:
+        raise ConfigError("--format xlsx needs --output FILE")
+    locale = args.locale or settings.bot.default_locale
+    try:
+        payload = asyncio.run(_report_payload(settings, month, args.department, args.format, locale))
+    except DomainError as exc:
+        raise ConfigError(str(exc)) from None
+    if args.output:
+        with open(args.output, "wb") as out:
+            out.write(payload)
+    else:
+        sys.stdout.write(payload.decode("utf-8") + "\n")
+    return 0
+
+
+async def _report_payload(settings: Settings, month: object, department: int | None, fmt: str, locale: str) -> bytes:
+    from datetime import UTC
+
+    from bot.app import make_services
+    from bot.report import build_report, summary_text
+    from storage.db import make_engine, upgrade_async
+
+    engine = make_engine(settings.database.url)
+    try:
+        if settings.database.upgrade_on_start:
+            await upgrade_async(engine)
+        services = make_services(settings, engine)
+        report = await build_report(services.sessions, services.workflow, month, department, datetime.now(UTC))  # type: ignore[arg-type]
+    finally:
+        await engine.dispose()
+    if fmt == "json":
+        return report.to_json().encode()
+    if fmt == "xlsx":
+        from bot.report_files import workbook_xlsx
+
+        return workbook_xlsx(report, locale)
+    return summary_text(report, locale).encode()
+
+
+def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
+    if not 1 <= args.incidents <= 2_000_000 or not 1 <= args.months <= 60:
+        raise ConfigError("--incidents must be 1..2000000 and --months 1..60")
+    from datetime import UTC
+
+    from bot.app import make_services
+    from bot.demo import fill
+    from storage.db import make_engine, upgrade_async
+
+    async def go() -> tuple[object, object]:
+        engine = make_engine(settings.database.url)
+        try:
+            await upgrade_async(engine)
+            services = make_services(settings, engine)
+            return await fill(
+                services.sessions,
+                services.workflow,
+                incidents=args.incidents,
+                months=args.months,
+                seed=args.seed,
+                now=datetime.now(UTC),
+            )
+        finally:
+            await engine.dispose()
+
+    first, last = asyncio.run(go())
+    print(f"Demo data: {args.incidents} incidents in {_safe_url(settings.database.url)}")
+    print(f"Months: {first:%Y-%m} … {last:%Y-%m}")  # type: ignore[str-format]
     return 0
 
 

@@ -1,0 +1,603 @@
+"""The monthly report (SPEC §6) and the live /stats picture as plain values, a chat summary and JSON.
+
+The database computes every figure (storage/reports.py); this module chooses the month's bounds in
+the organisation's zone, puts the current and the previous month side by side, names what the
+numbers refer to, and renders the concise summary in the reader's language.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.errors import InvalidInput, NotAllowed
+from bot.i18n import format_duration, translate
+from bot.incident import Importance, Kind, Network, ReturnReason, Role, State
+from bot.workflow import Workflow
+from storage.reports import METRICS, Durations, LiveFigures, MonthFigures, TimelinessRow, live_figures, month_figures
+from storage.repositories import DirectoryRepository
+
+DIMENSIONS = ("topic", "network", "location", "department", "importance", "kind")
+OVERDUE_IN_SUMMARY = 5
+
+
+def parse_month(text: str) -> date:
+    """``"2026-03"`` → 1 March 2026; anything else is refused with a message people understand."""
+    try:
+        year, month = (int(part) for part in text.strip().split("-"))
+        if not 2000 <= year <= 2100:
+            raise ValueError
+        return date(year, month, 1)
+    except ValueError:
+        raise InvalidInput(f"{text!r} is not a month: write it as YYYY-MM, e.g. 2026-03", key="bad_month") from None
+
+
+def previous_month(day: date) -> date:
+    first = day.replace(day=1)
+    return (first - timedelta(days=1)).replace(day=1)
+
+
+def next_month(day: date) -> date:
+    first = day.replace(day=1)
+    return (first + timedelta(days=32)).replace(day=1)
+
+
+def month_bounds(month: date, tz: ZoneInfo) -> tuple[datetime, datetime, list[datetime]]:
+    """Start, end and every local midnight of the month (end included) as aware datetimes."""
+    first, last = month.replace(day=1), next_month(month)
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    midnights = [datetime(d.year, d.month, d.day, tzinfo=tz) for d in days]
+    return midnights[0], midnights[-1], midnights
+
+
+# --- the report's values ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VolumeRow:
+    """Incidents with one value of a dimension (a topic, a network…), this month and the previous."""
+
+    key: str | int | None  # enum value or directory id; None: not set / not routed
+    name: str | None  # directory name (topics, locations, departments); enums are labelled on render
+    current: int
+    previous: int
+
+    @property
+    def change(self) -> int:
+        return self.current - self.previous
+
+
+@dataclass(frozen=True)
+class Volumes:
+    total: int
+    previous_total: int
+    by: dict[str, list[VolumeRow]]  # DIMENSIONS -> rows, most incidents first
+    daily: list[tuple[date, int]]
+
+
+@dataclass(frozen=True)
+class GroupTimeliness:
+    """Timeliness of the whole scope or of one department; durations in working seconds."""
+
+    department_id: int | None
+    name: str
+    incidents: int  # to be answered (not_processable left out)
+    answered: int
+    answered_on_time: int
+    overdue: int
+    durations: dict[str, Durations]  # route, response, draft, publish
+
+    @property
+    def on_time_share(self) -> float | None:
+        return self.answered_on_time / self.answered if self.answered else None
+
+    @property
+    def overdue_share(self) -> float | None:
+        return self.overdue / self.incidents if self.incidents else None
+
+
+@dataclass(frozen=True)
+class OverdueItem:
+    incident_id: int
+    detected_at: datetime
+    importance: str
+    state: str
+    due: datetime | None
+    published_at: datetime | None  # the late publication; None: still open
+    late_seconds: int | None  # working time past the deadline (to publication, or to the cutoff)
+    departments: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Timeliness:
+    whole: GroupTimeliness
+    previous: GroupTimeliness
+    ranking: list[GroupTimeliness]  # departments, fastest average answer first, then fewer overdue
+    overdue: list[OverdueItem]
+
+
+@dataclass(frozen=True)
+class Quality:
+    approved: int
+    approved_first_time: int
+    previous_approved: int
+    previous_approved_first_time: int
+    returned: int
+    previous_returned: int
+    returns: list[VolumeRow]  # by reason
+    awaiting_final: VolumeRow
+    not_processable: VolumeRow
+
+    @property
+    def first_time_share(self) -> float | None:
+        return self.approved_first_time / self.approved if self.approved else None
+
+    @property
+    def previous_first_time_share(self) -> float | None:
+        return self.previous_approved_first_time / self.previous_approved if self.previous_approved else None
+
+
+@dataclass(frozen=True)
+class MonthlyReport:
+    organisation: str
+    timezone: str
+    month: date
+    department_id: int | None  # None: the whole organisation
+    scope_name: str
+    generated_at: datetime
+    complete: bool  # False while the month still runs (figures as of generated_at)
+    volumes: Volumes
+    timeliness: Timeliness
+    quality: Quality
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        def default(value: Any) -> Any:
+            if isinstance(value, datetime | date):
+                return value.isoformat()
+            raise TypeError(type(value).__name__)
+
+        data = asdict(self)
+        data["timeliness"]["whole"]["on_time_share"] = self.timeliness.whole.on_time_share
+        data["timeliness"]["whole"]["overdue_share"] = self.timeliness.whole.overdue_share
+        data["timeliness"]["previous"]["on_time_share"] = self.timeliness.previous.on_time_share
+        for row, group in zip(data["timeliness"]["ranking"], self.timeliness.ranking, strict=True):
+            row["on_time_share"], row["overdue_share"] = group.on_time_share, group.overdue_share
+        data["quality"]["first_time_share"] = self.quality.first_time_share
+        data["quality"]["previous_first_time_share"] = self.quality.previous_first_time_share
+        data["month"] = self.month.strftime("%Y-%m")
+        return json.dumps(data, ensure_ascii=False, indent=2, default=default)
+
+    def title(self, locale: str) -> str:
+        return translate(
+            locale, "Report for {month}: {scope}", month=month_name(self.month, locale), scope=self.scope_name
+        )
+
+
+# --- who sees what ---------------------------------------------------------------------------------
+
+
+def report_scopes(
+    roles: frozenset[Role], responsible_for: frozenset[int], department_id: int | None = None
+) -> list[int | None]:
+    """The scopes a person may read: the organisation for curators and heads (or any one department
+    they name), only their own departments for a responsible official (SPEC §6, §8).
+
+    Raises NotAllowed for anybody else, and for a responsible official naming another department.
+    """
+    if roles & {Role.curator, Role.head}:
+        return [department_id]
+    if responsible_for:
+        if department_id is None:
+            return sorted(responsible_for)
+        if department_id in responsible_for:
+            return [department_id]
+        raise NotAllowed("a responsible official sees only their own departments", key="not_your_department_report")
+    raise NotAllowed("the report is for curators, heads and responsible officials", key="role_required")
+
+
+# --- building ------------------------------------------------------------------------------------
+
+
+async def build_report(
+    sessions: async_sessionmaker[AsyncSession],
+    workflow: Workflow,
+    month: date,
+    department_id: int | None,
+    now: datetime,
+) -> MonthlyReport:
+    """The month's report for the organisation or one department, computed by the database."""
+    tz = workflow.calendar.tz
+    start, end, midnights = month_bounds(month, tz)
+    p_start, p_end, p_midnights = month_bounds(previous_month(month), tz)
+    async with sessions() as session, session.begin():  # one snapshot for both months
+        directory = DirectoryRepository(session)
+        departments = {d.id: d.name for d in await directory.list_departments(active_only=False)}
+        if department_id is not None and department_id not in departments:
+            raise InvalidInput("no such department", key="unknown_department")
+        names = {
+            "topic": {t.id: t.name for t in await directory.list_topics(active_only=False)},
+            "location": {loc.id: loc.name for loc in await directory.list_locations(active_only=False)},
+            "department": departments,
+        }
+        current = await month_figures(
+            session, start, end, cutoff=min(end, now), day_starts=midnights, department_id=department_id
+        )
+        previous = await month_figures(
+            session,
+            p_start,
+            p_end,
+            cutoff=min(p_end, now),
+            day_starts=p_midnights,
+            department_id=department_id,
+            detailed=False,  # shown beside the month for comparison: counts, shares and averages
+        )
+    scope = departments[department_id] if department_id is not None else workflow.organisation
+    return MonthlyReport(
+        organisation=workflow.organisation,
+        timezone=tz.key,
+        month=month.replace(day=1),
+        department_id=department_id,
+        scope_name=scope,
+        generated_at=now,
+        complete=now >= end,
+        volumes=_volumes(current, previous, names, midnights),
+        timeliness=_timeliness(current, previous, departments, scope, workflow, min(end, now)),
+        quality=_quality(current, previous),
+    )
+
+
+def _volumes(
+    current: MonthFigures, previous: MonthFigures, names: dict[str, dict[int, str]], midnights: list[datetime]
+) -> Volumes:
+    by: dict[str, list[VolumeRow]] = {}
+    for dimension in DIMENSIONS:
+        now_counts, then_counts = current.volumes.get(dimension, {}), previous.volumes.get(dimension, {})
+        keys = set(now_counts) | set(then_counts)
+        lookup = names.get(dimension)
+        rows = [
+            VolumeRow(
+                key,
+                (lookup.get(key, f"#{key}") if key is not None else None) if lookup is not None else None,
+                now_counts.get(key, 0),
+                then_counts.get(key, 0),
+            )
+            for key in keys
+        ]
+        rows.sort(key=lambda r: (-r.current, -r.previous, str(r.name or r.key)))
+        by[dimension] = rows
+    daily = [(midnights[i].date(), n) for i, n in enumerate(current.daily)]
+    return Volumes(current.total, previous.total, by, daily)
+
+
+def _group(row: TimelinessRow, name: str) -> GroupTimeliness:
+    return GroupTimeliness(
+        row.department_id, name, row.incidents, row.answered, row.answered_on_time, row.overdue, dict(row.durations)
+    )
+
+
+def _timeliness(
+    current: MonthFigures,
+    previous: MonthFigures,
+    departments: dict[int, str],
+    scope: str,
+    workflow: Workflow,
+    cutoff: datetime,
+) -> Timeliness:
+    whole = _group(current.timeliness[0], scope)
+    before = _group(previous.timeliness[0], scope)
+    ranking = [
+        _group(row, departments.get(row.department_id, f"#{row.department_id}"))
+        for row in current.timeliness[1:]
+        if row.department_id is not None
+    ]
+    # Departments that answered nothing yet rank last, however few they were overdue.
+    ranking.sort(
+        key=lambda g: (
+            g.durations["publish"].average is None,
+            g.durations["publish"].average or 0.0,
+            g.overdue_share or 0.0,
+            g.name,
+        )
+    )
+    overdue = []
+    for row in current.overdue:
+        late = None
+        if row.due is not None:
+            until = row.published_at or cutoff
+            late = int(workflow.calendar.between(row.due, until).total_seconds()) if until > row.due else 0
+        overdue.append(
+            OverdueItem(
+                row.incident_id,
+                row.detected_at,
+                row.importance,
+                row.state,
+                row.due,
+                row.published_at,
+                late,
+                tuple(departments.get(d, f"#{d}") for d in row.department_ids),
+            )
+        )
+    return Timeliness(whole, before, ranking, overdue)
+
+
+def _quality(current: MonthFigures, previous: MonthFigures) -> Quality:
+    now, then = current.quality, previous.quality
+    returns = [
+        VolumeRow(
+            reason.value, None, now.returns_by_reason.get(reason.value, 0), then.returns_by_reason.get(reason.value, 0)
+        )
+        for reason in ReturnReason
+    ]
+    returns.sort(key=lambda r: (-r.current, -r.previous))
+
+    def state_row(state: State) -> VolumeRow:
+        return VolumeRow(
+            state.value,
+            None,
+            current.volumes["state"].get(state.value, 0),
+            previous.volumes["state"].get(state.value, 0),
+        )
+
+    return Quality(
+        now.approved,
+        now.approved_first_time,
+        then.approved,
+        then.approved_first_time,
+        now.returned,
+        then.returned,
+        returns,
+        state_row(State.awaiting_final),
+        state_row(State.not_processable),
+    )
+
+
+# --- /stats --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveStats:
+    at: datetime
+    figures: LiveFigures
+    department_names: dict[int, str]
+
+
+async def build_stats(sessions: async_sessionmaker[AsyncSession], workflow: Workflow, now: datetime) -> LiveStats:
+    """The live picture for curators and heads: open, overdue, due within a working hour, intake."""
+    cal = workflow.calendar
+    local = now.astimezone(cal.tz)
+    today = datetime(local.year, local.month, local.day, tzinfo=cal.tz)
+    month_start = datetime(local.year, local.month, 1, tzinfo=cal.tz)
+    horizon = cal.add(now, timedelta(hours=1))  # "within the next working hour", over a night if need be
+    async with sessions() as session, session.begin():
+        departments = {d.id: d.name for d in await DirectoryRepository(session).list_departments(active_only=False)}
+        figures = await live_figures(session, now, due_horizon=horizon, today_start=today, month_start=month_start)
+    return LiveStats(now, figures, departments)
+
+
+# --- rendering ------------------------------------------------------------------------------------
+
+
+def month_name(month: date, locale: str) -> str:
+    from babel.dates import format_date
+
+    from bot.i18n import locale_of
+
+    # "LLLL y": the standalone month name ("март 2026", "March 2026").
+    return format_date(month, "LLLL y", locale=locale_of(locale))
+
+
+def percent(share: float | None) -> str:
+    return "—" if share is None else f"{share * 100:.0f}%"
+
+
+def duration(seconds: float | None, locale: str) -> str:
+    return "—" if seconds is None else format_duration(timedelta(seconds=round(seconds)), locale)
+
+
+def change(
+    current: float | None, previous: float | None, *, as_percent_points: bool = False, locale: str = "en"
+) -> str:
+    """ "+12" / "−3" / "+5 pp" ("+5 п. п." in Russian); empty when there is nothing to compare with."""
+    if current is None or previous is None:
+        return ""
+    delta = (current - previous) * (100 if as_percent_points else 1)
+    sign = "+" if delta > 0 else "−" if delta < 0 else "±"
+    value = f"{abs(delta):.0f}" if as_percent_points or float(delta).is_integer() else f"{abs(delta):.1f}"
+    unit = (" п. п." if locale == "ru" else " pp") if as_percent_points else ""
+    return f"{sign}{value}{unit}"
+
+
+def label(dimension: str, row: VolumeRow, locale: str) -> str:
+    """What a volume row is about, in the reader's language."""
+    if row.name is not None:
+        return row.name
+    if row.key is None:
+        return translate(locale, "not routed") if dimension == "department" else translate(locale, "not set")
+    labels: dict[str, dict[str, str]] = {
+        "network": NETWORK_LABELS,
+        "importance": {Importance.high.value: "high importance", Importance.normal.value: "normal importance"},
+        "kind": {
+            Kind.incident.value: "incident (monitoring)",
+            Kind.publication.value: "publication found by the administration",
+        },
+        "reason": REASON_LABELS,
+        "state": STATE_LABELS,
+    }
+    msgid = labels.get(dimension, {}).get(str(row.key))
+    return translate(locale, msgid) if msgid else str(row.key)
+
+
+# The same English msgids as handlers/render.py, so the existing translations apply.
+NETWORK_LABELS = {
+    Network.vk.value: "VKontakte",
+    Network.ok.value: "Odnoklassniki",
+    Network.telegram.value: "Telegram",
+    Network.instagram.value: "Instagram",
+    Network.facebook.value: "Facebook",
+    Network.twitter.value: "Twitter",
+    Network.site.value: "website",
+    Network.messenger.value: "messenger",
+    Network.other.value: "other source",
+}
+REASON_LABELS = {
+    ReturnReason.not_on_merits.value: "does not answer the question on the merits",
+    ReturnReason.no_date.value: "no date by which the problem will be solved",
+    ReturnReason.no_evidence.value: "no photo, video or act where work is claimed done",
+    ReturnReason.wrong_format.value: "wrong format for the network: officialese, references, abbreviations",
+    ReturnReason.personal_data.value: "personal data of third parties",
+    ReturnReason.redirects.value: "redirects to another body",
+    ReturnReason.spelling.value: "spelling or punctuation errors",
+    ReturnReason.other.value: "other",
+}
+STATE_LABELS = {
+    State.detected.value: "registered, not routed",
+    State.routed.value: "routed, waiting to be accepted",
+    State.returned.value: "returned by the department, to be re-routed",
+    State.in_work.value: "in work",
+    State.clarification.value: "waiting for the author's clarification (clock paused)",
+    State.on_approval.value: "draft on approval",
+    State.on_external_approval.value: "draft on approval at the regional centre",
+    State.approved.value: "approved, to be published",
+    State.awaiting_final.value: "intermediate answer published, final answer due",
+    State.published.value: "answer published",
+    State.not_processable.value: "closed: not processable",
+    State.split.value: "split between departments",
+}
+
+
+def summary_text(report: MonthlyReport, locale: str) -> str:
+    """The concise chat message: the figures a head reads first; the workbook holds the rest."""
+    t, q, v = report.timeliness, report.quality, report.volumes
+    whole, before = t.whole, t.previous
+    lines = [report.title(locale)]
+    if not report.complete:
+        lines.append(translate(locale, "The month is not over: figures as of today."))
+    lines.append(
+        translate(
+            locale,
+            "Incidents: {total} ({change} vs previous month)",
+            total=v.total,
+            change=change(v.total, v.previous_total) or "±0",
+        )
+    )
+    if v.total == 0:
+        lines.append(translate(locale, "No incidents this month."))
+        return "\n".join(lines)
+    publish = whole.durations["publish"]
+    lines += [
+        translate(
+            locale,
+            "Answered on time: {share} ({change}); overdue: {overdue}",
+            share=percent(whole.on_time_share),
+            change=change(whole.on_time_share, before.on_time_share, as_percent_points=True, locale=locale) or "—",
+            overdue=whole.overdue,
+        ),
+        translate(
+            locale,
+            "First response: {average} on average; answer published: {answer} on average, median {median}, "
+            "90% within {p90}",
+            average=duration(whole.durations["response"].average, locale),
+            answer=duration(publish.average, locale),
+            median=duration(publish.median, locale),
+            p90=duration(publish.p90, locale),
+        ),
+        translate(
+            locale,
+            "Approved at first submission: {share}; returned drafts: {returned}; intermediate answers without a "
+            "final: {awaiting}; not processable: {not_processable}",
+            share=percent(q.first_time_share),
+            returned=q.returned,
+            awaiting=q.awaiting_final.current,
+            not_processable=q.not_processable.current,
+        ),
+    ]
+    top = [r for r in v.by["topic"] if r.current][:3]
+    if top:
+        lines.append(
+            translate(
+                locale,
+                "Top topics: {topics}",
+                topics=", ".join(f"{label('topic', r, locale)} {r.current}" for r in top),
+            )
+        )
+    if report.department_id is None and len(t.ranking) > 1:
+        best, worst = t.ranking[0], t.ranking[-1]
+        lines.append(
+            translate(
+                locale,
+                "Fastest: {best} ({best_time}); slowest: {worst} ({worst_time})",
+                best=best.name,
+                best_time=duration(best.durations["publish"].average, locale),
+                worst=worst.name,
+                worst_time=duration(worst.durations["publish"].average, locale),
+            )
+        )
+    if t.overdue:
+        numbers = ", ".join(f"№ {item.incident_id}" for item in t.overdue[:OVERDUE_IN_SUMMARY])
+        more = len(t.overdue) - OVERDUE_IN_SUMMARY
+        lines.append(translate(locale, "Overdue: {numbers}", numbers=numbers + (f" (+{more})" if more > 0 else "")))
+    return "\n".join(lines)
+
+
+def stats_text(stats: LiveStats, locale: str) -> str:
+    f = stats.figures
+    open_total = sum(f.open_by_state.values())
+    lines = [
+        translate(
+            locale,
+            "Now: {open} open incidents, {overdue} overdue, {soon} due within the next working hour",
+            open=open_total,
+            overdue=f.overdue_now,
+            soon=f.due_within,
+        ),
+        translate(locale, "Registered today: {n}", n=f.intake_today),
+        translate(
+            locale,
+            "Average working time to answer this month: {duration}",
+            duration=duration(f.average_answer_seconds, locale),
+        ),
+    ]
+    if f.open_by_state:
+        lines.append(
+            "; ".join(
+                f"{translate(locale, STATE_LABELS.get(s, s))}: {n}"
+                for s, n in sorted(f.open_by_state.items(), key=lambda kv: -kv[1])
+            )
+        )
+    if f.open_by_department:
+        lines.append(
+            "; ".join(
+                f"{stats.department_names.get(d, f'#{d}')}: {n}"
+                for d, n in sorted(f.open_by_department.items(), key=lambda kv: -kv[1])
+            )
+        )
+    return "\n".join(lines)
+
+
+__all__ = [
+    "DIMENSIONS",
+    "METRICS",
+    "GroupTimeliness",
+    "LiveStats",
+    "MonthlyReport",
+    "OverdueItem",
+    "Quality",
+    "Timeliness",
+    "VolumeRow",
+    "Volumes",
+    "build_report",
+    "build_stats",
+    "label",
+    "month_bounds",
+    "parse_month",
+    "previous_month",
+    "report_scopes",
+    "stats_text",
+    "summary_text",
+]
