@@ -115,6 +115,10 @@ def error_text(exc: DomainError) -> str:
         "bad_locale": _("Choose Russian or English."),
         "bad_queue": _("No such queue."),
         "stale_button": _("This button is no longer valid."),
+        "already_done": _("This action was already taken."),
+        "detected_in_future": _("The moment of detection cannot be in the future."),
+        "unknown_department": _("There is no such department in this incident."),
+        "use_split": _("To split a message between departments, choose «Split»."),
     }
     text = texts.get(exc.key)
     if text is None:
