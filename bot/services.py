@@ -369,11 +369,12 @@ class Services:
         if incident.location_id is not None:
             checks.append(("location", incident.location_id, {"location_id": incident.location_id}))
         directory = DirectoryRepository(session)
+        audience: Audience | None = None
         for kind, key, filters in checks:
             _, count = await repo.search(detected_since=since, limit=1, **filters)
             if count < settings.surge_count:
                 continue
-            audience = await self._audience(directory)
+            audience = audience or await self._audience(directory)
             names = (
                 {t.id: t.name for t in await directory.list_topics()}
                 if kind == "topic"

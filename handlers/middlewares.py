@@ -85,9 +85,8 @@ def _open_to_strangers(update: Update) -> bool:
     if message is not None:
         if message.chat.type != "private":
             return False  # group chatter is not for the bot
-        return (message.text or "").split(maxsplit=1)[0:1] != [] and (message.text or "").split()[0].split("@")[
-            0
-        ] in OPEN_COMMANDS
+        words = (message.text or "").split()
+        return bool(words) and words[0].split("@")[0] in OPEN_COMMANDS  # "/start@otklik_bot code" too
     return update.callback_query is None and update.edited_message is None
 
 

@@ -381,13 +381,6 @@ class IncidentRepository:
         ).all()
         return await self._assemble(rows), int(total)
 
-    async def set_next_reminder(self, incident_id: int, at: datetime | None) -> None:
-        """When the reminder sweep should next look at the incident (not part of the aggregate,
-        so it does not bump the version)."""
-        await self._session.execute(
-            sa.update(incidents).where(incidents.c.id == incident_id).values(next_reminder_at=at)
-        )
-
     async def claim_due(self, now: datetime, limit: int = 500) -> list[Incident]:
         """Take the incidents whose next reminder is due, in this transaction.
 
@@ -437,15 +430,6 @@ class IncidentRepository:
         values = [{"incident_id": i, "mark": m, "sent_at": at} for i, m in marks]
         if values:
             await self._session.execute(sa.insert(reminders_sent), values)
-
-    async def due_for_reminder(self, now: datetime, limit: int = 100) -> list[int]:
-        rows = await self._session.execute(
-            sa.select(incidents.c.id)
-            .where(incidents.c.next_reminder_at <= now)
-            .order_by(incidents.c.next_reminder_at, incidents.c.id)
-            .limit(limit)
-        )
-        return list(rows.scalars())
 
     # --- internals --------------------------------------------------------------------------
 
@@ -1423,9 +1407,3 @@ class CardRepository:
             sa.select(cards.c.version).where(cards.c.chat_id == chat_id, cards.c.incident_id == incident_id)
         )
         return row.scalar_one_or_none()
-
-    async def incident_of(self, chat_id: int, message_id: int) -> int | None:
-        row = await self._session.execute(
-            sa.select(cards.c.incident_id).where(cards.c.chat_id == chat_id, cards.c.message_id == message_id)
-        )
-        return row.scalars().first()

@@ -451,9 +451,9 @@ async def test_next_reminder_does_not_bump_the_version(sessions: Sessions) -> No
         repository = IncidentRepository(session)
         incident = await repository.add(new_incident(s))
         assert incident.id is not None
-        await repository.set_next_reminder(incident.id, at(30))
-        assert await repository.due_for_reminder(at(29)) == []
-        assert await repository.due_for_reminder(at(30)) == [incident.id]
+        await repository.set_next_reminders({incident.id: at(30)})
+        assert await repository.claim_due(at(29)) == []
+        assert [i.id for i in await repository.claim_due(at(30))] == [incident.id]
     assert (await load(sessions, incident.id)).version == 0
 
 
