@@ -63,7 +63,16 @@ def department_picker(
     for dep_id, name in departments:
         mark = f"✅ {chosen.index(dep_id) + 1}. " if dep_id in chosen else ""
         rows.append(
-            [InlineKeyboardButton(text=mark + name, callback_data=PickCb(id=incident_id, what=what, v=dep_id).pack())]
+            # "dep+" / "dep-" say what the press means, so a press delivered twice (a restart, a flaky
+            # network) sets the same choice again instead of toggling it back.
+            [
+                InlineKeyboardButton(
+                    text=mark + name,
+                    callback_data=PickCb(
+                        id=incident_id, what=what + ("-" if dep_id in chosen else "+"), v=dep_id
+                    ).pack(),
+                )
+            ]
         )
     if len(chosen) > 1:
         for index, mode in enumerate(MODE_CHOICES):
@@ -92,7 +101,9 @@ def reasons_picker(incident_id: int, chosen: list[str], draft_number: int) -> In
             [
                 InlineKeyboardButton(
                     text=mark + reason_label(reason),
-                    callback_data=PickCb(id=incident_id, what="reason", v=index).pack(),
+                    callback_data=PickCb(
+                        id=incident_id, what="reason-" if reason.value in chosen else "reason+", v=index
+                    ).pack(),
                 )
             ]
         )
@@ -359,12 +370,15 @@ def build_router() -> Router:
         message = callback.message
         assert isinstance(message, Message)
         data = await state.get_data()
-        if what == "dep":
+        if what in ("dep+", "dep-"):
             chosen: list[int] = list(data.get(f"route:{incident_id}", []))
             directory = await services.directory()
             if value not in {d.id for d in directory.departments}:
                 raise InvalidInput("unknown department", key="stale_button")
-            chosen.remove(value) if value in chosen else chosen.append(value)
+            if what == "dep+" and value not in chosen:
+                chosen.append(value)
+            elif what == "dep-" and value in chosen:
+                chosen.remove(value)
             await state.update_data(**{f"route:{incident_id}": chosen})
             await message.edit_reply_markup(
                 reply_markup=department_picker(
@@ -390,13 +404,16 @@ def build_router() -> Router:
             await show_card(bot, services, message.chat.id, incident, person, person.locale, edit=message)
             await callback.answer(_("Routed."))
             return
-        if what == "reason":
+        if what in ("reason+", "reason-"):
             reasons = list(ReturnReason)
             if not 0 <= value < len(reasons):
                 raise InvalidInput("unknown reason", key="stale_button")
             chosen_reasons: list[str] = list(data.get(f"reasons:{incident_id}", []))
             reason = reasons[value].value
-            chosen_reasons.remove(reason) if reason in chosen_reasons else chosen_reasons.append(reason)
+            if what == "reason+" and reason not in chosen_reasons:
+                chosen_reasons.append(reason)
+            elif what == "reason-" and reason in chosen_reasons:
+                chosen_reasons.remove(reason)
             await state.update_data(**{f"reasons:{incident_id}": chosen_reasons})
             incident = await services.get(incident_id, person)
             draft = incident.current_draft()

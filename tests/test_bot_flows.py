@@ -485,3 +485,15 @@ async def test_report_command_sends_summary_workbook_and_chart(tmp_path: Path) -
         await w.settle()
         await w.curator.send("/report 2026-13")
         assert "YYYY-MM" in (await w.curator.wait_message()).text
+
+
+async def test_a_choice_pressed_twice_stays_chosen(tmp_path: Path) -> None:
+    async with world(tmp_path, "otradnaya") as w:
+        card = await w.register(POST)
+        await w.press(w.curator, card, "Route to a department")
+        data = card.button("Управление ЖКХ")["callback_data"]
+        await w.curator.press_data(card, data)
+        await w.settle()
+        await w.curator.press_data(card, data)  # the same press again: a redelivery or a double tap
+        await w.settle()
+        assert any(b.startswith("✅") and b.endswith("Управление ЖКХ") for row in card.buttons for b in row)
