@@ -186,6 +186,40 @@ class Source:
     id: int | None = None
 
 
+# The events whose first occurrence the monthly report measures, from detection, in working time.
+MILESTONE_EVENTS: dict[str, tuple[str, ...]] = {
+    "route": ("routed", "rerouted", "split_from"),
+    "response": ("accepted", "executor_assigned", "contribution_submitted"),
+    "draft": ("draft_submitted",),
+    "publish": ("published",),  # an intermediate answer included
+}
+
+
+@dataclass
+class Milestones:
+    """What the monthly report reads off an incident instead of its whole event trail.
+
+    The work clock (see Workflow.work_clock) of the first event of each kind in MILESTONE_EVENTS,
+    and the first publication that came after its deadline, with that deadline.
+    """
+
+    route: int | None = None
+    response: int | None = None
+    draft: int | None = None
+    publish: int | None = None
+    late_at: datetime | None = None
+    late_due: datetime | None = None
+
+    def note(self, event: Event) -> None:
+        for mark, names in MILESTONE_EVENTS.items():
+            if event.name in names and getattr(self, mark) is None:
+                setattr(self, mark, event.work_clock)
+        if event.name == "published" and event.data.get("on_time") is False and self.late_at is None:
+            due = event.data.get("due")
+            self.late_at = event.at
+            self.late_due = datetime.fromisoformat(due) if isinstance(due, str) else None
+
+
 @dataclass
 class Incident:
     organisation: str
@@ -209,6 +243,7 @@ class Incident:
     published_at: datetime | None = None
     closed_reason: str | None = None
     detected_clock: int | None = None  # work clock at detection: report durations start here
+    milestones: Milestones = field(default_factory=Milestones)
     id: int | None = None  # also the number people see: № 123
     version: int = 0  # optimistic concurrency: bumped by every saved transition
 

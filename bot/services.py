@@ -314,18 +314,7 @@ class Services:
             if isinstance(result, Transition):
                 await repo.save(incident, result.events)
                 touched.append((incident, result.events))
-                for child in result.children:
-                    events = [
-                        Event(
-                            "split_from",
-                            now,
-                            person.id,
-                            None,
-                            child.state,
-                            data={"parent": incident_id},
-                            work_clock=self.workflow.work_clock(now),
-                        ),
-                    ]
+                for child, events in zip(result.children, result.child_events, strict=True):
                     await repo.add(child, events)
                     touched.append((child, events))
             else:

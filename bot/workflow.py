@@ -91,6 +91,7 @@ class Transition:
 
     events: list[Event] = field(default_factory=list)
     children: list[Incident] = field(default_factory=list)
+    child_events: list[list[Event]] = field(default_factory=list)  # each child's own trail, in order
 
 
 class Workflow:
@@ -306,7 +307,10 @@ class Workflow:
         incident.mode = MultiMode.split
         self._refresh(incident, now)
         event = self._event(incident, "split", now, actor, frm, data={"departments": [p.department_id for p in parts]})
-        return Transition([event], children)
+        child_events = [
+            [self._event(child, "split_from", now, actor, None, data={"parent": incident.id})] for child in children
+        ]
+        return Transition([event], children, child_events)
 
     def return_not_ours(
         self, incident: Incident, actor: Actor, now: datetime, reason: str, department_id: int | None = None
@@ -765,9 +769,11 @@ class Workflow:
         department_id: int | None = None,
         data: dict[str, object] | None = None,
     ) -> Event:
-        return Event(
+        event = Event(
             name, now, actor.user_id, frm, incident.state, comment, department_id, data or {}, self.work_clock(now)
         )
+        incident.milestones.note(event)
+        return event
 
     def work_clock(self, moment: datetime) -> int:
         """Working seconds of the organisation since CLOCK_ORIGIN: the report subtracts two of these

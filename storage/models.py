@@ -175,6 +175,13 @@ class IncidentRow(Base):
     published_at: Mapped[datetime | None]
     closed_reason: Mapped[str | None] = mapped_column(sa.Text)
     detected_clock: Mapped[int | None] = mapped_column(sa.BigInteger)  # working seconds, see Workflow.work_clock
+    # bot.incident.Milestones: what the monthly report reads instead of the events.
+    route_clock: Mapped[int | None] = mapped_column(sa.BigInteger)
+    response_clock: Mapped[int | None] = mapped_column(sa.BigInteger)
+    draft_clock: Mapped[int | None] = mapped_column(sa.BigInteger)
+    publish_clock: Mapped[int | None] = mapped_column(sa.BigInteger)
+    late_at: Mapped[datetime | None]  # the first publication after its deadline
+    late_due: Mapped[datetime | None]  # ... and that deadline
     version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(server_default=_now)
     updated_at: Mapped[datetime] = mapped_column(server_default=_now)

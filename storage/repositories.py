@@ -27,6 +27,7 @@ from bot.incident import (
     Draft,
     Event,
     Incident,
+    Milestones,
     Pause,
     ReturnReason,
     Role,
@@ -119,6 +120,12 @@ def _incident_values(incident: Incident) -> dict[str, Any]:
         "published_at": incident.published_at,
         "closed_reason": incident.closed_reason,
         "detected_clock": incident.detected_clock,
+        "route_clock": incident.milestones.route,
+        "response_clock": incident.milestones.response,
+        "draft_clock": incident.milestones.draft,
+        "publish_clock": incident.milestones.publish,
+        "late_at": incident.milestones.late_at,
+        "late_due": incident.milestones.late_due,
     }
     for kind, column in _DEADLINE_COLUMNS.items():
         values[column] = incident.deadlines.get(kind)
@@ -692,6 +699,14 @@ class IncidentRepository:
                 published_at=row.published_at,
                 closed_reason=row.closed_reason,
                 detected_clock=row.detected_clock,
+                milestones=Milestones(
+                    row.route_clock,
+                    row.response_clock,
+                    row.draft_clock,
+                    row.publish_clock,
+                    row.late_at,
+                    row.late_due,
+                ),
                 id=row.id,
                 version=row.version,
             )

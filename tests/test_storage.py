@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.demo import fill
 from bot.errors import ConcurrentUpdate, NotFound
 from bot.incident import (
     Assignment,
@@ -34,7 +37,10 @@ from bot.incident import (
     Source,
     State,
 )
-from storage.db import make_engine, make_session_factory, upgrade_async
+from bot.presets import get_preset
+from bot.workflow import Workflow
+from bot.worktime import WeeklySchedule, WorkCalendar
+from storage.db import alembic_config, make_engine, make_session_factory, upgrade_async
 from storage.models import Base, OutboxStatus
 from storage.repositories import (
     DirectoryRepository,
@@ -587,3 +593,35 @@ async def test_naive_datetime_is_refused_on_write(sessions: Sessions) -> None:
             async with session.begin():
                 await IncidentRepository(session).add(incident)
     assert isinstance(raised.value.orig, ValueError)
+
+
+async def test_migration_0007_fills_the_milestones_of_existing_incidents_from_their_events(tmp_path: Path) -> None:
+    """A database from before 0007 gets the same milestones the workflow now keeps as it goes."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.sqlite3'}"
+    await upgrade_async(url)
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    preset = get_preset("otradnaya")
+    flow = Workflow(preset, WorkCalendar(preset.timezone, WeeklySchedule.standard()))
+    await fill(sessions, flow, incidents=80, months=2, seed=7, now=datetime(2025, 5, 20, 12, tzinfo=UTC))
+
+    async def milestones() -> dict[int, object]:
+        async with sessions() as session:
+            repo = IncidentRepository(session)
+            ids = (await session.scalars(sa.text("SELECT id FROM incidents ORDER BY id"))).all()
+            return {i: (await repo.get(i)).milestones for i in ids}
+
+    kept = await milestones()
+    assert any(m.late_at is not None for m in kept.values()), "the sample needs a late publication"
+    assert any(m.publish is not None and m.late_at is None for m in kept.values())
+    assert any(m.publish is None for m in kept.values())
+    await engine.dispose()
+
+    await asyncio.to_thread(command.downgrade, alembic_config(url), "0006")  # the columns are gone
+    await upgrade_async(url)  # ... and 0007 fills them again from the events
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    try:
+        assert await milestones() == kept
+    finally:
+        await engine.dispose()

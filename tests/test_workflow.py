@@ -481,3 +481,46 @@ def test_publication_records_whether_the_answer_was_on_time() -> None:
     wf.approve(incident, CURATOR, at(wf, "10 15:10"))
     (published,) = wf.publish(incident, EXEC1, at(wf, "11 10:30"), URL)  # due 11 10:00
     assert published.data["on_time"] is False and published.data["due"].startswith("2026-03-11T10:00")
+
+
+def test_milestones_keep_the_first_of_each_mark_and_the_first_late_publication() -> None:
+    wf = make_workflow("otradnaya")
+    incident, _ = register(wf)  # detected Tue 10.03 10:00
+    wf.route(incident, CURATOR, at(wf, "10 11:00"), [1])
+    wf.accept(incident, EXEC1, at(wf, "10 12:00"))
+    wf.submit_draft(incident, EXEC1, at(wf, "10 15:00"), DraftKind.intermediate, "Вопрос на контроле.")
+    wf.return_draft(incident, CURATOR, at(wf, "10 15:10"), [ReturnReason.no_date])
+    wf.submit_draft(incident, EXEC1, at(wf, "10 16:00"), DraftKind.intermediate, "Ответим до 20 марта.")
+    wf.approve(incident, CURATOR, at(wf, "10 16:10"))
+    wf.publish(incident, EXEC1, at(wf, "11 11:00"), URL)  # answer was due 11 10:00: one hour late
+    marks = incident.milestones
+    hours = {
+        name: (getattr(marks, name) - incident.detected_clock) / 3600
+        for name in ("route", "response", "draft", "publish")
+    }
+    # Working hours from detection; the resubmitted draft does not move the draft mark.
+    assert hours == {"route": 1, "response": 2, "draft": 4, "publish": 9}
+    assert local(wf, marks.late_at) == "11 11:00" and local(wf, marks.late_due) == "11 10:00"
+
+    # The final answer, also late, neither moves the publication mark nor the first late one.
+    wf.submit_draft(incident, EXEC1, at(wf, "23 10:00"), DraftKind.answer, "Работы выполнены.")
+    wf.approve(incident, CURATOR, at(wf, "23 10:10"))
+    wf.publish(incident, EXEC1, at(wf, "23 10:20"), URL + "1")
+    assert (marks.publish - incident.detected_clock) / 3600 == 9
+    assert local(wf, marks.late_at) == "11 11:00"
+
+
+def test_on_time_publication_leaves_no_late_mark_and_split_children_are_routed_at_the_split() -> None:
+    wf = make_workflow("borovichi")
+    incident, _ = register(wf)
+    incident.id = 5
+    result = wf.split(incident, CURATOR, at(wf, "10 10:30"), [SplitPart(1, (7,)), SplitPart(2, (8,))])
+    assert [[e.name for e in trail] for trail in result.child_events] == [["split_from"], ["split_from"]]
+    child = result.children[0]
+    assert (child.milestones.route - child.detected_clock) == 30 * 60
+    wf.accept(child, EXEC1, at(wf, "10 10:40"))
+    wf.submit_draft(child, EXEC1, at(wf, "10 11:00"), DraftKind.answer, "Ответ")
+    wf.approve(child, CURATOR, at(wf, "10 11:10"))
+    wf.publish(child, CURATOR, at(wf, "10 11:20"), URL)
+    assert child.milestones.publish - child.detected_clock == 80 * 60
+    assert child.milestones.late_at is None and child.milestones.late_due is None
