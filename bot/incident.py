@@ -209,6 +209,7 @@ class Milestones:
     publish: int | None = None
     late_at: datetime | None = None
     late_due: datetime | None = None
+    late_by: int | None = None  # working seconds from late_due to late_at
 
     def note(self, event: Event) -> None:
         for mark, names in MILESTONE_EVENTS.items():
@@ -218,6 +219,8 @@ class Milestones:
             due = event.data.get("due")
             self.late_at = event.at
             self.late_due = datetime.fromisoformat(due) if isinstance(due, str) else None
+            late_by = event.data.get("late_by")
+            self.late_by = late_by if isinstance(late_by, int) else None
 
 
 @dataclass

@@ -632,6 +632,8 @@ class Workflow:
                     "final": draft.is_final,
                     "due": due.isoformat() if due else None,
                     "on_time": on_time,
+                    # Working seconds past the deadline, so the report lists late answers without a calendar.
+                    **({"late_by": int(self.calendar.between(due, now).total_seconds())} if on_time is False else {}),
                 },
             )
         ]

@@ -182,6 +182,7 @@ class IncidentRow(Base):
     publish_clock: Mapped[int | None] = mapped_column(sa.BigInteger)
     late_at: Mapped[datetime | None]  # the first publication after its deadline
     late_due: Mapped[datetime | None]  # ... and that deadline
+    late_by: Mapped[int | None] = mapped_column(sa.BigInteger)  # ... and the working seconds between
     version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(server_default=_now)
     updated_at: Mapped[datetime] = mapped_column(server_default=_now)

@@ -126,6 +126,7 @@ def _incident_values(incident: Incident) -> dict[str, Any]:
         "publish_clock": incident.milestones.publish,
         "late_at": incident.milestones.late_at,
         "late_due": incident.milestones.late_due,
+        "late_by": incident.milestones.late_by,
     }
     for kind, column in _DEADLINE_COLUMNS.items():
         values[column] = incident.deadlines.get(kind)
@@ -706,6 +707,7 @@ class IncidentRepository:
                     row.publish_clock,
                     row.late_at,
                     row.late_due,
+                    row.late_by,
                 ),
                 id=row.id,
                 version=row.version,

@@ -501,6 +501,7 @@ def test_milestones_keep_the_first_of_each_mark_and_the_first_late_publication()
     # Working hours from detection; the resubmitted draft does not move the draft mark.
     assert hours == {"route": 1, "response": 2, "draft": 4, "publish": 9}
     assert local(wf, marks.late_at) == "11 11:00" and local(wf, marks.late_due) == "11 10:00"
+    assert marks.late_by == 3600  # working seconds past the deadline
 
     # The final answer, also late, neither moves the publication mark nor the first late one.
     wf.submit_draft(incident, EXEC1, at(wf, "23 10:00"), DraftKind.answer, "Работы выполнены.")
@@ -523,4 +524,4 @@ def test_on_time_publication_leaves_no_late_mark_and_split_children_are_routed_a
     wf.approve(child, CURATOR, at(wf, "10 11:10"))
     wf.publish(child, CURATOR, at(wf, "10 11:20"), URL)
     assert child.milestones.publish - child.detected_clock == 80 * 60
-    assert child.milestones.late_at is None and child.milestones.late_due is None
+    assert child.milestones.late_at is None and child.milestones.late_due is None and child.milestones.late_by is None

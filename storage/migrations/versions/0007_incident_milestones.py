@@ -1,5 +1,6 @@
 """Milestones on the incident row: the work clock of the first route, response, draft and publication,
-and the first late publication with its deadline. The monthly report reads these instead of the events.
+and the first late publication with its deadline and how late it was. The monthly report reads these
+instead of the events.
 
 Existing incidents are filled from their events, with the same rules as bot.incident.Milestones.
 
@@ -38,6 +39,7 @@ def upgrade() -> None:
             batch.add_column(sa.Column(column, sa.BigInteger(), nullable=True))
         batch.add_column(sa.Column("late_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("late_due", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("late_by", sa.BigInteger(), nullable=True))
 
     incidents = sa.table(
         "incidents",
@@ -45,6 +47,7 @@ def upgrade() -> None:
         *(sa.column(c, sa.BigInteger) for c in CLOCKS),
         sa.column("late_at", UTCDateTime()),
         sa.column("late_due", UTCDateTime()),
+        sa.column("late_by", sa.BigInteger),
     )
     events = sa.table(
         "events",
@@ -75,16 +78,21 @@ def upgrade() -> None:
         if incident_id in seen:
             continue
         seen.add(incident_id)
-        due = (data or {}).get("due")
+        due, late_by = (data or {}).get("due"), (data or {}).get("late_by")
         connection.execute(
             incidents.update()
             .where(incidents.c.id == incident_id)
-            .values(late_at=at, late_due=datetime.fromisoformat(due) if isinstance(due, str) else None)
+            .values(
+                late_at=at,
+                late_due=datetime.fromisoformat(due) if isinstance(due, str) else None,
+                late_by=late_by if isinstance(late_by, int) else None,  # older events lack it: the report computes it
+            )
         )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("incidents") as batch:
+        batch.drop_column("late_by")
         batch.drop_column("late_due")
         batch.drop_column("late_at")
         for column in reversed(CLOCKS):
