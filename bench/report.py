@@ -28,17 +28,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 
 # Allow ``python bench/report.py`` without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.app import freeze_startup_objects
 from bot.demo import Story, detection_moments, ensure_directory
 from bot.incident import CLOSED_STATES, AssignmentState, DeadlineKind, DraftKind, DraftStatus, State
 from bot.presets import get_preset
 from bot.report import MonthlyReport, build_report, month_bounds, previous_month
 from bot.workflow import Workflow
 from bot.worktime import WeeklySchedule, WorkCalendar
-from storage.db import make_engine, make_session_factory, upgrade
+from storage.db import alembic_config, make_engine, make_session_factory, upgrade
 from storage.repositories import IncidentRepository, events, incidents
 
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -50,7 +52,7 @@ WEEK_CLOCK = 40 * 3600  # working seconds in a standard week: copies shift their
 MONTH = date(2025, 7, 1)  # a month in the middle of the year, with June before it
 TABLES = ("incidents", "incident_topics", "sources", "assignments", "drafts", "pauses", "events")
 INCIDENT_REFS = ("incident_id", "parent_id", "repeat_of")
-CLOCKS = ("work_clock", "detected_clock")
+CLOCKS = ("work_clock", "detected_clock", "route_clock", "response_clock", "draft_clock", "publish_clock")
 
 
 def workflow() -> Workflow:
@@ -132,11 +134,12 @@ def copy_rows(template: Path, target: Path, total: int) -> int:
 
 def ensure_database(total: int, template_size: int, seed: int) -> Path:
     CACHE.mkdir(exist_ok=True)
-    target = CACHE / f"report-{total}-{template_size}-{seed}.sqlite3"
+    schema = ScriptDirectory.from_config(alembic_config()).get_current_head()  # a new revision: new files
+    target = CACHE / f"report-{total}-{template_size}-{seed}-r{schema}.sqlite3"
     if target.exists():
         print(f"Reusing {target.relative_to(CACHE.parent.parent)}")
         return target
-    template = CACHE / f"template-{template_size}-{seed}.sqlite3"
+    template = CACHE / f"template-{template_size}-{seed}-r{schema}.sqlite3"
     if not template.exists():
         started = time.perf_counter()
         upgrade(f"sqlite+aiosqlite:///{template}")
@@ -251,6 +254,7 @@ def headline(report: MonthlyReport) -> dict[str, Any]:
 
 
 async def run(path: Path, repeats: int) -> None:
+    freeze_startup_objects()  # as the bot and `python -m bot report` do once started
     engine = make_engine(f"sqlite+aiosqlite:///{path}")
     sessions = make_session_factory(engine)
     flow = workflow()

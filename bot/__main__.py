@@ -254,10 +254,11 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
 async def _report_payload(settings: Settings, month: object, department: int | None, fmt: str, locale: str) -> bytes:
     from datetime import UTC
 
-    from bot.app import make_services
+    from bot.app import freeze_startup_objects, make_services
     from bot.report import build_report, summary_text
     from storage.db import make_engine, upgrade_async
 
+    freeze_startup_objects()
     engine = make_engine(settings.database.url)
     try:
         if settings.database.upgrade_on_start:

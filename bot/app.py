@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -134,8 +135,16 @@ async def running(
         await engine.dispose()
 
 
+def freeze_startup_objects() -> None:
+    """Put what start-up made (modules, classes, aiogram's pydantic schemas: some 250,000 objects) out
+    of the garbage collector's reach. Otherwise every full collection walks them again: building the
+    15,000-row overdue list of a 1M-incident report took twice as long because of it."""
+    gc.freeze()
+
+
 async def run_polling(settings: Settings, token: str) -> None:
     async with running(settings, token) as app:
+        freeze_startup_objects()
         log.info("Otklik starts: preset %s, time zone %s", settings.preset().name, settings.calendar().tz.key)
         # Updates are handled one at a time: Telegram forgets an update once the next poll confirms
         # it, so a crash must never find updates confirmed but not yet handled.

@@ -7,8 +7,9 @@ numbers refer to, and renders the concise summary in the reader's language.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +20,18 @@ from bot.errors import InvalidInput, NotAllowed
 from bot.i18n import format_duration, translate
 from bot.incident import Importance, Kind, Network, ReturnReason, Role, State
 from bot.workflow import Workflow
-from storage.reports import METRICS, Durations, LiveFigures, MonthFigures, TimelinessRow, live_figures, month_figures
+from storage.db import parallel_sessions
+from storage.reports import (
+    METRICS,
+    Durations,
+    LiveFigures,
+    MonthFigures,
+    QualityFigures,
+    TimelinessRow,
+    live_figures,
+    month_figures,
+    month_quality,
+)
 from storage.repositories import DirectoryRepository
 
 DIMENSIONS = ("topic", "network", "location", "department", "importance", "kind")
@@ -215,7 +227,7 @@ async def build_report(
     tz = workflow.calendar.tz
     start, end, midnights = month_bounds(month, tz)
     p_start, p_end, p_midnights = month_bounds(previous_month(month), tz)
-    async with sessions() as session, session.begin():  # one snapshot for both months
+    async with sessions() as session, session.begin():
         directory = DirectoryRepository(session)
         departments = {d.id: d.name for d in await directory.list_departments(active_only=False)}
         if department_id is not None and department_id not in departments:
@@ -225,18 +237,40 @@ async def build_report(
             "location": {loc.id: loc.name for loc in await directory.list_locations(active_only=False)},
             "department": departments,
         }
-        current = await month_figures(
-            session, start, end, cutoff=min(end, now), day_starts=midnights, department_id=department_id
-        )
-        previous = await month_figures(
-            session,
-            p_start,
-            p_end,
-            cutoff=min(p_end, now),
-            day_starts=p_midnights,
-            department_id=department_id,
-            detailed=False,  # shown beside the month for comparison: counts, shares and averages
-        )
+
+    async def this_month() -> MonthFigures:
+        async with sessions() as session, session.begin():  # one consistent snapshot
+            return await month_figures(
+                session,
+                start,
+                end,
+                cutoff=min(end, now),
+                day_starts=midnights,
+                department_id=department_id,
+                quality=False,  # counted meanwhile on the other connection
+            )
+
+    async def month_before_and_quality() -> tuple[MonthFigures, QualityFigures]:
+        async with sessions() as session, session.begin():
+            before = await month_figures(
+                session,
+                p_start,
+                p_end,
+                cutoff=min(p_end, now),
+                day_starts=p_midnights,
+                department_id=department_id,
+                detailed=False,  # shown beside the month for comparison: counts, shares and averages
+            )
+            return before, await month_quality(session, start, end, department_id)
+
+    # Two connections work side by side where the database allows it; their snapshots are then
+    # milliseconds apart, which a monthly report cannot tell.
+    if parallel_sessions(sessions):
+        current, (previous, quality) = await asyncio.gather(this_month(), month_before_and_quality())
+    else:
+        current = await this_month()
+        previous, quality = await month_before_and_quality()
+    current = replace(current, quality=quality)
     scope = departments[department_id] if department_id is not None else workflow.organisation
     return MonthlyReport(
         organisation=workflow.organisation,
@@ -307,8 +341,8 @@ def _timeliness(
     )
     overdue = []
     for row in current.overdue:
-        late = None
-        if row.due is not None:
+        late = row.late_by  # recorded at a late publication; otherwise counted up to the cutoff
+        if late is None and row.due is not None:
             until = row.published_at or cutoff
             late = int(workflow.calendar.between(row.due, until).total_seconds()) if until > row.due else 0
         overdue.append(

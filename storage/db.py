@@ -79,6 +79,15 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
+def parallel_sessions(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    """Whether two sessions of this factory get two connections, so their queries run side by side.
+
+    Not for in-memory SQLite, whose one shared connection cannot hold two transactions at once.
+    """
+    bind = sessions.kw.get("bind")
+    return isinstance(bind, AsyncEngine) and not isinstance(bind.sync_engine.pool, StaticPool)
+
+
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 

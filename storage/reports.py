@@ -1,25 +1,25 @@
 """SQL aggregates behind the monthly report and /stats: the database counts, Python only labels.
 
 Every figure is one or a few SQLAlchemy Core statements that run unchanged on SQLite and
-PostgreSQL (window functions, CASE, JSON through ``JSON[...]``.as_boolean()/as_string(), which
-SQLAlchemy renders as ``JSON_EXTRACT`` on SQLite and ``->>`` on PostgreSQL). No incident is
-loaded as an object: the results are counts, sums, and at most two rows per percentile.
+PostgreSQL. No incident is loaded as an object: the results are counts, sums, and two values
+per percentile.
 
 Definitions (the report's footnotes say the same):
 
 * The month's incidents ("cohort") are those detected in ``[start, end)``; a split parent is
   left out because its per-department children carry the work. A department's incidents are
   those with a live assignment of it (not cancelled by re-routing, not returned "not ours").
-* Durations are working seconds: ``event.work_clock - incident.detected_clock`` of the first
-  event of a kind — route (``routed``/``rerouted``/``split_from``), first response
-  (``accepted``/``executor_assigned``/``contribution_submitted``), first draft
-  (``draft_submitted``), publication (first ``published``, an intermediate answer included).
-* Answered on time: answered (some ``published`` event) and no publication of the incident was
-  late by the deadline the workflow recorded in the event (``data.on_time``; the due moment is
-  in ``data.due``). Overdue: a late publication, or still open with the answer (or final answer)
-  deadline before ``cutoff`` (the end of the month, or now while the month runs).
+* Durations are working seconds from detection to the first event of a kind, as the workflow
+  keeps them on the incident (bot.incident.Milestones): route (``routed``/``rerouted``/
+  ``split_from``), first response (``accepted``/``executor_assigned``/``contribution_submitted``),
+  first draft (``draft_submitted``), publication (first ``published``, an intermediate answer
+  included). Both ends are work clocks, so the difference needs no calendar in the database.
+* Answered on time: answered (published) and no publication of the incident came after the
+  deadline it was due by (the first such publication is ``late_at``, its deadline ``late_due``).
+  Overdue: a late publication, or still open with the answer (or final answer) deadline before
+  ``cutoff`` (the end of the month, or now while the month runs).
 * Percentiles interpolate linearly between the two nearest ranks (as PostgreSQL's
-  ``percentile_cont`` and numpy's default): SQL returns those two rows, Python interpolates.
+  ``percentile_cont`` and numpy's default): SQL returns those two values, Python interpolates.
 """
 
 from __future__ import annotations
@@ -27,23 +27,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.incident import CLOSED_STATES, AssignmentState, DraftKind, DraftStatus, ReturnReason, State
-from storage.repositories import assignments, drafts, events, incident_topics, incidents, sources
+from storage.repositories import assignments, drafts, incident_topics, incidents, sources
 from storage.types import UTCDateTime
 
-ROUTE_EVENTS = ("routed", "rerouted", "split_from")
-RESPONSE_EVENTS = ("accepted", "executor_assigned", "contribution_submitted")
-DRAFT_EVENTS = ("draft_submitted",)
-PUBLISHED_EVENTS = ("published",)
 METRICS = ("route", "response", "draft", "publish")
 PERCENTILES = {"median": (1, 2), "p90": (9, 10)}  # p = numerator / denominator
 VOLUME_DIMENSIONS = ("topic", "network", "location", "department", "importance", "kind", "state")
+FLAGS = ("answerable", "answered", "on_time", "overdue")
+PERCENTILE_QUERIES_PER_STATEMENT = 100  # SQLite allows 500 terms in a compound SELECT
 
 _LIVE = assignments.c.state.notin_([AssignmentState.cancelled, AssignmentState.returned])
 _OPEN = incidents.c.state.notin_(list(CLOSED_STATES))
@@ -80,6 +78,7 @@ class OverdueRow:
     state: str
     due: datetime | None
     published_at: datetime | None  # the late publication, None while still open
+    late_by: int | None  # working seconds past the deadline, as recorded at the late publication
     department_ids: tuple[int, ...]
 
 
@@ -89,6 +88,9 @@ class QualityFigures:
     approved_first_time: int  # ... with no earlier returned answer-track draft on the incident
     returned: int  # drafts returned for revision
     returns_by_reason: dict[str, int]  # a draft returned for two reasons counts under both
+
+
+NO_QUALITY = QualityFigures(0, 0, 0, {r.value: 0 for r in ReturnReason})
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,13 @@ class LiveFigures:
 # --- building blocks ----------------------------------------------------------------------------
 
 
-def _cohort(start: datetime, end: datetime, department_id: int | None) -> sa.CTE:
+def _due() -> sa.ColumnElement[datetime]:
+    """The deadline an incident is overdue by: the answer's, or the final answer's after an intermediate one."""
+    return sa.func.coalesce(incidents.c.answer_due, incidents.c.final_due)
+
+
+def _in_cohort(start: datetime, end: datetime, department_id: int | None) -> list[sa.ColumnElement[bool]]:
+    """The incidents of the month (of one department's, when given)."""
     conditions: list[sa.ColumnElement[bool]] = [
         incidents.c.detected_at >= start,
         incidents.c.detected_at < end,
@@ -126,170 +134,156 @@ def _cohort(start: datetime, end: datetime, department_id: int | None) -> sa.CTE
                 assignments.c.incident_id == incidents.c.id, assignments.c.department_id == department_id, _LIVE
             )
         )
-    return (
-        sa.select(
-            incidents.c.id,
-            incidents.c.state,
-            incidents.c.importance,
-            incidents.c.kind,
-            incidents.c.location_id,
-            incidents.c.detected_at,
-            incidents.c.detected_clock,
-            sa.func.coalesce(incidents.c.answer_due, incidents.c.final_due).label("due"),
-        )
-        .where(*conditions)
-        .cte("cohort")
+    return conditions
+
+
+def _cohort(start: datetime, end: datetime, cutoff: datetime, department_id: int | None) -> sa.Select[Any]:
+    """One row per incident of the month: what the figures group by, its flags and its durations."""
+    conditions = _in_cohort(start, end, department_id)
+    first_network = (
+        sa.select(sources.c.network)
+        .where(sources.c.incident_id == incidents.c.id)
+        .order_by(sources.c.id)
+        .limit(1)
+        .scalar_subquery()
     )
-
-
-def _first(names: Sequence[str]) -> sa.ColumnElement[Any]:
-    return sa.func.min(sa.case((events.c.name.in_(names), events.c.work_clock)))
-
-
-def _marks(cohort: sa.CTE, cutoff: datetime) -> sa.Select[Any]:
-    """One row per cohort incident: its columns, durations to each mark, answered / late / overdue flags."""
-    per_incident = (
-        sa.select(
-            events.c.incident_id,
-            _first(ROUTE_EVENTS).label("route_clock"),
-            _first(RESPONSE_EVENTS).label("response_clock"),
-            _first(DRAFT_EVENTS).label("draft_clock"),
-        )
-        .where(
-            events.c.incident_id.in_(sa.select(cohort.c.id)),
-            events.c.name.in_(ROUTE_EVENTS + RESPONSE_EVENTS + DRAFT_EVENTS),
-        )
-        .group_by(events.c.incident_id)
-        .subquery("per_incident")
-    )
-    # The JSON is read only on publications (about one per incident), not on every event.
-    late = events.c.data["on_time"].as_boolean() == sa.false()
-    published = (
-        sa.select(
-            events.c.incident_id,
-            sa.func.min(events.c.work_clock).label("publish_clock"),
-            sa.func.max(sa.case((late, 1), else_=0)).label("late"),
-            sa.func.min(sa.case((late, events.c.at))).label("late_at"),
-            sa.func.min(sa.case((late, events.c.data["due"].as_string()))).label("late_due"),
-        )
-        .where(events.c.incident_id.in_(sa.select(cohort.c.id)), events.c.name.in_(PUBLISHED_EVENTS))
-        .group_by(events.c.incident_id)
-        .subquery("published")
-    )
-    is_late = sa.func.coalesce(published.c.late, 0) == 1
-    still_open = sa.and_(cohort.c.state.notin_(list(CLOSED_STATES)), cohort.c.due < cutoff)
-    answered = published.c.publish_clock.is_not(None)
-    clocks = {
-        "route": per_incident.c.route_clock,
-        "response": per_incident.c.response_clock,
-        "draft": per_incident.c.draft_clock,
-        "publish": published.c.publish_clock,
-    }
+    answered = incidents.c.publish_clock.is_not(None)
+    late = incidents.c.late_at.is_not(None)
+    still_open = sa.and_(_OPEN, _due() < cutoff)
     return sa.select(
-        cohort.c.id,
-        cohort.c.state,
-        cohort.c.importance,
-        cohort.c.kind,
-        cohort.c.location_id,
-        cohort.c.detected_at,
-        cohort.c.due,
-        sa.case((cohort.c.state != State.not_processable, 1), else_=0).label("answerable"),
+        incidents.c.id,
+        incidents.c.state,
+        incidents.c.importance,
+        incidents.c.kind,
+        incidents.c.location_id,
+        first_network.label("network"),
+        incidents.c.detected_at,
+        _due().label("due"),
+        sa.case((incidents.c.state != State.not_processable, 1), else_=0).label("answerable"),
         sa.case((answered, 1), else_=0).label("answered"),
-        sa.case((sa.and_(answered, ~is_late), 1), else_=0).label("on_time"),
-        sa.case((sa.or_(is_late, still_open), 1), else_=0).label("overdue"),
-        published.c.late_at,
-        published.c.late_due,
-        *((clock - cohort.c.detected_clock).label(metric) for metric, clock in clocks.items()),
-    ).select_from(
-        cohort.outerjoin(per_incident, per_incident.c.incident_id == cohort.c.id).outerjoin(
-            published, published.c.incident_id == cohort.c.id
-        )
-    )
+        sa.case((sa.and_(answered, ~late), 1), else_=0).label("on_time"),
+        sa.case((sa.or_(late, still_open), 1), else_=0).label("overdue"),
+        incidents.c.late_at,
+        incidents.c.late_due,
+        incidents.c.late_by,
+        *((incidents.c[f"{m}_clock"] - incidents.c.detected_clock).label(m) for m in METRICS),
+    ).where(*conditions)
 
 
 class _MonthTables:
     """The month's incidents with their marks, and who holds them, computed once into temporary tables.
 
-    Every later figure reads these few thousand (or hundred thousand) narrow rows instead of joining
-    the events again. CREATE TEMPORARY TABLE is per connection on both backends, so concurrent reports
-    do not meet; the tables are dropped at the end (and vanish with a rolled-back transaction anyway).
+    Every later figure reads these narrow rows instead of the incidents table again. The holders
+    carry the flags and durations too, so per-department figures need no join, and the indexes on
+    (department, duration) let each percentile read two values off an index instead of sorting.
+    CREATE TEMPORARY TABLE is per connection on both backends, so concurrent reports do not meet;
+    the tables are dropped at the end (and vanish with a rolled-back transaction anyway).
     """
 
     def __init__(self) -> None:
         meta = sa.MetaData()
+
+        def figures() -> list[sa.Column[Any]]:
+            return [
+                *(sa.Column(name, sa.Integer) for name in FLAGS),
+                *(sa.Column(metric, sa.BigInteger) for metric in METRICS),
+            ]
+
         self.month = sa.Table(
             "report_month",
             meta,
-            sa.Column("id", sa.Integer, primary_key=True),
+            # No primary key: rows are appended in the order the detected_at index yields them, which
+            # costs half of inserting them into a b-tree keyed by id.
+            sa.Column("id", sa.Integer),
             sa.Column("state", sa.String(32)),
             sa.Column("importance", sa.String(32)),
             sa.Column("kind", sa.String(32)),
             sa.Column("location_id", sa.Integer),
+            sa.Column("network", sa.String(32)),
             sa.Column("detected_at", UTCDateTime()),
             sa.Column("due", UTCDateTime()),
-            *(sa.Column(name, sa.Integer) for name in ("answerable", "answered", "on_time", "overdue")),
             sa.Column("late_at", UTCDateTime()),
-            sa.Column("late_due", sa.String(64)),
-            *(sa.Column(metric, sa.BigInteger) for metric in METRICS),
+            sa.Column("late_due", UTCDateTime()),
+            sa.Column("late_by", sa.BigInteger),
+            *figures(),
             prefixes=["TEMPORARY"],
         )
         self.holders = sa.Table(
             "report_holders",
             meta,
-            sa.Column("incident_id", sa.Integer, index=True),
+            sa.Column("incident_id", sa.Integer),
             sa.Column("department_id", sa.Integer),
+            *figures(),
             prefixes=["TEMPORARY"],
         )
+        self.days = sa.Table(
+            "report_days",
+            meta,
+            sa.Column("day", sa.Integer, primary_key=True),
+            sa.Column("start", UTCDateTime()),
+            sa.Column("end", UTCDateTime()),
+            prefixes=["TEMPORARY"],
+        )
+        # Created after the rows are in (one sort each, cheaper than keeping them up on insert);
+        # the ranked ones only when percentiles (and days) are asked for.
+        self.lookup = [sa.Index("ix_report_holders_incident_id", self.holders.c.incident_id)]
+        self.ranked = [sa.Index(f"ix_report_month_{m}", self.month.c[m]) for m in METRICS]
+        self.ranked += [
+            sa.Index(f"ix_report_holders_{m}", self.holders.c.department_id, self.holders.c[m]) for m in METRICS
+        ]
+        self.ranked.append(sa.Index("ix_report_month_detected_at", self.month.c.detected_at))
         self.meta = meta
 
     async def fill(
-        self, session: AsyncSession, start: datetime, end: datetime, cutoff: datetime, department_id: int | None
+        self,
+        session: AsyncSession,
+        start: datetime,
+        end: datetime,
+        cutoff: datetime,
+        department_id: int | None,
     ) -> None:
-        await session.run_sync(lambda s: self.meta.create_all(s.connection()))
-        cohort = _cohort(start, end, department_id)
-        marks = _marks(cohort, cutoff)
-        await session.execute(sa.insert(self.month).from_select([c.name for c in self.month.c], marks))
-        holders = sa.select(assignments.c.incident_id, assignments.c.department_id).where(
-            assignments.c.incident_id.in_(sa.select(self.month.c.id)), _LIVE
+        # CREATE TABLE without the indexes the Table objects carry: those come after the rows.
+        await session.run_sync(lambda s: [s.execute(sa.schema.CreateTable(t)) for t in self.meta.sorted_tables])
+        cohort = _cohort(start, end, cutoff, department_id)
+        await session.execute(sa.insert(self.month).from_select([c.name for c in cohort.selected_columns], cohort))
+        copied = [self.month.c[name] for name in (*FLAGS, *METRICS)]
+        # At most one live assignment per department: routing takes distinct departments and
+        # re-routing cancels the earlier set. The month's rows drive the join, each looking up its
+        # assignments by index.
+        holders = (
+            sa.select(assignments.c.incident_id, assignments.c.department_id, *copied)
+            .select_from(self.month.join(assignments, assignments.c.incident_id == self.month.c.id))
+            .where(_LIVE)
         )
         if department_id is not None:
             holders = holders.where(assignments.c.department_id == department_id)
-        await session.execute(sa.insert(self.holders).from_select(["incident_id", "department_id"], holders.distinct()))
+        await session.execute(
+            sa.insert(self.holders).from_select(["incident_id", "department_id", *(c.name for c in copied)], holders)
+        )
+        await self._create(session, self.lookup)
+
+    async def rank(self, session: AsyncSession) -> None:
+        """The indexes percentiles and days read; after the plain aggregates, which a planner
+        without statistics on these tables might otherwise run along an index instead of a scan."""
+        await self._create(session, self.ranked)
+
+    async def _create(self, session: AsyncSession, indexes: list[sa.Index]) -> None:
+        await session.run_sync(lambda s: [index.create(s.connection()) for index in indexes])
 
     async def drop(self, session: AsyncSession) -> None:
         await session.run_sync(lambda s: self.meta.drop_all(s.connection()))
 
 
-def _grouped(marks: sa.Table, attribution: sa.Table) -> sa.CTE:
-    """The marks once for the whole scope (department NULL) and once per attributed department."""
-    columns = [marks.c.id, marks.c.answerable, marks.c.answered, marks.c.on_time, marks.c.overdue]
-    columns += [marks.c[m] for m in METRICS]
-    whole = sa.select(sa.null().label("department_id"), *columns)
-    per_department = sa.select(attribution.c.department_id, *columns).select_from(
-        marks.join(attribution, attribution.c.incident_id == marks.c.id)
-    )
-    return sa.union_all(whole, per_department).cte("grouped")
+def interpolate(low: float, high: float, count: int, numerator: int, denominator: int) -> float:
+    """The p-quantile (p = numerator/denominator) of ``count`` values, from the values at its two bracketing ranks."""
+    rest = numerator * (count - 1) % denominator
+    return float(low) if rest == 0 else low + (high - low) * rest / denominator
 
 
-def interpolate(ranked: dict[int, float], count: int, numerator: int, denominator: int) -> float | None:
-    """The p-quantile (p = numerator/denominator) from the values at the two bracketing ranks."""
-    if count == 0:
-        return None
-    position = numerator * (count - 1)  # 0-based position times the denominator
-    low, rest = divmod(position, denominator)
-    low_value = ranked[low + 1]
-    if rest == 0:
-        return float(low_value)
-    return low_value + (ranked[low + 2] - low_value) * rest / denominator
-
-
-def bracket_ranks(n: int) -> list[int]:
-    """The 1-based ranks whose values the percentiles of ``n`` values interpolate between."""
-    ranks: set[int] = set()
-    for numerator, denominator in PERCENTILES.values():
-        position = numerator * (n - 1)
-        ranks |= {position // denominator + 1, -(-position // denominator) + 1}
-    return sorted(ranks)
+def bracket(count: int, numerator: int, denominator: int) -> tuple[int, int]:
+    """The 0-based offset of the lower bracketing rank of the p-quantile, and how many ranks it needs (1 or 2)."""
+    low, rest = divmod(numerator * (count - 1), denominator)
+    return low, 1 if rest == 0 else 2
 
 
 # --- the month ----------------------------------------------------------------------------------
@@ -304,51 +298,52 @@ async def month_figures(
     day_starts: Sequence[datetime],
     department_id: int | None = None,
     detailed: bool = True,
+    quality: bool = True,
 ) -> MonthFigures:
     """All the figures of ``[start, end)`` for the organisation or one department.
 
     ``day_starts`` are the local midnights of the month (and ``end``) as aware datetimes: the
     caller knows the zone, the database only compares instants. ``detailed=False`` (the previous
-    month, shown only for comparison) skips the percentiles and the overdue list, the costly parts.
+    month, shown only for comparison) skips the percentiles, the days and the overdue list.
+    ``quality=False`` leaves the quality figures empty, for a caller that gets them from
+    :func:`month_quality` on another connection meanwhile.
     """
     tables = _MonthTables()
     await tables.fill(session, start, end, cutoff, department_id)
     try:
-        month, holders = tables.month, tables.holders
-        volumes, total = await _volumes(session, month, holders, department_id)
-        daily = await _daily(session, month, day_starts)
-        timeliness = await _timeliness(session, month, holders, percentiles=detailed)
-        overdue = await _overdue(session, month, holders) if detailed else []
-        quality = await _quality(session, month, department_id)
+        volumes, total = await _volumes(session, tables, department_id)
+        timeliness = await _timeliness(session, tables, percentiles=detailed)
+        daily = await _daily(session, tables, day_starts) if detailed else []
+        overdue = await _overdue(session, tables) if detailed else []
+        drafted = await _quality(session, sa.select(tables.month.c.id), department_id) if quality else NO_QUALITY
     finally:
         await tables.drop(session)
-    return MonthFigures(total, volumes, daily, timeliness, overdue, quality)
+    return MonthFigures(total, volumes, daily, timeliness, overdue, drafted)
+
+
+async def month_quality(
+    session: AsyncSession, start: datetime, end: datetime, department_id: int | None = None
+) -> QualityFigures:
+    """The quality figures of ``[start, end)`` alone, straight from the incidents table."""
+    cohort_ids = sa.select(incidents.c.id).where(*_in_cohort(start, end, department_id))
+    return await _quality(session, cohort_ids, department_id)
 
 
 async def _volumes(
-    session: AsyncSession, cohort: sa.Table, holders: sa.Table, department_id: int | None
+    session: AsyncSession, tables: _MonthTables, department_id: int | None
 ) -> tuple[dict[str, dict[Any, int]], int]:
+    month, holders = tables.month, tables.holders
     count = sa.func.count()
     statements: dict[str, sa.Select[Any]] = {
-        "importance": sa.select(cohort.c.importance, count).group_by(cohort.c.importance),
-        "kind": sa.select(cohort.c.kind, count).group_by(cohort.c.kind),
-        "location": sa.select(cohort.c.location_id, count).group_by(cohort.c.location_id),
-        "state": sa.select(cohort.c.state, count).group_by(cohort.c.state),
-        # An incident on two topics counts under each.
-        "topic": sa.select(incident_topics.c.topic_id, count)
-        .select_from(cohort.join(incident_topics, incident_topics.c.incident_id == cohort.c.id))
-        .group_by(incident_topics.c.topic_id),
+        name: sa.select(month.c[name], count).group_by(month.c[name])
+        for name in ("importance", "kind", "network", "state")
     }
-    first_source = (
-        sa.select(sources.c.incident_id, sa.func.min(sources.c.id).label("source_id"))
-        .where(sources.c.incident_id.in_(sa.select(cohort.c.id)))
-        .group_by(sources.c.incident_id)
-        .subquery()
-    )
-    statements["network"] = (
-        sa.select(sources.c.network, count)
-        .select_from(first_source.join(sources, sources.c.id == first_source.c.source_id))
-        .group_by(sources.c.network)
+    statements["location"] = sa.select(month.c.location_id, count).group_by(month.c.location_id)
+    # An incident on two topics counts under each.
+    statements["topic"] = (
+        sa.select(incident_topics.c.topic_id, count)
+        .where(incident_topics.c.incident_id.in_(sa.select(month.c.id)))  # by index, not a scan of every topic row
+        .group_by(incident_topics.c.topic_id)
     )
     statements["department"] = sa.select(holders.c.department_id, count).group_by(holders.c.department_id)
     volumes: dict[str, dict[Any, int]] = {}
@@ -359,119 +354,115 @@ async def _volumes(
     if department_id is None:
         # The incidents nobody holds (not routed yet, closed as not processable before routing).
         unassigned = await session.scalar(
-            sa.select(count).select_from(cohort).where(~sa.exists().where(holders.c.incident_id == cohort.c.id))
+            sa.select(count).select_from(month).where(~sa.exists().where(holders.c.incident_id == month.c.id))
         )
         if unassigned:
             volumes["department"][None] = int(unassigned)
     return volumes, total
 
 
-async def _daily(session: AsyncSession, cohort: sa.Table, day_starts: Sequence[datetime]) -> list[int]:
+async def _daily(session: AsyncSession, tables: _MonthTables, day_starts: Sequence[datetime]) -> list[int]:
+    """Incidents per local day; a zone may shift its offset inside a month, so days are instant ranges."""
     if len(day_starts) < 2:
         return []
-    # Local days as instants (a zone may shift its offset inside a month): the bucket is a CASE.
-    bucket = sa.case(
-        *((cohort.c.detected_at < day_starts[i + 1], i) for i in range(len(day_starts) - 1)),
-        else_=len(day_starts) - 1,
-    ).label("day")
-    rows = await session.execute(sa.select(bucket, sa.func.count()).group_by(bucket))
+    days, month = tables.days, tables.month
+    await session.execute(
+        sa.insert(days),
+        [{"day": i, "start": day_starts[i], "end": day_starts[i + 1]} for i in range(len(day_starts) - 1)],
+    )
+    rows = await session.execute(
+        sa.select(days.c.day, sa.func.count(month.c.id))
+        .select_from(
+            days.outerjoin(month, sa.and_(month.c.detected_at >= days.c.start, month.c.detected_at < days.c.end))
+        )
+        .group_by(days.c.day)
+    )
     daily = [0] * (len(day_starts) - 1)
     for day, n in rows:
-        if 0 <= day < len(daily):
-            daily[day] = int(n)
+        daily[day] = int(n)
     return daily
 
 
-async def _timeliness(
-    session: AsyncSession, marks: sa.Table, attribution: sa.Table, *, percentiles: bool = True
-) -> list[TimelinessRow]:
-    grouped = _grouped(marks, attribution)
-    group = grouped.c.department_id
-    aggregates = [
-        sa.func.sum(grouped.c.answerable),
-        sa.func.sum(grouped.c.answered),
-        sa.func.sum(grouped.c.on_time),
-        sa.func.sum(grouped.c.overdue),
-    ]
-    for metric in METRICS:
-        aggregates += [sa.func.count(grouped.c[metric]), sa.func.avg(grouped.c[metric])]
-    summary = {row[0]: row[1:] for row in await session.execute(sa.select(group, *aggregates).group_by(group))}
+async def _timeliness(session: AsyncSession, tables: _MonthTables, *, percentiles: bool = True) -> list[TimelinessRow]:
+    def summary(table: sa.Table, group: sa.ColumnElement[Any]) -> sa.Select[Any]:
+        aggregates: list[sa.ColumnElement[Any]] = [sa.func.sum(table.c[flag]) for flag in FLAGS]
+        for metric in METRICS:
+            aggregates += [sa.func.count(table.c[metric]), sa.func.avg(table.c[metric])]
+        return sa.select(group.label("department_id"), *aggregates)
+
+    holders = tables.holders
+    statement = sa.union_all(
+        summary(tables.month, sa.null()),
+        summary(holders, holders.c.department_id).group_by(holders.c.department_id),
+    )
+    groups = {row[0]: row[1:] for row in await session.execute(statement)}
     sizes = {
-        (g, metric): int(figures[4 + 2 * i] or 0) for g, figures in summary.items() for i, metric in enumerate(METRICS)
+        (g, metric): int(figures[4 + 2 * i] or 0) for g, figures in groups.items() for i, metric in enumerate(METRICS)
     }
-    values = await _percentile_values(session, grouped, sizes) if percentiles else defaultdict(dict)
+    values: dict[tuple[Any, str, str], float] = {}
+    if percentiles:
+        await tables.rank(session)
+        values = await _percentile_values(session, tables, sizes)
 
     rows: list[TimelinessRow] = []
-    for g, figures in summary.items():
+    for g, figures in groups.items():
         answerable, answered, on_time, overdue, *rest = figures
         durations: dict[str, Durations] = {}
         for i, metric in enumerate(METRICS):
             n, average = int(rest[2 * i] or 0), rest[2 * i + 1]
-            key = (g, metric)
-            quantiles = [interpolate(values[key], n, *p) for p in PERCENTILES.values()] if percentiles else [None, None]
+            quantiles = [values.get((g, metric, name)) for name in PERCENTILES]
             durations[metric] = Durations(n, float(average) if average is not None else None, *quantiles)
         rows.append(
             TimelinessRow(g, int(answerable or 0), int(answered or 0), int(on_time or 0), int(overdue or 0), durations)
         )
     rows.sort(key=lambda r: (r.department_id is not None, r.department_id or 0))
-    if not rows or rows[0].department_id is not None:
-        rows.insert(0, TimelinessRow(None, 0, 0, 0, 0, {m: Durations() for m in METRICS}))
     return rows
 
 
 async def _percentile_values(
-    session: AsyncSession, grouped: sa.CTE, sizes: dict[tuple[Any, str], int]
-) -> dict[tuple[Any, str], dict[int, float]]:
-    """The values at the ranks the percentiles need, per group and metric: one window query whose
-    result is a few rows per group (the group sizes come from the summary, so no second window)."""
-    group = grouped.c.department_id
-    long = sa.union_all(
-        *(
-            sa.select(
-                group.label("g"), sa.literal(metric, sa.String).label("metric"), grouped.c[metric].label("v")
-            ).where(grouped.c[metric].is_not(None))
-            for metric in METRICS
-        )
-    ).subquery("long")
-    partition = [long.c.g, long.c.metric]
-    ranked = sa.select(
-        long.c.g,
-        long.c.metric,
-        long.c.v,
-        sa.func.row_number().over(partition_by=partition, order_by=long.c.v).label("rn"),
-    ).subquery("ranked")
-    wanted = [
-        sa.and_(
-            ranked.c.g.is_(None) if g is None else ranked.c.g == g,
-            ranked.c.metric == metric,
-            ranked.c.rn.in_(bracket_ranks(n)),
-        )
-        for (g, metric), n in sizes.items()
-        if n
-    ]
-    values: dict[tuple[Any, str], dict[int, float]] = defaultdict(dict)
-    if not wanted:
-        return values
-    picked = sa.select(ranked.c.g, ranked.c.metric, ranked.c.rn, ranked.c.v).where(sa.or_(*wanted))
-    for g, metric, rn, v in await session.execute(picked):
-        values[(g, metric)][int(rn)] = float(v)
+    session: AsyncSession, tables: _MonthTables, sizes: dict[tuple[Any, str], int]
+) -> dict[tuple[Any, str, str], float]:
+    """Each percentile from the one or two values bracketing it, read off the (department, duration)
+    indexes with ORDER BY … LIMIT … OFFSET: no sort, a few index steps per figure."""
+    picks: list[tuple[tuple[Any, str, str], int, sa.Select[Any]]] = []
+    for (g, metric), n in sizes.items():
+        if not n:
+            continue
+        table = tables.month if g is None else tables.holders
+        value = table.c[metric]
+        for name, (numerator, denominator) in PERCENTILES.items():
+            offset, width = bracket(n, numerator, denominator)
+            pick = sa.select(value.label("v")).where(value.is_not(None))
+            if g is not None:
+                pick = pick.where(table.c.department_id == g)
+            pick = pick.order_by(value).limit(width).offset(offset).subquery()
+            picks.append(((g, metric, name), n, sa.select(sa.func.min(pick.c.v), sa.func.max(pick.c.v))))
+    values: dict[tuple[Any, str, str], float] = {}
+    for i in range(0, len(picks), PERCENTILE_QUERIES_PER_STATEMENT):
+        chunk = picks[i : i + PERCENTILE_QUERIES_PER_STATEMENT]
+        tagged = [statement.add_columns(sa.literal(k).label("k")) for k, (_, _, statement) in enumerate(chunk)]
+        for low, high, k in await session.execute(sa.union_all(*tagged)):
+            key, n, _ = chunk[k]
+            numerator, denominator = PERCENTILES[key[2]]
+            values[key] = interpolate(low, high, n, numerator, denominator)
     return values
 
 
-async def _overdue(session: AsyncSession, marks: sa.Table, holders: sa.Table) -> list[OverdueRow]:
+async def _overdue(session: AsyncSession, tables: _MonthTables) -> list[OverdueRow]:
+    month, holders = tables.month, tables.holders
     rows = (
         await session.execute(
             sa.select(
-                marks.c.id,
-                marks.c.detected_at,
-                marks.c.importance,
-                marks.c.state,
-                marks.c.due,
-                marks.c.late_at,
-                marks.c.late_due,
+                month.c.id,
+                month.c.detected_at,
+                month.c.importance,
+                month.c.state,
+                sa.func.coalesce(month.c.late_due, month.c.due).label("due"),
+                month.c.late_at,
+                month.c.late_by,
             )
-            .where(marks.c.overdue == 1)
-            .order_by(marks.c.detected_at, marks.c.id)
+            .where(month.c.overdue == 1)
+            .order_by(month.c.detected_at, month.c.id)
         )
     ).all()
     if not rows:
@@ -479,8 +470,7 @@ async def _overdue(session: AsyncSession, marks: sa.Table, holders: sa.Table) ->
     held: dict[int, list[int]] = defaultdict(list)
     for incident_id, dep in await session.execute(
         sa.select(holders.c.incident_id, holders.c.department_id)
-        .join(marks, marks.c.id == holders.c.incident_id)
-        .where(marks.c.overdue == 1)
+        .where(holders.c.overdue == 1)
         .order_by(holders.c.incident_id, holders.c.department_id)
     ):
         held[incident_id].append(dep)
@@ -490,15 +480,16 @@ async def _overdue(session: AsyncSession, marks: sa.Table, holders: sa.Table) ->
             row.detected_at,
             _plain(row.importance),
             _plain(row.state),
-            _parse_due(row.late_due) if row.late_at is not None else row.due,
+            row.due,
             row.late_at,
-            tuple(dict.fromkeys(held[row.id])),
+            row.late_by,
+            tuple(held[row.id]),
         )
         for row in rows
     ]
 
 
-async def _quality(session: AsyncSession, cohort: sa.Table, department_id: int | None) -> QualityFigures:
+async def _quality(session: AsyncSession, cohort_ids: sa.Select[Any], department_id: int | None) -> QualityFigures:
     earlier = drafts.alias("earlier")
     first_time = ~sa.exists().where(
         earlier.c.incident_id == drafts.c.incident_id,
@@ -521,7 +512,7 @@ async def _quality(session: AsyncSession, cohort: sa.Table, department_id: int |
         sa.func.sum(sa.case((sa.and_(approved, first_time), 1), else_=0)),
         sa.func.sum(sa.case((returned, 1), else_=0)),
         *by_reason,
-    ).where(drafts.c.incident_id.in_(sa.select(cohort.c.id)))
+    ).where(drafts.c.incident_id.in_(cohort_ids))
     if department_id is not None:
         statement = statement.where(drafts.c.department_id == department_id)
     row = (await session.execute(statement)).one()
@@ -559,14 +550,17 @@ async def live_figures(
             .group_by(assignments.c.department_id)
         )
     }
-    due = sa.func.coalesce(incidents.c.answer_due, incidents.c.final_due)
-    overdue_now = await session.scalar(sa.select(count).where(_OPEN, due < now))
-    due_within = await session.scalar(sa.select(count).where(_OPEN, due >= now, due < due_horizon))
+    overdue_now = await session.scalar(sa.select(count).where(_OPEN, _due() < now))
+    due_within = await session.scalar(sa.select(count).where(_OPEN, _due() >= now, _due() < due_horizon))
     intake = await session.scalar(
         sa.select(count).where(incidents.c.detected_at >= today_start, incidents.c.state != State.split)
     )
-    marks = _marks(_cohort(month_start, now, None), now).subquery()
-    average = await session.scalar(sa.select(sa.func.avg(marks.c.publish)))
+    answer_time = incidents.c.publish_clock - incidents.c.detected_clock
+    average = await session.scalar(
+        sa.select(sa.func.avg(answer_time)).where(
+            incidents.c.detected_at >= month_start, incidents.c.detected_at < now, incidents.c.state != State.split
+        )
+    )
     return LiveFigures(
         by_state,
         by_department,
@@ -580,10 +574,3 @@ async def live_figures(
 def _plain(value: Any) -> Any:
     """Enum members as their string values, so results compare and serialise simply."""
     return getattr(value, "value", value)
-
-
-def _parse_due(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    due = datetime.fromisoformat(text)
-    return due if due.tzinfo is not None else due.replace(tzinfo=UTC)  # the workflow writes aware ISO moments

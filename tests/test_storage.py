@@ -40,7 +40,7 @@ from bot.incident import (
 from bot.presets import get_preset
 from bot.workflow import Workflow
 from bot.worktime import WeeklySchedule, WorkCalendar
-from storage.db import alembic_config, make_engine, make_session_factory, upgrade_async
+from storage.db import alembic_config, make_engine, make_session_factory, parallel_sessions, upgrade_async
 from storage.models import Base, OutboxStatus
 from storage.repositories import (
     DirectoryRepository,
@@ -625,3 +625,13 @@ async def test_migration_0007_fills_the_milestones_of_existing_incidents_from_th
         assert await milestones() == kept
     finally:
         await engine.dispose()
+
+
+async def test_reports_use_two_connections_except_on_in_memory_sqlite(tmp_path: Path) -> None:
+    memory, file = make_engine("sqlite+aiosqlite://"), make_engine(f"sqlite+aiosqlite:///{tmp_path / 'f.sqlite3'}")
+    try:
+        assert not parallel_sessions(make_session_factory(memory))  # one shared connection
+        assert parallel_sessions(make_session_factory(file))
+    finally:
+        await memory.dispose()
+        await file.dispose()
