@@ -31,7 +31,7 @@ import os
 import shutil
 import string
 import tempfile
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 
 import babel
 from aiogram.utils.i18n import I18n
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.plurals import get_plural
@@ -305,6 +305,11 @@ def format_moment(moment: datetime, tz: ZoneInfo | str, locale: str, now: dateti
     current = datetime.now(zone) if now is None else now.astimezone(zone)
     pattern = _MOMENT_FORMAT if local.year == current.year else _MOMENT_FORMAT_WITH_YEAR
     return format_datetime(local, pattern, tzinfo=zone, locale=locale_of(locale))
+
+
+def format_day(day: date, locale: str) -> str:
+    """``"1 декабря 2026"`` / ``"1 December 2026"``: no trailing "г.", which would meet the sentence's full stop."""
+    return format_date(day, "d MMMM y", locale=locale_of(locale))
 
 
 def _whole_minutes(delta: timedelta) -> int:

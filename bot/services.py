@@ -8,12 +8,13 @@ import secrets
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import reminders
+from bot.absence import day_bounds, days_of
 from bot.clock import Clock
 from bot.config import Settings
 from bot.errors import IllegalTransition, InvalidInput, NotAllowed, NotFound
@@ -32,6 +33,7 @@ from bot.incident import (
 from bot.notifications import Audience, notices
 from bot.workflow import Action, Actor, SplitPart, Transition, Workflow
 from storage.repositories import (
+    AbsenceRecord,
     CardRepository,
     DepartmentRecord,
     DirectoryRepository,
@@ -209,6 +211,101 @@ class Services:
                 except NotFound:
                     continue
             return names
+
+    # ------------------------------------------------------------------ absences
+
+    def _check_absence_manager(self, viewer: Person) -> None:
+        if not (viewer.has(Role.admin) or viewer.responsible_for):
+            raise NotAllowed("only administrators and responsible officials record absences", key="role_required")
+
+    async def absence_departments(self, viewer: Person) -> list[DepartmentRecord]:
+        """The departments whose people this viewer may record as absent."""
+        self._check_absence_manager(viewer)
+        directory = await self.directory()
+        return [d for d in directory.departments if viewer.has(Role.admin) or d.id in viewer.responsible_for]
+
+    async def absences(self, viewer: Person) -> list[AbsenceRecord]:
+        """Absences running or to come, as far as this viewer manages them: every one for an administrator,
+        those of their departments' people for a responsible official."""
+        self._check_absence_manager(viewer)
+        async with self.sessions() as session:
+            repo = DirectoryRepository(session)
+            found = await repo.list_absences(self.clock.now())
+            if viewer.has(Role.admin):
+                return found
+            mine = await self._people_of(repo, viewer.responsible_for)
+            return [a for a in found if a.user_id in mine]
+
+    async def add_absence(
+        self, viewer: Person, user_id: int, first: date, last: date, substitute_id: int
+    ) -> AbsenceRecord:
+        """Record that ``substitute_id`` stands in for ``user_id`` over whole local days ``first``…``last``;
+        both are told, in the same transaction."""
+        self._check_absence_manager(viewer)
+        starts, ends = day_bounds(first, last, self.workflow.calendar.tz)
+        if ends <= self.clock.now():
+            raise InvalidInput("the period is over", key="period_past")
+        if substitute_id == user_id:
+            raise InvalidInput("nobody stands in for themselves", key="self_substitute")
+        async with self.sessions() as session, session.begin():
+            await self._claim_update(session)
+            repo = DirectoryRepository(session)
+            try:
+                person, substitute = await repo.get_user(user_id), await repo.get_user(substitute_id)
+            except NotFound:
+                raise NotFound("no such person", key="person_gone") from None
+            if not (person.is_active and substitute.is_active):
+                raise InvalidInput("a person who left cannot be recorded", key="person_inactive")
+            if not viewer.has(Role.admin):
+                mine = await self._people_of(repo, viewer.responsible_for)
+                if user_id not in mine or substitute_id not in mine | {viewer.id}:
+                    raise NotAllowed("not a person of the official's departments", key="not_your_people")
+            for other in await repo.list_absences(starts):
+                if other.starts_at >= ends:
+                    continue
+                if other.user_id == user_id:
+                    raise InvalidInput("overlaps an absence already recorded", key="absence_overlaps")
+                if other.user_id == substitute_id:
+                    raise InvalidInput("the substitute is away then", key="substitute_absent")
+                if other.substitute_id == user_id:
+                    raise InvalidInput("the person stands in for someone then", key="absent_substitutes")
+            record = await repo.add_absence(user_id, substitute_id, starts, ends)
+            params = {
+                "name": person.full_name,
+                "substitute": substitute.full_name,
+                "first": first.isoformat(),
+                "last": last.isoformat(),
+            }
+            outbox = OutboxRepository(session)
+            for chat, key in ((substitute.telegram_id, "absence_substitute"), (person.telegram_id, "absence_recorded")):
+                payload = {"kind": "text", "key": key, "params": params}
+                await outbox.add(chat, payload, dedupe_key=f"absence:{record.id}:{key}")
+        self.outbox_ready.set()
+        return record
+
+    async def cancel_absence(self, viewer: Person, absence_id: int) -> AbsenceRecord:
+        """Remove an absence (recorded by mistake, or the person came back early); the substitute is told."""
+        self._check_absence_manager(viewer)
+        async with self.sessions() as session, session.begin():
+            await self._claim_update(session)
+            repo = DirectoryRepository(session)
+            record = await repo.get_absence(absence_id)
+            if not viewer.has(Role.admin) and record.user_id not in await self._people_of(repo, viewer.responsible_for):
+                raise NotAllowed("not a person of the official's departments", key="not_your_people")
+            await repo.delete_absence(absence_id)
+            person, substitute = await repo.get_user(record.user_id), await repo.get_user(record.substitute_id)
+            first, last = days_of(record.starts_at, record.ends_at, self.workflow.calendar.tz)
+            params = {"name": person.full_name, "first": first.isoformat(), "last": last.isoformat()}
+            payload = {"kind": "text", "key": "absence_cancelled", "params": params}
+            await OutboxRepository(session).add(
+                substitute.telegram_id, payload, dedupe_key=f"absence:{record.id}:absence_cancelled"
+            )
+        self.outbox_ready.set()
+        return record
+
+    @staticmethod
+    async def _people_of(repo: DirectoryRepository, department_ids: Iterable[int]) -> set[int]:
+        return {u.id for d in department_ids for u in await repo.members(d)}
 
     async def seed(self, settings: Settings) -> None:
         """Make the directory hold what the config names (idempotent: existing rows are kept)."""

@@ -40,3 +40,12 @@ class LangCb(CallbackData, prefix="lang"):
 class InviteCb(CallbackData, prefix="inv"):
     role: str
     dep: int = 0
+
+
+class AbsenceCb(CallbackData, prefix="abs"):
+    """The absences menu: a: add, dep (department chosen), who (person chosen), sub (substitute), del."""
+
+    a: str
+    dep: int = 0
+    user: int = 0
+    id: int = 0

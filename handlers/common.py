@@ -57,6 +57,8 @@ def help_text(person: Person) -> str:
         lines += [_("Head: you see every incident and the overdue ones.")]
     if person.has(Role.admin):
         lines += [_("Administrator: /invite creates an invitation link for a role and a department.")]
+    if person.has(Role.admin) or person.responsible_for:
+        lines += [_("/absence — absences (vacation, sick leave) and who stands in meanwhile.")]
     lines += [
         "",
         _("/queue — your queues; /incident 12 — incident No. 12; /lang — language; /cancel — stop a dialog."),
@@ -119,6 +121,19 @@ def error_text(exc: DomainError) -> str:
         "detected_in_future": _("The moment of detection cannot be in the future."),
         "unknown_department": _("There is no such department in this incident."),
         "use_split": _("To split a message between departments, choose «Split»."),
+        "bad_period": _("Write the period as dates: 01.12.2026–05.12.2026, or one date for a single day."),
+        "bad_date": _("There is no such date: {date}."),
+        "period_order": _("The period ends before it starts."),
+        "period_past": _("This period is already over."),
+        "period_long": _("An absence cannot be longer than a year."),
+        "self_substitute": _("A person cannot stand in for themselves."),
+        "person_inactive": _("This person no longer works with the bot."),
+        "person_gone": _("There is no such person."),
+        "not_your_people": _("You record absences only of your department's people."),
+        "absence_overlaps": _("This person already has an absence recorded in that period."),
+        "substitute_absent": _("The substitute is away in that period themselves."),
+        "absent_substitutes": _("In that period this person stands in for someone else; change that absence first."),
+        "absence_gone": _("This absence is no longer recorded."),
     }
     text = texts.get(exc.key)
     if text is None:
@@ -285,6 +300,7 @@ async def set_commands(bot: Bot, i18n: I18n) -> None:
                 BotCommand(command="lang", description=_("language")),
                 BotCommand(command="cancel", description=_("stop the current dialog")),
                 BotCommand(command="invite", description=_("invitation link (administrators)")),
+                BotCommand(command="absence", description=_("absences and substitutes")),
             ]
         await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=locale)
         if locale == "ru":

@@ -6,6 +6,7 @@ recipient's language is looked up when it is missing)."""
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
 from aiogram import Bot
@@ -35,7 +36,7 @@ from aiogram.methods import (
 from aiogram.methods.base import Response, TelegramType
 from aiogram.utils.i18n import I18n
 
-from bot.i18n import N_, translate
+from bot.i18n import N_, format_day, translate
 from bot.outbox import DELIVERY_FAILED, Deliver, DeliveryError, current_pacing
 from bot.services import Services
 from handlers.render import send_attachments, send_long, show_card, with_locale
@@ -73,6 +74,18 @@ TEXTS["surge_location"] = N_(
     "minutes (the latest is No. {number})."
 )
 TEXTS["digest"] = N_("Good morning! Incidents for {date}:")
+TEXTS["absence_substitute"] = N_(
+    "{name} is away from {first} to {last}. Meanwhile you stand in: their notifications come to you, "
+    "and you can act on their department's incidents."
+)
+TEXTS["absence_recorded"] = N_(
+    "Your absence from {first} to {last} is recorded. Meanwhile {substitute} stands in for you and "
+    "receives your notifications."
+)
+TEXTS["absence_cancelled"] = N_(
+    "The absence of {name} from {first} to {last} is cancelled: you no longer stand in for them."
+)
+ABSENCE_DAYS = ("first", "last")  # ISO dates in the row, written out in the recipient's language
 DIGEST_LINES = {
     "due_today": N_("Answer due today: {numbers}"),
     "overdue": N_("Overdue: {numbers}"),
@@ -143,6 +156,11 @@ def render_text(locale: str, payload: dict[str, Any]) -> str:
         if len(lines) == 1:
             lines.append(translate(locale, N_("Nothing is due today, nothing is overdue.")))
         return "\n".join(lines)
+    if key.startswith("absence_"):
+        try:
+            params.update({name: format_day(date.fromisoformat(str(params[name])), locale) for name in ABSENCE_DAYS})
+        except (KeyError, ValueError) as exc:
+            raise DeliveryError(f"text {key!r} has a bad date: {exc}", permanent=True) from exc
     if key == "surge" and params.get("what") == "location":
         key = "surge_location"
     template = (

@@ -15,3 +15,8 @@ class Dialog(StatesGroup):
     return_comment = State()  # the curator's comment to a return
     link = State()  # the link to the published comment
     author_reply = State()  # the author's reply to a clarification
+
+
+class AbsenceDialog(StatesGroup):
+    period = State()  # the absent person is chosen: waiting for the dates
+    substitute = State()  # the dates are known: waiting for the substitute's button

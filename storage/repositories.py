@@ -1007,6 +1007,22 @@ class DirectoryRepository:
         ).one()
         return AbsenceRecord(**row._asdict())
 
+    async def list_absences(self, ending_after: datetime) -> list[AbsenceRecord]:
+        """Absences running or still to come at ``ending_after``, the earliest first."""
+        rows = await self._session.execute(
+            sa.select(absences).where(absences.c.ends_at > ending_after).order_by(absences.c.starts_at, absences.c.id)
+        )
+        return [AbsenceRecord(**row._asdict()) for row in rows]
+
+    async def get_absence(self, absence_id: int) -> AbsenceRecord:
+        row = (await self._session.execute(sa.select(absences).where(absences.c.id == absence_id))).one_or_none()
+        if row is None:
+            raise NotFound(f"absence #{absence_id} not found", key="absence_gone")
+        return AbsenceRecord(**row._asdict())
+
+    async def delete_absence(self, absence_id: int) -> None:
+        await self._session.execute(sa.delete(absences).where(absences.c.id == absence_id))
+
     async def active_substitute(self, user_id: int, at: datetime) -> int | None:
         """Who stands in for ``user_id`` at ``at`` (the latest-started absence wins), if anyone."""
         return (
