@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.incident import Importance
+from bot.incident import Importance, Role
 from bot.presets import PRESETS, get_preset
 
 WEEKDAYS_RU = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")
@@ -69,6 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--output", metavar="FILE", help="write here instead of standard output (required for xlsx)")
     rep.add_argument("--locale", choices=("ru", "en"), help="language of the text and the workbook")
 
+    imp = commands.add_parser(
+        "import", help="register incidents from a CSV or XLSX file (monitoring exports, earlier spreadsheets)"
+    )
+    imp.add_argument("file", help=".csv (UTF-8 or Windows-1251) or .xlsx; the first row names the columns")
+    imp.add_argument(
+        "--curator", type=int, metavar="TELEGRAM_ID", help="who registers them (default: the first configured curator)"
+    )
+    imp.add_argument("--dry-run", action="store_true", help="check every row, register nothing")
+
     demo = commands.add_parser("demo-data", help="fill the database with realistic synthetic incidents")
     demo.add_argument("--incidents", type=int, default=500, metavar="N")
     demo.add_argument("--months", type=int, default=3, metavar="M", help="spread over the last M months")
@@ -99,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _report(settings, args)
         if args.command == "demo-data":
             return _demo_data(settings, args)
+        if args.command == "import":
+            return _import(settings, args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -274,6 +285,60 @@ async def _report_payload(settings: Settings, month: object, department: int | N
 
         return workbook_xlsx(report, locale)
     return summary_text(report, locale).encode()
+
+
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.importing import UnreadableFile, check, import_rows, read_table
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file")
+    try:
+        table = read_table(path)
+    except UnreadableFile as exc:
+        raise ConfigError(str(exc)) from None
+
+    async def go() -> int:
+        from bot.app import make_services
+        from storage.db import make_engine, upgrade_async
+
+        engine = make_engine(settings.database.url)
+        try:
+            if settings.database.upgrade_on_start:
+                await upgrade_async(engine)
+            services = make_services(settings, engine)
+            await services.seed(settings)
+            curator_id = args.curator or next(iter(settings.people.curators), None)
+            person = await services.identify(curator_id) if curator_id is not None else None
+            if person is None or Role.curator not in person.roles:
+                raise ConfigError(f"--curator {curator_id}: not a curator of this bot (curators register incidents)")
+            checked = check(services.workflow, person, await services.directory(), table, services.clock.now())
+            if table.ignored_columns:
+                print(f"Columns not used: {', '.join(table.ignored_columns)}")
+            if checked.errors:
+                rows = len(table.rows)
+                _by_row(f"Nothing was registered: {len(checked.errors)} of {rows} rows cannot be.", checked.errors)
+                return 2
+            if args.dry_run:
+                print(f"All {len(checked.rows)} rows can be registered (dry run: nothing was).")
+                return 0
+            done = await import_rows(services, person, checked.rows)
+        finally:
+            await engine.dispose()
+        _by_row(f"Registered {len(done.registered)} incidents.", [(n, f"No. {i}") for n, i in done.registered])
+        if done.skipped:
+            _by_row(f"Already registered, skipped: {len(done.skipped)}.", [(n, f"No. {i}") for n, i in done.skipped])
+        return 0
+
+    return asyncio.run(go())
+
+
+def _by_row(heading: str, items: Sequence[tuple[int, str]]) -> None:
+    print(heading)
+    for line, what in items:
+        print(f"  row {line}: {what}")
 
 
 def _demo_data(settings: Settings, args: argparse.Namespace) -> int:

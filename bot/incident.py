@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 
 class Role(StrEnum):
@@ -29,6 +30,27 @@ class Network(StrEnum):
     site = "site"
     messenger = "messenger"
     other = "other"
+
+
+NETWORK_HOSTS = {
+    Network.vk: ("vk.com", "vk.ru", "m.vk.com", "vkontakte.ru"),
+    Network.ok: ("ok.ru", "m.ok.ru", "odnoklassniki.ru"),
+    Network.telegram: ("t.me", "telegram.me", "telegram.org"),
+    Network.instagram: ("instagram.com",),
+    Network.facebook: ("facebook.com", "fb.com", "m.facebook.com"),
+    Network.twitter: ("twitter.com", "x.com"),
+}
+
+
+def network_of(url: str | None) -> Network:
+    """The social network a link points to; any other site is `site`."""
+    if not url:
+        return Network.other
+    host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
+    for network, hosts in NETWORK_HOSTS.items():
+        if any(host == h or host.endswith("." + h) for h in hosts):
+            return network
+    return Network.site
 
 
 class Importance(StrEnum):

@@ -355,6 +355,11 @@ class Services:
         self.outbox_ready.set()
         return incident
 
+    async def already_registered(self, source: Source) -> int | None:
+        """The incident that has this post already (the same link; without one, the same text at the same moment)."""
+        async with self.sessions() as session:
+            return await IncidentRepository(session).find_by_source(source.url, source.text or None, source.detected_at)
+
     async def get(self, incident_id: int, viewer: Person | None = None) -> Incident:
         async with self.sessions() as session:
             incident = await IncidentRepository(session).get(incident_id)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.incident import Attachment, Importance, Kind, Network, Role, Source
+from bot.incident import Attachment, Importance, Kind, Network, Role, Source, network_of
 from bot.services import Person, Services
 from handlers.callbacks import IntakeCb
 from handlers.filters import HasRole
@@ -20,25 +19,6 @@ from handlers.states import Intake
 
 URL_RE = re.compile(r"https?://[^\s<>\"']+", re.I)
 MAX_ATTACHMENTS = 10
-NETWORK_HOSTS = {
-    Network.vk: ("vk.com", "vk.ru", "m.vk.com", "vkontakte.ru"),
-    Network.ok: ("ok.ru", "m.ok.ru", "odnoklassniki.ru"),
-    Network.telegram: ("t.me", "telegram.me", "telegram.org"),
-    Network.instagram: ("instagram.com",),
-    Network.facebook: ("facebook.com", "fb.com", "m.facebook.com"),
-    Network.twitter: ("twitter.com", "x.com"),
-}
-
-
-def network_of(url: str | None) -> Network:
-    """The social network a link points to; any other site is `site`."""
-    if not url:
-        return Network.other
-    host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
-    for network, hosts in NETWORK_HOSTS.items():
-        if any(host == h or host.endswith("." + h) for h in hosts):
-            return network
-    return Network.site
 
 
 def _attachment(message: Message) -> Attachment | None:

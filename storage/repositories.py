@@ -289,6 +289,20 @@ class IncidentRepository:
         )
         return [_event_from_row(row) for row in rows]
 
+    async def find_by_source(self, url: str | None, text: str | None, detected_at: datetime) -> int | None:
+        """The incident that already has this post: the same link, or without a link the same text
+        detected at the same moment (an import run twice)."""
+        if url:
+            condition = sources.c.url == url
+        elif text:
+            condition = sa.and_(sources.c.url.is_(None), sources.c.text == text, sources.c.detected_at == detected_at)
+        else:
+            return None
+        rows = await self._session.execute(
+            sa.select(sources.c.incident_id).where(condition).order_by(sources.c.incident_id).limit(1)
+        )
+        return rows.scalar_one_or_none()
+
     async def find_repeat_candidates(
         self, url: str | None, author: str | None, topic_ids: Sequence[int], since: datetime
     ) -> list[int]:
