@@ -153,6 +153,8 @@ def _check_config(settings: Settings) -> int:
     )
     token = settings.bot.token
     print("Bot token: " + ("set" if token and token.get_secret_value() else "MISSING"))
+    intake = settings.intake
+    print(f"Intake API: {f'on, http://{intake.host}:{intake.port}/api/v1/incidents' if intake.enabled else 'off'}")
     return 0
 
 

@@ -16,6 +16,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.utils.i18n import I18n
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
@@ -121,11 +122,14 @@ async def running(
     sender_task = asyncio.create_task(sender.run(), name="outbox-sender")
     sweep = ReminderSweep(services)
     scheduler = start_scheduler(sweep, settings.reminders.sweep_seconds) if start_jobs else None
+    intake = await _start_intake(settings, services)
     try:
         with i18n.context():
             await set_commands(bot, i18n)
         yield Running(bot, dispatcher, services, sender, sweep)
     finally:
+        if intake is not None:
+            await intake.cleanup()
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         sender_task.cancel()
@@ -133,6 +137,20 @@ async def running(
             await sender_task
         await bot.session.close()
         await engine.dispose()
+
+
+async def _start_intake(settings: Settings, services: Services) -> web.AppRunner | None:
+    """The HTTP intake API, when the config enables it."""
+    config = settings.intake
+    if not config.enabled:
+        return None
+    from bot import intake_api
+
+    curator = config.curator if config.curator is not None else next(iter(settings.people.curators), None)
+    app = intake_api.make_app(services, [t.get_secret_value() for t in config.tokens], curator)
+    runner = await intake_api.start(app, config.host, config.port)
+    log.info("Intake API listens on http://%s:%d/api/v1/incidents", config.host, config.port)
+    return runner
 
 
 def freeze_startup_objects() -> None:

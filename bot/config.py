@@ -22,6 +22,7 @@ from bot.worktime import CalendarOverrides, Span, WeeklySchedule, WorkCalendar
 ENV_CONFIG = "OTKLIK_CONFIG"
 ENV_TOKEN = "OTKLIK_BOT_TOKEN"
 ENV_DATABASE = "OTKLIK_DATABASE_URL"
+ENV_INTAKE_TOKEN = "OTKLIK_INTAKE_TOKEN"
 DEFAULT_DATABASE = "sqlite+aiosqlite:///otklik.sqlite3"
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -253,6 +254,22 @@ class DeliverySection(_Section):
         )
 
 
+class IntakeSection(_Section):
+    """The HTTP intake API for monitoring systems (SPEC §7); off unless enabled."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"  # listen here; put a TLS proxy in front for anything beyond this machine
+    port: int = Field(8081, ge=1, le=65535)
+    tokens: list[SecretStr] = Field(default_factory=list)  # accepted as "Authorization: Bearer <token>"
+    curator: int | None = None  # Telegram id of the curator incidents are registered by (default: the first)
+
+    @model_validator(mode="after")
+    def _token_when_enabled(self) -> IntakeSection:
+        if self.enabled and not any(t.get_secret_value().strip() for t in self.tokens):
+            raise ValueError(f"the intake API is enabled without a token: set intake.tokens or {ENV_INTAKE_TOKEN}")
+        return self
+
+
 class PeopleSection(_Section):
     """Telegram ids of the first people; everybody else joins by invitation."""
 
@@ -273,6 +290,7 @@ class Settings(_Section):
     people: PeopleSection = Field(default_factory=PeopleSection)
     reminders: RemindersSection = Field(default_factory=RemindersSection)
     delivery: DeliverySection = Field(default_factory=DeliverySection)
+    intake: IntakeSection = Field(default_factory=IntakeSection)
 
     @model_validator(mode="after")
     def _unique(self) -> Settings:
@@ -320,6 +338,9 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
         data.setdefault("bot", {})["token"] = env[ENV_TOKEN]
     if env.get(ENV_DATABASE):
         data.setdefault("database", {})["url"] = env[ENV_DATABASE]
+    if env.get(ENV_INTAKE_TOKEN):
+        intake = data.setdefault("intake", {})
+        intake["tokens"] = [*intake.get("tokens", []), env[ENV_INTAKE_TOKEN]]
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

@@ -210,7 +210,7 @@ async def import_rows(services: Services, person: Person, rows: Sequence[Row]) -
         if existing is not None:
             done.skipped.append((row.line, existing))
             continue
-        incident = await services.register(person, [row.source], **row.options)
+        incident = await services.register(person, [row.source], **row.options, via="import")
         assert incident.id is not None
         done.registered.append((row.line, incident.id))
     return done

@@ -206,6 +206,7 @@ class Source:
     detected_at: datetime
     attachments: list[Attachment] = field(default_factory=list)
     id: int | None = None
+    external_id: str | None = None  # the monitoring system's own id of the post (intake API)
 
 
 # The events whose first occurrence the monthly report measures, from detection, in working time.

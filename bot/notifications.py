@@ -112,6 +112,12 @@ def notices(incident: Incident, events: Iterable[Event], audience: Audience, act
             )
         ):
             tell(audience.heads, Event("high_importance", event.at, event.actor_id, None, incident.state), True)
+        if name == "registered" and event.data.get("via") == "api":
+            # Nobody saw it arrive from the monitoring system: every curator gets the card, even the
+            # one it is registered in the name of. (An imported file is not announced card by card:
+            # the person who ran the import has the list, and the curators' /queue shows them.)
+            for chat in audience.curators:
+                wanted[chat] = Notice(chat, incident.id, True, "registered_via")
         if name in ("routed", "rerouted", "split_from"):
             for a in active:
                 tell(audience.department(a.department_id, group_first=True), event, True)

@@ -356,9 +356,12 @@ class Services:
         return incident
 
     async def already_registered(self, source: Source) -> int | None:
-        """The incident that has this post already (the same link; without one, the same text at the same moment)."""
+        """The incident that has this post already: the same source id of the monitoring system, the same
+        link, or without one the same text at the same moment."""
         async with self.sessions() as session:
-            return await IncidentRepository(session).find_by_source(source.url, source.text or None, source.detected_at)
+            return await IncidentRepository(session).find_by_source(
+                source.url, source.text or None, source.detected_at, source.external_id
+            )
 
     async def get(self, incident_id: int, viewer: Person | None = None) -> Incident:
         async with self.sessions() as session:

@@ -125,7 +125,10 @@ class Workflow:
         location_id: int | None = None,
         detected_at: datetime | None = None,
         repeat_of: Incident | None = None,
+        via: str | None = None,
     ) -> tuple[Incident, list[Event]]:
+        """A curator registers a post (``via`` names the channel when it is not the curator's own
+        message: "api" for a monitoring system, "import" for a file; the curators are then told)."""
         _require(actor, Role.curator)
         if not sources:
             raise InvalidInput("an incident needs at least one source post", key="no_source")
@@ -156,7 +159,10 @@ class Workflow:
             now,
             actor,
             None,
-            data={"repeat_of": incident.repeat_of} if incident.repeat_of else {},
+            data={
+                **({"repeat_of": incident.repeat_of} if incident.repeat_of else {}),
+                **({"via": via} if via else {}),
+            },
         )
         return incident, [event]
 

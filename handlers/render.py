@@ -144,6 +144,7 @@ def action_label(action: Action) -> str:
 
 def note_label(note: str | None) -> str | None:
     labels = {
+        "registered_via": _("New incident from monitoring: check it and route it"),
         "routed": _("New incident for your department"),
         "rerouted": _("Incident re-routed to your department"),
         "split_from": _("New incident for your department (part of a split message)"),

@@ -218,7 +218,7 @@ class SourceRow(Base):
     author: Mapped[str | None] = mapped_column(sa.String(255), index=True)
     text: Mapped[str] = mapped_column(sa.Text)
     detected_at: Mapped[datetime]
-    external_id: Mapped[str | None] = mapped_column(sa.String(255))
+    external_id: Mapped[str | None] = mapped_column(sa.String(255), index=True)  # the intake API's source_id
 
 
 class AssignmentRow(Base):

@@ -140,6 +140,7 @@ def _source_values(source: Source) -> dict[str, Any]:
         "author": source.author,
         "text": source.text,
         "detected_at": source.detected_at,
+        "external_id": source.external_id,
     }
 
 
@@ -289,10 +290,14 @@ class IncidentRepository:
         )
         return [_event_from_row(row) for row in rows]
 
-    async def find_by_source(self, url: str | None, text: str | None, detected_at: datetime) -> int | None:
-        """The incident that already has this post: the same link, or without a link the same text
-        detected at the same moment (an import run twice)."""
-        if url:
+    async def find_by_source(
+        self, url: str | None, text: str | None, detected_at: datetime, external_id: str | None = None
+    ) -> int | None:
+        """The incident that already has this post: the same id in the monitoring system, the same link,
+        or without a link the same text detected at the same moment (an import run twice)."""
+        if external_id:
+            condition = sources.c.external_id == external_id
+        elif url:
             condition = sources.c.url == url
         elif text:
             condition = sa.and_(sources.c.url.is_(None), sources.c.text == text, sources.c.detected_at == detected_at)
@@ -633,6 +638,7 @@ class IncidentRepository:
                     detected_at=row.detected_at,
                     attachments=files.get(("source", row.id), []),
                     id=row.id,
+                    external_id=row.external_id,
                 )
             )
 
