@@ -134,9 +134,9 @@ def _safe_url(url: str) -> str:
 def _run(settings: Settings) -> int:
     token = settings.require_token()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from bot.app import run_polling
+    from bot.app import run_polling, run_webhook
 
-    asyncio.run(run_polling(settings, token))
+    asyncio.run(run_webhook(settings, token) if settings.bot.webhook_url else run_polling(settings, token))
     return 0
 
 
@@ -153,6 +153,8 @@ def _check_config(settings: Settings) -> int:
     )
     token = settings.bot.token
     print("Bot token: " + ("set" if token and token.get_secret_value() else "MISSING"))
+    mode = f"webhook {settings.bot.webhook_url}" if settings.bot.webhook_url else "long polling"
+    print(f"Updates: {mode}")
     intake = settings.intake
     print(f"Intake API: {f'on, http://{intake.host}:{intake.port}/api/v1/incidents' if intake.enabled else 'off'}")
     return 0

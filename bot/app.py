@@ -6,8 +6,11 @@ import asyncio
 import contextlib
 import gc
 import logging
+import secrets
+import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -151,6 +154,48 @@ async def _start_intake(settings: Settings, services: Services) -> web.AppRunner
     runner = await intake_api.start(app, config.host, config.port)
     log.info("Intake API listens on http://%s:%d/api/v1/incidents", config.host, config.port)
     return runner
+
+
+async def run_webhook(settings: Settings, token: str) -> None:
+    """Webhook mode: Telegram pushes each update to ``bot.webhook_url``; a TLS proxy forwards it to
+    ``webhook_listen:webhook_port``. ``max_connections=1`` keeps updates one at a time, in order, as
+    polling does; an update is answered only once handled (its change committed), so one cut short by a
+    crash is pushed again by Telegram and recognised as processed."""
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+
+    config = settings.bot
+    assert config.webhook_url is not None
+    secret = config.webhook_secret.get_secret_value() if config.webhook_secret else secrets.token_urlsafe(32)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal_number, stop.set)
+    async with running(settings, token) as app:
+        freeze_startup_objects()
+        web_app = web.Application()
+        handler = SimpleRequestHandler(app.dispatcher, app.bot, handle_in_background=False, secret_token=secret)
+        handler.register(web_app, path=urlsplit(config.webhook_url).path or "/")
+        runner = web.AppRunner(web_app, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, config.webhook_listen, config.webhook_port).start()
+            await app.bot.set_webhook(
+                config.webhook_url,
+                secret_token=secret,
+                max_connections=1,
+                allowed_updates=app.dispatcher.resolve_used_update_types(),
+            )
+            log.info(
+                "Otklik starts (webhook %s, listening on %s:%d): preset %s",
+                config.webhook_url,
+                config.webhook_listen,
+                config.webhook_port,
+                settings.preset().name,
+            )
+            await stop.wait()
+        finally:
+            await runner.cleanup()  # the webhook stays set: Telegram keeps the updates until we are back
 
 
 def freeze_startup_objects() -> None:

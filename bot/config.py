@@ -23,6 +23,7 @@ ENV_CONFIG = "OTKLIK_CONFIG"
 ENV_TOKEN = "OTKLIK_BOT_TOKEN"
 ENV_DATABASE = "OTKLIK_DATABASE_URL"
 ENV_INTAKE_TOKEN = "OTKLIK_INTAKE_TOKEN"
+ENV_WEBHOOK_SECRET = "OTKLIK_WEBHOOK_SECRET"
 DEFAULT_DATABASE = "sqlite+aiosqlite:///otklik.sqlite3"
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -61,6 +62,21 @@ class BotSection(_Section):
     default_locale: str = "ru"
     # Where unfinished dialogs live: "database" (the embedded default) or a redis:// URL.
     fsm_storage: str = "database"
+    # Webhook mode: Telegram pushes updates to this public HTTPS address instead of the bot polling.
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"  # where the bot listens; a TLS proxy forwards webhook_url here
+    webhook_port: int = Field(8080, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None  # Telegram sends it back in a header; random per start if unset
+
+    @model_validator(mode="after")
+    def _webhook(self) -> BotSection:
+        url = self.webhook_url
+        if url is not None and not url.startswith("https://") and not (self.api_base_url and url.startswith("http://")):
+            raise ValueError("webhook_url must be an https:// address (Telegram pushes only over TLS)")
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else None
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ValueError("webhook_secret: 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return self
 
     @field_validator("fsm_storage")
     @classmethod
@@ -259,7 +275,7 @@ class IntakeSection(_Section):
 
     enabled: bool = False
     host: str = "127.0.0.1"  # listen here; put a TLS proxy in front for anything beyond this machine
-    port: int = Field(8081, ge=1, le=65535)
+    port: int = Field(8090, ge=1, le=65535)
     tokens: list[SecretStr] = Field(default_factory=list)  # accepted as "Authorization: Bearer <token>"
     curator: int | None = None  # Telegram id of the curator incidents are registered by (default: the first)
 
@@ -338,6 +354,8 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
         data.setdefault("bot", {})["token"] = env[ENV_TOKEN]
     if env.get(ENV_DATABASE):
         data.setdefault("database", {})["url"] = env[ENV_DATABASE]
+    if env.get(ENV_WEBHOOK_SECRET):
+        data.setdefault("bot", {})["webhook_secret"] = env[ENV_WEBHOOK_SECRET]
     if env.get(ENV_INTAKE_TOKEN):
         intake = data.setdefault("intake", {})
         intake["tokens"] = [*intake.get("tokens", []), env[ENV_INTAKE_TOKEN]]

@@ -758,6 +758,9 @@ class BotAPIServer:
         self._handles: dict[int, ChatHandle] = {}
         self._faults: dict[str, deque[ApiError]] = defaultdict(deque)
         self._pending: list[dict[str, Any]] = []  # enqueued, not yet confirmed by offset
+        self.webhook: dict[str, Any] | None = None  # what setWebhook asked for; updates are then pushed
+        self.webhook_failures = 0  # pushes the bot did not answer with 2xx (Telegram retries them)
+        self._pusher: asyncio.Task[None] | None = None
         self._next_update_id = 1
         self._events: list[tuple[int, int, int]] = []  # (seq, chat_id, message_id) for sends, edits, deletions
         self._seq = 0
@@ -776,6 +779,7 @@ class BotAPIServer:
             name.lower(): getattr(self, f"_m_{name}")
             for name in (
                 "getMe",
+                "setWebhook",
                 "deleteWebhook",
                 "getWebhookInfo",
                 "getUpdates",
@@ -822,6 +826,10 @@ class BotAPIServer:
     async def close(self) -> None:
         self._closing = True
         self._changed()
+        if self._pusher is not None:
+            self._pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pusher
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -1296,11 +1304,65 @@ class BotAPIServer:
             "supports_inline_queries": False,
         }
 
+    async def _m_setWebhook(self, call: _Call) -> Any:
+        url = str(call.get("url") or "")
+        if not url:
+            return await self._m_deleteWebhook(call)
+        secret = call.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise _bad("secret token contains unallowed characters")
+        allowed = call.get("allowed_updates")
+        if isinstance(allowed, list):
+            self._allowed_updates = frozenset(allowed) or _DEFAULT_UPDATE_TYPES
+        self.webhook = {"url": url, "secret_token": secret, "max_connections": call.get("max_connections")}
+        if self._pusher is None or self._pusher.done():
+            self._pusher = asyncio.create_task(self._push_updates(), name="botapi-webhook")
+        self._changed()
+        return True
+
     async def _m_deleteWebhook(self, call: _Call) -> Any:
+        self.webhook = None
+        self._changed()
         return True
 
     async def _m_getWebhookInfo(self, call: _Call) -> Any:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._pending)}
+        url = self.webhook["url"] if self.webhook else ""
+        return {"url": url, "has_custom_certificate": False, "pending_update_count": len(self._pending)}
+
+    async def _push_updates(self) -> None:
+        """Telegram's side of a webhook: each pending update is POSTed, one at a time, in order, with the
+        secret header, until the bot answers 2xx; an update it does not take is tried again."""
+        from aiohttp import ClientError, ClientSession
+
+        async with ClientSession() as http:
+            while self.webhook is not None and not self._closing:
+                with contextlib.suppress(TimeoutError):
+                    await self._wait_for(lambda: self._pending or self.webhook is None or self._closing, 1.0)
+                if self.webhook is None or self._closing or not self._pending:
+                    continue
+                update, hook = self._pending[0], self.webhook
+                if not self._allowed_updates & update.keys():
+                    self._pending.pop(0)
+                    self.dropped_updates.append(update)
+                    self._fetched.add(update["update_id"])
+                    continue
+                headers = {"X-Telegram-Bot-Api-Secret-Token": hook["secret_token"]} if hook["secret_token"] else {}
+                self._in_flight += 1
+                try:
+                    async with http.post(hook["url"], json=update, headers=headers) as answer:
+                        delivered = answer.status < 300
+                except ClientError:
+                    delivered = False
+                finally:
+                    self._in_flight -= 1
+                    self._last_activity = time.monotonic()
+                if delivered:
+                    self._pending.remove(update)
+                    self._fetched.add(update["update_id"])
+                else:
+                    self.webhook_failures += 1
+                    await asyncio.sleep(0.05)
+                self._changed()
 
     async def _m_close(self, call: _Call) -> Any:
         return True
@@ -1309,6 +1371,8 @@ class BotAPIServer:
         return True
 
     async def _m_getUpdates(self, call: _Call) -> Any:
+        if self.webhook is not None:
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook")
         offset = int(call.get("offset") or 0)
         limit = max(1, min(100, int(call.get("limit") or 100)))
         timeout = float(call.get("timeout") or 0)
