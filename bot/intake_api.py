@@ -12,7 +12,8 @@ same domain call as a forwarded post or an imported file. Answers are JSON:
 
 * 201 ``{"number": 12, "created": true}`` — registered; the curators see it as usual;
 * 200 ``{"number": 12, "created": false}`` — this post was registered before (the same
-  ``source_id``, the same link, or the same text at the same moment): sending again is safe;
+  ``source_id``, the same link, or the same text at the same moment): sending again is safe, also
+  to several bot instances at once (``source_id`` is unique in the database);
 * 400 ``{"error": "invalid", "problems": [...]}`` — what is wrong, nothing registered;
 * 401 ``{"error": "unauthorized"}``, 413 (body over 256 KB), 415 (not JSON),
   503 ``{"error": "no_curator"}`` when the configured curator has not been set up.
@@ -31,6 +32,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.errors import IllegalTransition
 from bot.importing import Table, check
 from bot.incident import Role
 from bot.services import Services
@@ -102,7 +104,13 @@ def make_app(services: Services, tokens: Sequence[str], curator_telegram_id: int
             existing = await services.already_registered(source)
             if existing is not None:
                 return web.json_response({"number": existing, "created": False}, status=200)
-            incident = await services.register(person, [source], **row.options, via="api")
+            try:
+                incident = await services.register(person, [source], **row.options, via="api")
+            except IllegalTransition as exc:
+                existing = await services.already_registered(source) if exc.key == "already_registered" else None
+                if existing is None:
+                    raise
+                return web.json_response({"number": existing, "created": False}, status=200)
         return web.json_response({"number": incident.id, "created": True}, status=201)
 
     app = web.Application(client_max_size=MAX_BODY)

@@ -218,7 +218,8 @@ class SourceRow(Base):
     author: Mapped[str | None] = mapped_column(sa.String(255), index=True)
     text: Mapped[str] = mapped_column(sa.Text)
     detected_at: Mapped[datetime]
-    external_id: Mapped[str | None] = mapped_column(sa.String(255), index=True)  # the intake API's source_id
+    # The intake API's source_id: unique, so two bot instances racing on one post register it once.
+    external_id: Mapped[str | None] = mapped_column(sa.String(255), index=True, unique=True)
 
 
 class AssignmentRow(Base):

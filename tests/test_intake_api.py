@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,8 +16,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import make_services
 from bot.clock import ManualClock
 from bot.config import ConfigError, Settings, load_settings
-from bot.errors import NotFound
-from bot.incident import DeadlineKind, Importance, Network
+from bot.errors import IllegalTransition, NotFound
+from bot.incident import DeadlineKind, Importance, Network, Source
 from bot.intake_api import make_app
 from bot.services import Services
 from storage.db import make_engine, upgrade_async
@@ -151,3 +152,33 @@ async def test_the_running_bot_listens_and_the_curator_gets_the_card(tmp_path: P
         await w.settle()
         card = w.card_of(w.curator, 1)
         assert "Третий день не вывозят мусор" in card.text and "Route to a department" in str(card.buttons)
+
+
+async def test_two_instances_racing_on_one_post_register_it_once(api: tuple[TestClient, Services]) -> None:
+    """Each instance serialises its own requests; across instances the unique source id decides."""
+    first, services = api
+    second = TestClient(TestServer(make_app(services, [TOKEN], 100)))  # another process, its own lock
+    await second.start_server()
+    try:
+        sent = [c.post("/api/v1/incidents", json=POST, headers=AUTH) for c in (first, second) for _ in range(3)]
+        bodies = [await answer.json() for answer in await asyncio.gather(*sent)]
+    finally:
+        await second.close()
+    assert sorted(b["created"] for b in bodies) == [False] * 5 + [True]
+    assert {b["number"] for b in bodies} == {1}
+    with pytest.raises(NotFound):
+        await services.get(2)
+
+
+async def test_the_database_refuses_a_second_registration_of_the_same_source_id(
+    api: tuple[TestClient, Services],
+) -> None:
+    """What the race above relies on when the two checks pass at the same moment."""
+    _, services = api
+    curator = await services.identify(100)
+    assert curator is not None
+    post = Source(Network.vk, "https://vk.com/wall-1_9", None, "Пост", services.clock.now(), external_id="im-1")
+    await services.register(curator, [post])
+    with pytest.raises(IllegalTransition) as refused:
+        await services.register(curator, [replace(post, url="https://vk.com/wall-1_10", id=None)])
+    assert refused.value.key == "already_registered"

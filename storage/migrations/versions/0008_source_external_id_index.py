@@ -1,5 +1,6 @@
-"""Index on sources.external_id: the intake API finds a post it was sent before by the monitoring
-system's own id, on every request.
+"""Unique index on sources.external_id: the intake API finds a post it was sent before by the
+monitoring system's own id on every request, and two bot instances racing on the same post cannot
+both register it.
 
 Revision ID: 0008
 Revises: 0007
@@ -18,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index(op.f("ix_sources_external_id"), "sources", ["external_id"], unique=False)
+    op.create_index(op.f("ix_sources_external_id"), "sources", ["external_id"], unique=True)
 
 
 def downgrade() -> None:
