@@ -323,7 +323,8 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"Columns not used: {', '.join(table.ignored_columns)}")
             if checked.errors:
                 rows = len(table.rows)
-                _by_row(f"Nothing was registered: {len(checked.errors)} of {rows} rows cannot be.", checked.errors)
+                problems = [(line, "; ".join(found)) for line, found in checked.errors]
+                _by_row(f"Nothing was registered: {len(problems)} of {rows} rows cannot be.", problems)
                 return 2
             if args.dry_run:
                 print(f"All {len(checked.rows)} rows can be registered (dry run: nothing was).")

@@ -161,16 +161,25 @@ async def run_webhook(settings: Settings, token: str) -> None:
     ``webhook_listen:webhook_port``. ``max_connections=1`` keeps updates one at a time, in order, as
     polling does; an update is answered only once handled (its change committed), so one cut short by a
     crash is pushed again by Telegram and recognised as processed."""
-    from aiogram.webhook.aiohttp_server import SimpleRequestHandler
-
     config = settings.bot
-    assert config.webhook_url is not None
     secret = config.webhook_secret.get_secret_value() if config.webhook_secret else secrets.token_urlsafe(32)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal_number, stop.set)
+    stopping = [signal.SIGINT, signal.SIGTERM]
+    for signal_number in stopping:
+        loop.add_signal_handler(signal_number, stop.set)  # a clean stop; the bot runs on Unix
+    try:
+        await _serve_webhook(settings, token, secret, stop)
+    finally:
+        for signal_number in stopping:
+            loop.remove_signal_handler(signal_number)
+
+
+async def _serve_webhook(settings: Settings, token: str, secret: str, stop: asyncio.Event) -> None:
+    config = settings.bot
+    assert config.webhook_url is not None
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+
     async with running(settings, token) as app:
         freeze_startup_objects()
         web_app = web.Application()

@@ -81,7 +81,7 @@ class Row:
 @dataclass
 class Checked:
     rows: list[Row] = field(default_factory=list)
-    errors: list[tuple[int, str]] = field(default_factory=list)  # (line, what is wrong)
+    errors: list[tuple[int, list[str]]] = field(default_factory=list)  # (line, what is wrong)
 
 
 @dataclass
@@ -196,7 +196,7 @@ def check(workflow: Workflow, person: Person, directory: Directory, table: Table
             except DomainError as exc:
                 problems.append(_domain_problem(exc))
         if problems:
-            checked.errors.append((line, "; ".join(problems)))
+            checked.errors.append((line, problems))
         else:
             checked.rows.append(Row(line, source, options))
     return checked

@@ -98,7 +98,7 @@ def make_app(services: Services, tokens: Sequence[str], curator_telegram_id: int
         async with registering:
             checked = check(services.workflow, person, await services.directory(), table, services.clock.now())
             if checked.errors:
-                return refuse(400, "invalid", problems=checked.errors[0][1].split("; "))
+                return refuse(400, "invalid", problems=checked.errors[0][1])
             row = checked.rows[0]
             source = replace(row.source, external_id=incoming.source_id)
             existing = await services.already_registered(source)

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import reminders
@@ -345,20 +344,14 @@ class Services:
     async def register(self, person: Person, sources: Sequence[Source], **options: Any) -> Incident:
         now = self.clock.now()
         repeat_of = options.pop("repeat_of_id", None)
-        try:
-            async with self.sessions() as session, session.begin():
-                await self._claim_update(session)
-                repo = IncidentRepository(session)
-                earlier = await repo.get(repeat_of) if repeat_of is not None else None
-                incident, events = self.workflow.register(person.actor, now, sources, repeat_of=earlier, **options)
-                await repo.add(incident, events)
-                await self._after_change(session, [(incident, events)], person)
-                await self._surge_check(session, incident)
-        except IntegrityError:
-            if not any(s.external_id for s in sources):
-                raise
-            # Another instance registered the same monitoring post a moment earlier (unique source id).
-            raise IllegalTransition("this post is registered already", key="already_registered") from None
+        async with self.sessions() as session, session.begin():
+            await self._claim_update(session)
+            repo = IncidentRepository(session)
+            earlier = await repo.get(repeat_of) if repeat_of is not None else None
+            incident, events = self.workflow.register(person.actor, now, sources, repeat_of=earlier, **options)
+            await repo.add(incident, events)
+            await self._after_change(session, [(incident, events)], person)
+            await self._surge_check(session, incident)
         self.outbox_ready.set()
         return incident
 

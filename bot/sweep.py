@@ -71,15 +71,24 @@ class ReminderSweep:
             self.services.outbox_ready.set()
         return queued
 
+    def _working_day_begun(self, now: datetime) -> date | None:
+        """Today in the curators' zone, if it is a working day and its working hours have begun."""
+        cal = self.services.workflow.curator_calendar
+        today = now.astimezone(cal.tz).date()
+        spans = cal.spans(today)
+        if not spans or now < datetime.combine(today, spans[0].start, tzinfo=cal.tz):
+            return None
+        return today
+
     async def digest(self) -> int:
         """At the start of their working day curators and responsible officials get one summary:
         due today, overdue, waiting for approval. Once a day per person (outbox dedupe key)."""
         now = self.services.clock.now()
         cal = self.services.workflow.curator_calendar
-        today = now.astimezone(cal.tz).date()
-        spans = cal.spans(today)
-        if not spans or now < datetime.combine(today, spans[0].start, tzinfo=cal.tz):
+        today = self._working_day_begun(now)
+        if today is None:
             return 0
+        spans = cal.spans(today)
         queued = 0
         async with self.services.sessions() as session, session.begin():
             directory = DirectoryRepository(session)
@@ -125,11 +134,9 @@ class ReminderSweep:
         preset = self.services.workflow.preset
         if preset.monthly_report_to.value is None:
             return 0
-        now = self.services.clock.now()
         cal = self.services.workflow.curator_calendar
-        today = now.astimezone(cal.tz).date()
-        spans = cal.spans(today)
-        if not spans or now < datetime.combine(today, spans[0].start, tzinfo=cal.tz):
+        today = self._working_day_begun(self.services.clock.now())
+        if today is None:
             return 0
         # Sent on the first working day of the month, so it arrives by the preset's day at the latest.
         month_start = today.replace(day=1)

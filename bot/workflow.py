@@ -127,8 +127,8 @@ class Workflow:
         repeat_of: Incident | None = None,
         via: str | None = None,
     ) -> tuple[Incident, list[Event]]:
-        """A curator registers a post (``via`` names the channel when it is not the curator's own
-        message: "api" for a monitoring system, "import" for a file; the curators are then told)."""
+        """A curator registers a post. ``via`` names the channel when it is not the curator's own message:
+        "api" (a monitoring system: every curator is then told) or "import" (a file)."""
         _require(actor, Role.curator)
         if not sources:
             raise InvalidInput("an incident needs at least one source post", key="no_source")

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import ConcurrentUpdate, NotFound
+from bot.errors import ConcurrentUpdate, IllegalTransition, NotFound
 from bot.incident import (
     Assignment,
     AssignmentDeadline,
@@ -513,9 +513,17 @@ class IncidentRepository:
 
         for source in incident.sources:
             if source.id is None:
-                source.id = await self._scalar(
-                    sa.insert(sources).values(incident_id=incident_id, **_source_values(source)).returning(sources.c.id)
-                )
+                try:
+                    source.id = await self._scalar(
+                        sa.insert(sources)
+                        .values(incident_id=incident_id, **_source_values(source))
+                        .returning(sources.c.id)
+                    )
+                except IntegrityError:
+                    if not source.external_id:
+                        raise
+                    # The monitoring system's id is unique: another instance registered this post first.
+                    raise IllegalTransition("this post is registered already", key="already_registered") from None
             else:
                 await self._update_child(sources, source.id, incident_id, _source_values(source))
             await self._write_attachments("source", source.id, source.attachments, existing_attachments)
