@@ -20,7 +20,7 @@ from bot.errors import InvalidInput, NotAllowed
 from bot.i18n import format_duration, translate
 from bot.incident import Importance, Kind, Network, ReturnReason, Role, State
 from bot.workflow import Workflow
-from storage.db import parallel_sessions
+from storage.db import parallel_sessions, snapshot
 from storage.reports import (
     METRICS,
     Durations,
@@ -227,7 +227,7 @@ async def build_report(
     tz = workflow.calendar.tz
     start, end, midnights = month_bounds(month, tz)
     p_start, p_end, p_midnights = month_bounds(previous_month(month), tz)
-    async with sessions() as session, session.begin():
+    async with snapshot(sessions) as session, session.begin():
         directory = DirectoryRepository(session)
         departments = {d.id: d.name for d in await directory.list_departments(active_only=False)}
         if department_id is not None and department_id not in departments:
@@ -239,7 +239,7 @@ async def build_report(
         }
 
     async def this_month() -> MonthFigures:
-        async with sessions() as session, session.begin():  # one consistent snapshot
+        async with snapshot(sessions) as session, session.begin():  # one consistent snapshot
             return await month_figures(
                 session,
                 start,
@@ -251,7 +251,7 @@ async def build_report(
             )
 
     async def month_before_and_quality() -> tuple[MonthFigures, QualityFigures]:
-        async with sessions() as session, session.begin():
+        async with snapshot(sessions) as session, session.begin():
             before = await month_figures(
                 session,
                 p_start,
@@ -408,7 +408,7 @@ async def build_stats(sessions: async_sessionmaker[AsyncSession], workflow: Work
     today = datetime(local.year, local.month, local.day, tzinfo=cal.tz)
     month_start = datetime(local.year, local.month, 1, tzinfo=cal.tz)
     horizon = cal.add(now, timedelta(hours=1))  # "within the next working hour", over a night if need be
-    async with sessions() as session, session.begin():
+    async with snapshot(sessions) as session, session.begin():
         departments = {d.id: d.name for d in await DirectoryRepository(session).list_departments(active_only=False)}
         figures = await live_figures(session, now, due_horizon=horizon, today_start=today, month_start=month_start)
     return LiveStats(now, figures, departments)

@@ -30,16 +30,27 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, StaticPool
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
+# How long a SQLite writer waits for another's transaction before giving up, in milliseconds. Writers wait
+# at BEGIN IMMEDIATE (below), so this must outlast the longest write transaction of any process on the file:
+# a 10,000-row import in one transaction takes seconds, and a reminder sweep or a card press must wait for it,
+# not fail with "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=5000",
+    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
     "PRAGMA synchronous=NORMAL",
 )
+
+# Execution options a session puts on its connection before the transaction begins (see UnitOfWorkSession).
+WRITE_OPTION = "otklik_write"  # an explicit ``session.begin()``: a unit of work that will write
+SNAPSHOT_OPTION = "otklik_snapshot"  # a read-only snapshot, even with an explicit begin (reports)
 
 
 def _is_sqlite(url: str) -> bool:
@@ -74,7 +85,13 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A deferred transaction that reads and then writes cannot wait for the write lock: when another
+        # writer committed since its read, SQLite answers SQLITE_BUSY ("database is locked") at once, busy
+        # timeout or not. A unit of work therefore takes the write lock at BEGIN, where the busy timeout
+        # makes it wait its turn; reads stay deferred and never wait for writers (WAL).
+        options = connection.get_execution_options()
+        write = options.get(WRITE_OPTION) and not options.get(SNAPSHOT_OPTION)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
 
@@ -88,8 +105,33 @@ def parallel_sessions(sessions: async_sessionmaker[AsyncSession]) -> bool:
     return isinstance(bind, AsyncEngine) and not isinstance(bind.sync_engine.pool, StaticPool)
 
 
+class UnitOfWorkSession(Session):
+    """A session whose explicit ``begin()`` declares a unit of work that writes.
+
+    The project's convention (STYLE.md): ``async with sessions() as s, s.begin():`` is one transaction that
+    changes something; ``async with sessions() as s:`` (autobegin) only reads. On SQLite the first starts with
+    ``BEGIN IMMEDIATE`` so that concurrent writers — the bot's handlers, the outbox sender, the reminder sweep,
+    the intake API and a ``python -m bot import`` in another process — queue for the write lock instead of
+    failing (see :func:`make_engine`). A long read that wants one snapshot opens its session with
+    ``execution_options={SNAPSHOT_OPTION: True}`` (:func:`snapshot`). PostgreSQL ignores both options.
+    """
+
+    def begin(self, nested: bool = False) -> SessionTransaction:
+        if not nested and self._transaction is None:
+            self.execution_options = self.execution_options.union({WRITE_OPTION: True})
+        return super().begin(nested)
+
+
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    """Sessions for services and repositories: an explicit ``begin()`` is a writing unit of work
+    (:class:`UnitOfWorkSession`); objects stay usable after commit (``expire_on_commit=False``)."""
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=UnitOfWorkSession)
+
+
+def snapshot(sessions: async_sessionmaker[AsyncSession]) -> AsyncSession:
+    """A session for a long read that needs one consistent snapshot (``async with snapshot(f) as s, s.begin():``):
+    it never takes SQLite's write lock, so a report computed for seconds blocks no writer."""
+    return sessions(execution_options={SNAPSHOT_OPTION: True})
 
 
 def alembic_config(url: str | None = None) -> Config:
