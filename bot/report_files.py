@@ -212,6 +212,20 @@ def _pair(whole: GroupTimeliness, prev: GroupTimeliness, metric: str) -> list[fl
     return [_hours(whole.durations[metric].average), _hours(prev.durations[metric].average)]
 
 
+# A cell whose text begins with one of these is run by a spreadsheet as a formula (OWASP "CSV injection";
+# openpyxl itself stores any str starting with "=" as a formula). Names from the config and people's texts
+# (departments, topics, locations, authors) are written as text whatever they begin with.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell_text(value: Any) -> Any:
+    """A value as a cell takes it: control characters, which XML (so XLSX) cannot hold and openpyxl refuses
+    with IllegalCharacterError, are dropped from strings (a topic name pasted with one must not break the report)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
 def _sheet(
     book: Any,
     title: str,
@@ -226,13 +240,17 @@ def _sheet(
     from openpyxl.utils import get_column_letter
 
     sheet = book.create_sheet(title[:31])  # Excel's limit on sheet names
-    sheet.append(list(header))
+    sheet.append([_cell_text(v) for v in header])
+    for row in rows:
+        sheet.append([_cell_text(v) for v in row])
+    for line in sheet.iter_rows():
+        for cell in line:
+            if isinstance(cell.value, str) and cell.value.startswith(FORMULA_TRIGGERS):
+                cell.data_type = "s"  # text, not a formula: openpyxl takes any "=…" string for one
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", start_color=HEADER_FILL, end_color=HEADER_FILL)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for row in rows:
-        sheet.append(list(row))
     sheet.freeze_panes = "A2"
     columns, row_formats = columns or {}, row_formats or {}
     for r, row in enumerate(rows, start=1):

@@ -421,3 +421,26 @@ def test_cli_report_json_after_demo_data_and_a_bad_month(tmp_path: Path) -> None
     assert xlsx.read_bytes()[:2] == b"PK"
     bad = _cli("report", "--month", "2026-13", db=db)
     assert bad.returncode == 2 and "YYYY-MM" in bad.stderr and "Traceback" not in bad.stderr
+
+
+async def test_names_that_look_like_formulas_are_written_as_text(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """A department or topic named like a formula (from the config, by anyone who edits it) must not run when the
+    head opens the workbook: every such string cell is text, in every sheet."""
+    from openpyxl import load_workbook
+    from sqlalchemy import text
+
+    o, _ = await build_march(sessions)
+    hostile = {
+        "departments": (o.dep["A"], '=HYPERLINK("http://evil.example","нажми")'),
+        "topics": (o.topic["T1"], "=1+2"),
+        "locations": (o.location, "@SUM(1+1)\x07"),  # with a control character XLSX cannot hold
+    }
+    async with sessions() as session, session.begin():
+        for table, (row_id, name) in hostile.items():
+            await session.execute(text(f"UPDATE {table} SET name = :name WHERE id = :id"), {"name": name, "id": row_id})
+    report = await build_report(sessions, o.flow, parse_month("2026-03"), None, NOW)
+    book = load_workbook(io.BytesIO(workbook_xlsx(report, "ru")))
+    cells = [cell for sheet in book.worksheets for line in sheet.iter_rows() for cell in line]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    values = {c.value for c in cells}
+    assert {'=HYPERLINK("http://evil.example","нажми")', "=1+2", "@SUM(1+1)"} <= values
