@@ -347,7 +347,7 @@ def _card_blocks(
     if len(incident.sources) > 1:
         blocks.append(
             Items(
-                [_source_line(extra) for extra in incident.sources[1:]],
+                _source_lines(incident.sources[1:]),
                 lambda n: _("… and {count} more sources: «Show in full»").format(count=n),
                 weight=2,
             )
@@ -401,11 +401,15 @@ def _card_blocks(
     return blocks
 
 
-def _source_line(source: Source) -> Line:
-    also = template(
-        _("Also: {network} {link}"), network=network_label(source.network), link=Elastic(source.url or "", URL_FLOOR)
-    )
-    return line(*also, " — ", Elastic(source.text, SOURCE_FLOOR)) if source.text else also
+def _source_lines(sources: Sequence[Source]) -> list[Line]:
+    """«Also: VKontakte <link> — <text>» per further source; the link and the text may be shortened."""
+    also = _("Also: {network} {link}")
+    labels = {network: network_label(network) for network in {s.network for s in sources}}  # once, not per post
+    lines = []
+    for source in sources:
+        head = template(also, network=labels[source.network], link=Elastic(source.url or "", URL_FLOOR))
+        lines.append(line(*head, " — ", Elastic(source.text, SOURCE_FLOOR)) if source.text else head)
+    return lines
 
 
 def _assignment_line(incident: Incident, a: Assignment, directory: Directory, names: dict[int, str]) -> Line:
