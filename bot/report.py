@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.errors import InvalidInput, NotAllowed
 from bot.i18n import format_duration, translate
 from bot.incident import Importance, Kind, Network, ReturnReason, Role, State
+from bot.message_size import TEXT_LIMIT, Block, Elastic, Part, fit, join_within, line, short_name, template, units
 from bot.workflow import Workflow
 from storage.db import parallel_sessions, snapshot
 from storage.reports import (
@@ -36,6 +37,7 @@ from storage.repositories import DirectoryRepository
 
 DIMENSIONS = ("topic", "network", "location", "department", "importance", "kind")
 OVERDUE_IN_SUMMARY = 5
+NAME_FLOOR = 40  # a topic's or department's name in the summary, when names have to be shortened
 
 
 def parse_month(text: str) -> date:
@@ -506,80 +508,98 @@ STATE_LABELS = {
 
 
 def summary_text(report: MonthlyReport, locale: str) -> str:
-    """The concise chat message: the figures a head reads first; the workbook holds the rest."""
+    """The concise chat message: the figures a head reads first; the workbook holds the rest.
+
+    One Telegram message whatever the config holds: the figures are fixed, the names (the scope, the top
+    topics, the fastest and slowest departments) are shortened when needed (bot/message_size.py).
+    """
     t, q, v = report.timeliness, report.quality, report.volumes
     whole, before = t.whole, t.previous
-    lines = [report.title(locale)]
+    blocks: list[Block] = [
+        template(
+            translate(locale, "Report for {month}: {scope}"),
+            month=month_name(report.month, locale),
+            scope=Elastic(report.scope_name, NAME_FLOOR),
+        )
+    ]
     if not report.complete:
-        lines.append(translate(locale, "The month is not over: figures as of today."))
-    lines.append(
-        translate(
-            locale,
-            "Incidents: {total} ({change} vs previous month)",
-            total=v.total,
-            change=change(v.total, v.previous_total) or "±0",
+        blocks.append(line(translate(locale, "The month is not over: figures as of today.")))
+    blocks.append(
+        line(
+            translate(
+                locale,
+                "Incidents: {total} ({change} vs previous month)",
+                total=v.total,
+                change=change(v.total, v.previous_total) or "±0",
+            )
         )
     )
     if v.total == 0:
-        lines.append(translate(locale, "No incidents this month."))
-        return "\n".join(lines)
+        blocks.append(line(translate(locale, "No incidents this month.")))
+        return fit(blocks).text
     publish = whole.durations["publish"]
-    lines += [
-        translate(
-            locale,
-            "Answered on time: {share} ({change}); overdue: {overdue}",
-            share=percent(whole.on_time_share),
-            change=change(whole.on_time_share, before.on_time_share, as_percent_points=True, locale=locale) or "—",
-            overdue=whole.overdue,
+    blocks += [
+        line(
+            translate(
+                locale,
+                "Answered on time: {share} ({change}); overdue: {overdue}",
+                share=percent(whole.on_time_share),
+                change=change(whole.on_time_share, before.on_time_share, as_percent_points=True, locale=locale) or "—",
+                overdue=whole.overdue,
+            )
         ),
-        translate(
-            locale,
-            "First response: {average} on average; answer published: {answer} on average, median {median}, "
-            "90% within {p90}",
-            average=duration(whole.durations["response"].average, locale),
-            answer=duration(publish.average, locale),
-            median=duration(publish.median, locale),
-            p90=duration(publish.p90, locale),
+        line(
+            translate(
+                locale,
+                "First response: {average} on average; answer published: {answer} on average, median {median}, "
+                "90% within {p90}",
+                average=duration(whole.durations["response"].average, locale),
+                answer=duration(publish.average, locale),
+                median=duration(publish.median, locale),
+                p90=duration(publish.p90, locale),
+            )
         ),
-        translate(
-            locale,
-            "Approved at first submission: {share}; returned drafts: {returned}; intermediate answers without a "
-            "final: {awaiting}; not processable: {not_processable}",
-            share=percent(q.first_time_share),
-            returned=q.returned,
-            awaiting=q.awaiting_final.current,
-            not_processable=q.not_processable.current,
+        line(
+            translate(
+                locale,
+                "Approved at first submission: {share}; returned drafts: {returned}; intermediate answers without a "
+                "final: {awaiting}; not processable: {not_processable}",
+                share=percent(q.first_time_share),
+                returned=q.returned,
+                awaiting=q.awaiting_final.current,
+                not_processable=q.not_processable.current,
+            )
         ),
     ]
     top = [r for r in v.by["topic"] if r.current][:3]
     if top:
-        lines.append(
-            translate(
-                locale,
-                "Top topics: {topics}",
-                topics=", ".join(f"{label('topic', r, locale)} {r.current}" for r in top),
-            )
-        )
+        topics: list[Part] = []
+        for index, row in enumerate(top):
+            topics += [", " if index else "", Elastic(label("topic", row, locale), NAME_FLOOR), f" {row.current}"]
+        blocks.append(template(translate(locale, "Top topics: {topics}"), topics=line(*topics)))
     if report.department_id is None and len(t.ranking) > 1:
         best, worst = t.ranking[0], t.ranking[-1]
-        lines.append(
-            translate(
-                locale,
-                "Fastest: {best} ({best_time}); slowest: {worst} ({worst_time})",
-                best=best.name,
+        blocks.append(
+            template(
+                translate(locale, "Fastest: {best} ({best_time}); slowest: {worst} ({worst_time})"),
+                best=Elastic(best.name, NAME_FLOOR),
                 best_time=duration(best.durations["publish"].average, locale),
-                worst=worst.name,
+                worst=Elastic(worst.name, NAME_FLOOR),
                 worst_time=duration(worst.durations["publish"].average, locale),
             )
         )
     if t.overdue:
         numbers = ", ".join(f"№ {item.incident_id}" for item in t.overdue[:OVERDUE_IN_SUMMARY])
         more = len(t.overdue) - OVERDUE_IN_SUMMARY
-        lines.append(translate(locale, "Overdue: {numbers}", numbers=numbers + (f" (+{more})" if more > 0 else "")))
-    return "\n".join(lines)
+        blocks.append(
+            line(translate(locale, "Overdue: {numbers}", numbers=numbers + (f" (+{more})" if more > 0 else "")))
+        )
+    return fit(blocks).text
 
 
 def stats_text(stats: LiveStats, locale: str) -> str:
+    """/stats in one Telegram message: the figures whole; the open incidents by department as many
+    departments (most incidents first, names shortened) as fit, then "(+n)" for the rest."""
     f = stats.figures
     open_total = sum(f.open_by_state.values())
     lines = [
@@ -605,12 +625,12 @@ def stats_text(stats: LiveStats, locale: str) -> str:
             )
         )
     if f.open_by_department:
-        lines.append(
-            "; ".join(
-                f"{stats.department_names.get(d, f'#{d}')}: {n}"
-                for d, n in sorted(f.open_by_department.items(), key=lambda kv: -kv[1])
-            )
-        )
+        departments = [
+            f"{short_name(stats.department_names.get(d, f'#{d}'))}: {n}"
+            for d, n in sorted(f.open_by_department.items(), key=lambda kv: -kv[1])
+        ]
+        room = TEXT_LIMIT - units("\n".join(lines)) - 1
+        lines.append(join_within(departments, room, lambda n: f"; (+{n})", separator="; "))
     return "\n".join(lines)
 
 

@@ -3,7 +3,9 @@ department's responsible official, over the department's people)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
@@ -15,12 +17,14 @@ from bot.absence import days_of, parse_period
 from bot.errors import InvalidInput
 from bot.i18n import format_day
 from bot.incident import Role
+from bot.message_size import Block, Elastic, button_text, fit, line, template
 from bot.services import Person, Services
 from handlers.callbacks import AbsenceCb, InviteCb
 from handlers.filters import HasRole, Known
 from handlers.incident import cancel_keyboard
-from handlers.render import moment
+from handlers.render import NAME_FLOOR, moment
 from handlers.states import AbsenceDialog
+from storage.repositories import AbsenceRecord
 
 INVITABLE = (Role.executor, Role.responsible, Role.curator, Role.head, Role.external_approver, Role.admin)
 
@@ -66,7 +70,11 @@ def build_router() -> Router:
                 await callback.answer(_("There are no departments yet: add them to the config."), show_alert=True)
                 return
             rows = [
-                [InlineKeyboardButton(text=d.name, callback_data=InviteCb(role=role.value, dep=d.id).pack())]
+                [
+                    InlineKeyboardButton(
+                        text=button_text(d.name), callback_data=InviteCb(role=role.value, dep=d.id).pack()
+                    )
+                ]
                 for d in directory.departments
             ]
             await message.edit_text(_("Which department?"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
@@ -99,29 +107,58 @@ def _button(text: str, data: AbsenceCb) -> list[InlineKeyboardButton]:
     return [InlineKeyboardButton(text=text, callback_data=data.pack())]
 
 
-async def _overview(services: Services, person: Person) -> tuple[str, InlineKeyboardMarkup]:
-    """The absences the person manages, each with a button to cancel it, and a button to record one."""
+ABSENCES_PAGE = 10  # absences per page of /absence: ten lines and ten «Cancel» buttons
+
+
+async def _overview(services: Services, person: Person, page: int = 0) -> tuple[str, InlineKeyboardMarkup]:
+    """The absences the person manages, a page at a time, each with a button to cancel it, and a button
+    to record one."""
     records = await services.absences(person)
     names = await services.user_names({r.user_id for r in records} | {r.substitute_id for r in records})
-    lines = [_("Absences, current and planned:") if records else _("No absences are recorded.")]
+    return absences_page(records, names, services.workflow.calendar.tz, person.locale, page)
+
+
+def absences_page(
+    records: Sequence[AbsenceRecord], names: dict[int, str], tz: ZoneInfo, locale: str, page: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    """One page of the absences list: its text within one message (long names shortened), a «Cancel»
+    button per absence, ‹ › between pages when there are more than ABSENCES_PAGE, and «Record»."""
+    pages = max(1, -(-len(records) // ABSENCES_PAGE))
+    page = min(max(page, 0), pages - 1)
+    shown = records[page * ABSENCES_PAGE : (page + 1) * ABSENCES_PAGE]
+    title = _("Absences, current and planned:") if records else _("No absences are recorded.")
+    if pages > 1:
+        title += " " + _("page {page} of {pages}").format(page=page + 1, pages=pages)
+    blocks: list[Block] = [line(title)]
     rows = []
-    for record in records:
-        first, last = days_of(record.starts_at, record.ends_at, services.workflow.calendar.tz)
-        name, substitute = names.get(record.user_id, "?"), names.get(record.substitute_id, "?")
-        lines.append(
-            _("• {name}: {first} – {last}; {substitute} stands in").format(
+    for record in shown:
+        first, last = days_of(record.starts_at, record.ends_at, tz)
+        name = Elastic(names.get(record.user_id, "?"), NAME_FLOOR)
+        blocks.append(
+            template(
+                _("• {name}: {first} – {last}; {substitute} stands in"),
                 name=name,
-                first=format_day(first, person.locale),
-                last=format_day(last, person.locale),
-                substitute=substitute,
+                first=format_day(first, locale),
+                last=format_day(last, locale),
+                substitute=Elastic(names.get(record.substitute_id, "?"), NAME_FLOOR),
             )
         )
-        label = _("❌ Cancel: {name}, {first}–{last}").format(
-            name=name, first=first.strftime("%d.%m"), last=last.strftime("%d.%m")
+        label = template(
+            _("❌ Cancel: {name}, {first}–{last}"),
+            name=name,
+            first=first.strftime("%d.%m"),
+            last=last.strftime("%d.%m"),
         )
-        rows.append(_button(label, AbsenceCb(a="del", id=record.id)))
+        rows.append(_button(button_text(label), AbsenceCb(a="del", id=record.id)))
+    navigation = []
+    if page > 0:
+        navigation.append(InlineKeyboardButton(text="‹", callback_data=AbsenceCb(a="page", id=page - 1).pack()))
+    if page + 1 < pages:
+        navigation.append(InlineKeyboardButton(text="›", callback_data=AbsenceCb(a="page", id=page + 1).pack()))
+    if navigation:
+        rows.append(navigation)
     rows.append(_button(_("➕ Record an absence"), AbsenceCb(a="add")))
-    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+    return fit(blocks).text, InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 async def _members(services: Services, person: Person, department_id: int) -> list[tuple[int, str]]:
@@ -145,7 +182,7 @@ def _absence_handlers(router: Router) -> None:
         if not departments:
             await callback.answer(_("There are no departments yet: add them to the config."), show_alert=True)
             return
-        rows = [_button(d.name, AbsenceCb(a="dep", dep=d.id)) for d in departments]
+        rows = [_button(button_text(d.name), AbsenceCb(a="dep", dep=d.id)) for d in departments]
         keyboard = InlineKeyboardMarkup(inline_keyboard=rows)
         await message.edit_text(_("Whose absence? Choose the department."), reply_markup=keyboard)
         await callback.answer()
@@ -160,7 +197,9 @@ def _absence_handlers(router: Router) -> None:
         if not members:
             await callback.answer(_("Nobody has joined this department yet."), show_alert=True)
             return
-        rows = [_button(name, AbsenceCb(a="who", dep=callback_data.dep, user=uid)) for uid, name in members]
+        rows = [
+            _button(button_text(name), AbsenceCb(a="who", dep=callback_data.dep, user=uid)) for uid, name in members
+        ]
         await message.edit_text(_("Who will be away?"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
         await callback.answer()
 
@@ -202,7 +241,7 @@ def _absence_handlers(router: Router) -> None:
         await state.set_state(AbsenceDialog.substitute)
         await state.update_data(first=first.isoformat(), last=last.isoformat())
         names = await services.user_names([absent])
-        rows = [_button(name, AbsenceCb(a="sub", user=uid)) for uid, name in candidates]
+        rows = [_button(button_text(name), AbsenceCb(a="sub", user=uid)) for uid, name in candidates]
         rows += cancel_keyboard().inline_keyboard
         await message.answer(
             _("Who stands in for {name} from {first} to {last}?").format(
@@ -238,6 +277,16 @@ def _absence_handlers(router: Router) -> None:
                 substitute=names.get(record.substitute_id, "?"),
             )
         )
+        await callback.answer()
+
+    @router.callback_query(AbsenceCb.filter(F.a == "page"), Known())
+    async def absences_page_turn(
+        callback: CallbackQuery, callback_data: AbsenceCb, person: Person, services: Services
+    ) -> None:
+        text, keyboard = await _overview(services, person, callback_data.id)
+        message = callback.message
+        assert isinstance(message, Message)
+        await message.edit_text(text, reply_markup=keyboard)
         await callback.answer()
 
     @router.callback_query(AbsenceCb.filter(F.a == "del"), Known())

@@ -43,9 +43,16 @@ class InviteCb(CallbackData, prefix="inv"):
 
 
 class AbsenceCb(CallbackData, prefix="abs"):
-    """The absences menu: a: add, dep (department chosen), who (person chosen), sub (substitute), del."""
+    """The absences menu: a: add, dep (department chosen), who (person chosen), sub (substitute), del,
+    page (`id` is then the page of the list)."""
 
     a: str
     dep: int = 0
     user: int = 0
     id: int = 0
+
+
+class FullCb(CallbackData, prefix="f"):
+    """«Show in full» under a shortened card: the whole card of incident `id`, sent in parts."""
+
+    id: int

@@ -24,6 +24,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.errors import ConcurrentUpdate, DomainError, IllegalTransition, InvalidInput, NotAllowed, NotFound
 from bot.i18n import locale_of
 from bot.incident import Role
+from bot.message_size import ALERT_LIMIT, cut, short_name
 from bot.services import Person, Services
 from handlers.callbacks import CardCb, LangCb
 from handlers.render import event_label, moment
@@ -265,7 +266,7 @@ async def _answer_error(event: ErrorEvent, services: Services) -> bool:
             text = await _who_did_it(services, callback.data, text)
     if update.callback_query is not None:
         with contextlib.suppress(TelegramBadRequest):
-            await update.callback_query.answer(text[:200], show_alert=True)
+            await update.callback_query.answer(cut(text, ALERT_LIMIT), show_alert=True)  # a long name: no refusal
     elif update.message is not None:
         await update.message.answer(text)
     return True
@@ -283,7 +284,7 @@ async def _who_did_it(services: Services, data: str, fallback: str) -> str:
     names = await services.user_names([last.actor_id] if last.actor_id else [])
     locale = get_i18n().current_locale
     return _("Already done: {who} {what}, {when}.").format(
-        who=names.get(last.actor_id or 0, _("someone")),
+        who=short_name(names.get(last.actor_id or 0, _("someone"))),  # the alert holds 200 units
         what=event_label(last.name),
         when=moment(services, last.at, locale),
     )

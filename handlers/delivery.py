@@ -37,6 +37,7 @@ from aiogram.methods.base import Response, TelegramType
 from aiogram.utils.i18n import I18n
 
 from bot.i18n import N_, format_day, translate
+from bot.message_size import join_within
 from bot.outbox import DELIVERY_FAILED, Deliver, DeliveryError, current_pacing
 from bot.services import Services
 from handlers.render import send_attachments, send_long, show_card, with_locale
@@ -86,6 +87,7 @@ TEXTS["absence_cancelled"] = N_(
     "The absence of {name} from {first} to {last} is cancelled: you no longer stand in for them."
 )
 ABSENCE_DAYS = ("first", "last")  # ISO dates in the row, written out in the recipient's language
+DIGEST_LINE_LIMIT = 1200  # units of one digest line's numbers: three lines and the greeting fit one message
 DIGEST_LINES = {
     "due_today": N_("Answer due today: {numbers}"),
     "overdue": N_("Overdue: {numbers}"),
@@ -152,7 +154,9 @@ def render_text(locale: str, payload: dict[str, Any]) -> str:
         for name, template in DIGEST_LINES.items():
             numbers = params.get(name) or []
             if numbers:
-                lines.append(translate(locale, template, numbers=", ".join(f"№ {n}" for n in numbers)))
+                # Hundreds of numbers would not fit one message: the first ones, then how many more.
+                shown = join_within([f"№ {n}" for n in numbers], DIGEST_LINE_LIMIT, lambda k: f" (+{k}: /queue)")
+                lines.append(translate(locale, template, numbers=shown))
         if len(lines) == 1:
             lines.append(translate(locale, N_("Nothing is due today, nothing is overdue.")))
         return "\n".join(lines)

@@ -7,6 +7,7 @@ forged or stale button changes nothing (the error handler says why).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -15,13 +16,24 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 
 from bot.errors import IllegalTransition, InvalidInput
-from bot.incident import AssignmentState, Attachment, DraftKind, Importance, Incident, MultiMode, ReturnReason
+from bot.incident import (
+    AssignmentState,
+    Attachment,
+    DraftKind,
+    Event,
+    Importance,
+    Incident,
+    MultiMode,
+    ReturnReason,
+)
+from bot.message_size import TEXT_LIMIT, button_text, units
 from bot.services import CURRENT_CARD, Person, Services
 from bot.workflow import Action
-from handlers.callbacks import CardCb, PickCb
+from handlers.callbacks import CardCb, FullCb, PickCb
 from handlers.filters import Known
 from handlers.intake import _attachment
 from handlers.render import (
+    card_full_text,
     draft_kind_label,
     event_label,
     moment,
@@ -39,6 +51,21 @@ DRAFT_KINDS = {
     Action.contribution: DraftKind.contribution,
 }
 MODE_CHOICES = (MultiMode.joint_parallel, MultiMode.split, MultiMode.joint_sequential)
+
+
+def history_text(
+    incident_id: int, history: Sequence[Event], names: dict[int, str], services: Services, locale: str
+) -> str:
+    """Who did what and when, every event with its comment whole (a "not ours" reason, a return comment,
+    the author's reply): the full record, of any length; sent in parts of one message each."""
+    lines = [_("History of incident No. {number}:").format(number=incident_id)]
+    for event in history:
+        who = names.get(event.actor_id or 0, "—")
+        entry = f"{moment(services, event.at, locale)} — {who}: {event_label(event.name)}"
+        if event.comment:
+            entry += f" («{event.comment}»)"
+        lines.append(entry)
+    return "\n".join(lines)
 
 
 def cancel_keyboard() -> InlineKeyboardMarkup:
@@ -67,7 +94,7 @@ def department_picker(
             # network) sets the same choice again instead of toggling it back.
             [
                 InlineKeyboardButton(
-                    text=mark + name,
+                    text=button_text(mark + name),
                     callback_data=PickCb(
                         id=incident_id, what=what + ("-" if dep_id in chosen else "+"), v=dep_id
                     ).pack(),
@@ -207,15 +234,8 @@ def build_router() -> Router:
             await services.get(incident_id, person)
             history = await services.history(incident_id)
             names = await services.user_names(e.actor_id for e in history if e.actor_id)
-            lines = [_("History of incident No. {number}:").format(number=incident_id)]
-            for event in history:
-                who = names.get(event.actor_id or 0, "—")
-                line = f"{moment(services, event.at, person.locale)} — {who}: {event_label(event.name)}"
-                if event.comment:
-                    line += f" («{event.comment[:300]}»)"
-                lines.append(line)
-            await send_long(bot, chat_id, "\n".join(lines))
             await callback.answer()
+            await send_long(bot, chat_id, history_text(incident_id, history, names, services, person.locale))
             return
         if name == "take":  # a department's group chat: any member takes the incident
             incident = await services.accept(person, incident_id, department_id=number)
@@ -323,7 +343,7 @@ def build_router() -> Router:
             rows = [
                 [
                     InlineKeyboardButton(
-                        text=directory.department_name(d),
+                        text=button_text(directory.department_name(d)),
                         callback_data=PickCb(id=incident_id, what="designate", v=d).pack(),
                     )
                 ]
@@ -342,7 +362,7 @@ def build_router() -> Router:
                         rows.append(
                             [
                                 InlineKeyboardButton(
-                                    text=member.full_name,
+                                    text=button_text(member.full_name),
                                     callback_data=PickCb(
                                         id=incident_id, what=f"assign{a.department_id}", v=member.id
                                     ).pack(),
@@ -354,6 +374,18 @@ def build_router() -> Router:
             )
             await message.edit_reply_markup(reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
             await callback.answer(_("Whom to hand it to?"))
+
+    @router.callback_query(FullCb.filter(), Known())
+    async def show_in_full(
+        callback: CallbackQuery, callback_data: FullCb, person: Person, services: Services, bot: Bot
+    ) -> None:
+        """«Show in full»: the card with nothing shortened, in as many messages as it takes."""
+        incident = await services.get(callback_data.id, person)
+        directory = await services.directory()
+        names = await services.user_names(a.executor_id for a in incident.assignments if a.executor_id)
+        chat_id = callback.message.chat.id if callback.message is not None else person.telegram_id
+        await callback.answer()
+        await send_long(bot, chat_id, card_full_text(incident, directory, services, person.locale, names))
 
     @router.callback_query(PickCb.filter(F.what == "cancel"))
     async def cancel(callback: CallbackQuery, state: FSMContext) -> None:
@@ -541,10 +573,11 @@ def build_router() -> Router:
         await state.update_data(text=data["text"], attachments=data["attachments"])
         preview = data.get("preview")
         text = draft_preview(data)
-        if message.media_group_id and preview:  # an album: one preview, updated in place
+        # An album: one preview, updated in place while it fits one message (else sent anew in parts).
+        if message.media_group_id and preview and units(text) <= TEXT_LIMIT:
             try:
                 await bot.edit_message_text(
-                    text=text[:4096], chat_id=message.chat.id, message_id=preview, reply_markup=draft_keyboard()
+                    text=text, chat_id=message.chat.id, message_id=preview, reply_markup=draft_keyboard()
                 )
                 return
             except Exception:

@@ -11,14 +11,16 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 
 from bot.incident import Attachment, Importance, Kind, Network, Role, Source, network_of
+from bot.message_size import Block, Elastic, button_text, cut, fit, line, template
 from bot.services import Person, Services
 from handlers.callbacks import IntakeCb
 from handlers.filters import HasRole
-from handlers.render import importance_label, kind_label, network_label, show_card
+from handlers.render import NAME_FLOOR, POST_FLOOR, URL_FLOOR, importance_label, kind_label, network_label, show_card
 from handlers.states import Intake
 
 URL_RE = re.compile(r"https?://[^\s<>\"']+", re.I)
 MAX_ATTACHMENTS = 10
+INTAKE_EXCERPT = 1000  # the post's text on the registration card (the curator has the post right above it)
 
 
 def _attachment(message: Message) -> Attachment | None:
@@ -71,30 +73,35 @@ def parse_post(message: Message) -> dict[str, Any] | None:
 
 
 def intake_text(data: dict[str, Any], names: dict[str, dict[int, str]]) -> str:
+    """The registration card, within one message: the post's text up to INTAKE_EXCERPT, and the link,
+    author and names shortened when they are long (bot/message_size.py)."""
     post = data["post"]
-    lines = [_("New incident — check and register:"), ""]
-    lines.append(network_label(Network(post["network"])) + (f" · {post['author']}" if post.get("author") else ""))
+    author = post.get("author")
+    blocks: list[Block] = [
+        line(_("New incident — check and register:")),
+        line(""),
+        line(network_label(Network(post["network"])), *((" · ", Elastic(author, NAME_FLOOR)) if author else ())),
+    ]
     if post.get("url"):
-        lines.append(post["url"])
+        blocks.append(line(Elastic(post["url"], URL_FLOOR)))
     if post.get("text"):
-        text = post["text"]
-        lines.append(f"«{text[:1000]}{'…' if len(text) > 1000 else ''}»")
+        blocks.append(line("«", Elastic(cut(post["text"], INTAKE_EXCERPT), POST_FLOOR, weight=4), "»"))
     if post["attachments"]:
-        lines.append(_("Attachments: {count}").format(count=len(post["attachments"])))
-    lines.append("")
+        blocks.append(line(_("Attachments: {count}").format(count=len(post["attachments"]))))
+    blocks.append(line(""))
     topic = names["topics"].get(data.get("topic") or 0)
     location = names["locations"].get(data.get("location") or 0)
-    lines.append(_("Topic: {topic}").format(topic=topic or "—"))
-    lines.append(_("Location: {location}").format(location=location or "—"))
-    lines.append(importance_label(Importance(data["importance"])) + " · " + kind_label(Kind(data["kind"])))
+    blocks.append(template(_("Topic: {topic}"), topic=Elastic(topic or "—", NAME_FLOOR)))
+    blocks.append(template(_("Location: {location}"), location=Elastic(location or "—", NAME_FLOOR)))
+    blocks.append(line(importance_label(Importance(data["importance"])) + " · " + kind_label(Kind(data["kind"]))))
     if data.get("repeat_of"):
-        lines.append(_("Will be linked as a repeat of No. {number}.").format(number=data["repeat_of"]))
+        blocks.append(line(_("Will be linked as a repeat of No. {number}.").format(number=data["repeat_of"])))
     candidates = data.get("candidates") or []
     if candidates and not data.get("repeat_of"):
-        lines.append("")
+        blocks.append(line(""))
         numbers = ", ".join(f"№ {c['id']}" for c in candidates)
-        lines.append(_("Possibly the same question: {numbers}").format(numbers=numbers))
-    return "\n".join(lines)
+        blocks.append(line(_("Possibly the same question: {numbers}").format(numbers=numbers)))
+    return fit(blocks).text
 
 
 def intake_keyboard(data: dict[str, Any], names: dict[str, dict[int, str]]) -> InlineKeyboardMarkup:
@@ -103,10 +110,11 @@ def intake_keyboard(data: dict[str, Any], names: dict[str, dict[int, str]]) -> I
     rows = [
         [
             InlineKeyboardButton(
-                text=_("Topic: {topic}").format(topic=topic), callback_data=IntakeCb(what="topics").pack()
+                text=button_text(template(_("Topic: {topic}"), topic=Elastic(topic, 8))),
+                callback_data=IntakeCb(what="topics").pack(),
             ),
             InlineKeyboardButton(
-                text=_("Location: {location}").format(location=location),
+                text=button_text(template(_("Location: {location}"), location=Elastic(location, 8))),
                 callback_data=IntakeCb(what="locations").pack(),
             ),
         ],
@@ -144,7 +152,7 @@ def intake_keyboard(data: dict[str, Any], names: dict[str, dict[int, str]]) -> I
 
 def choice_keyboard(what: str, options: dict[int, str]) -> InlineKeyboardMarkup:
     rows = [
-        [InlineKeyboardButton(text=name, callback_data=IntakeCb(what=what, v=key).pack())]
+        [InlineKeyboardButton(text=button_text(name), callback_data=IntakeCb(what=what, v=key).pack())]
         for key, name in sorted(options.items(), key=lambda kv: kv[1])
     ]
     rows.append(

@@ -9,6 +9,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.errors import InvalidInput
 from bot.incident import DeadlineKind
+from bot.message_size import button_text
 from bot.services import Person, Services
 from handlers.callbacks import CardCb, QueueCb
 from handlers.filters import Known
@@ -50,7 +51,9 @@ async def render_queue(person: Person, services: Services, view: str, page: int)
         due = incident.deadlines.get(DeadlineKind.answer) or incident.deadlines.get(DeadlineKind.final)
         when = moment(services, due, person.locale) if due else "—"
         title = f"№ {incident.id} · {when} · {state_label(incident.state)}"
-        rows.append([InlineKeyboardButton(text=title[:60], callback_data=CardCb(id=incident.id, a="open").pack())])
+        rows.append(
+            [InlineKeyboardButton(text=button_text(title), callback_data=CardCb(id=incident.id, a="open").pack())]
+        )
     navigation = []
     if page > 0:
         navigation.append(InlineKeyboardButton(text="‹", callback_data=QueueCb(view=view, page=page - 1).pack()))

@@ -1,6 +1,8 @@
 """How an incident looks in Telegram: the card's text, its buttons, and sending within Telegram's limits.
 
 Texts go through gettext; the caller sets the locale (handlers via middleware, the sender explicitly).
+Every text is measured and fitted by bot/message_size.py: a card keeps its essentials whole and
+shortens the rest, offering «Show in full»; anything longer than one message is sent in parts.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from aiogram import Bot
@@ -25,9 +28,11 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import format_left, format_moment
 from bot.incident import (
+    Assignment,
     AssignmentState,
     Attachment,
     DeadlineKind,
+    Draft,
     DraftKind,
     DraftStatus,
     Importance,
@@ -35,17 +40,30 @@ from bot.incident import (
     Kind,
     Network,
     ReturnReason,
+    Source,
     State,
+)
+from bot.message_size import (
+    CAPTION_LIMIT,
+    TEXT_LIMIT,
+    Block,
+    Elastic,
+    Items,
+    Line,
+    Part,
+    fit,
+    least_units,
+    line,
+    split,
+    template,
+    units,
+    whole,
 )
 from bot.services import Directory, Person, Services
 from bot.workflow import Action
-from handlers.callbacks import CardCb
+from handlers.callbacks import CardCb, FullCb
 
 log = logging.getLogger(__name__)
-
-TEXT_LIMIT = 4096
-CAPTION_LIMIT = 1024
-POST_EXCERPT = 1200  # the post's text on a card; the whole text is one tap away ("Полный текст")
 
 
 def state_label(state: State) -> str:
@@ -210,8 +228,53 @@ def event_label(name: str) -> str:
     return labels.get(name, name)
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+# Floors and weights of a card's elastic parts (units: UTF-16 code units, see bot/message_size.py). The
+# status, assignments, deadlines and the draft under decision are fixed; these share what is left.
+POST_FLOOR = 280  # the post's text: enough to recognise the question
+URL_FLOOR = 120  # a usual link stays whole and clickable
+NAME_FLOOR = 40  # department, topic, location, author and executor names
+SOURCE_FLOOR = 40  # the text of a further source
+REASON_FLOOR = 200  # a return comment, a "not ours" reason, a closing reason
+DRAFT_EXCERPT_FLOOR = 200  # the draft's beginning when its whole text goes in messages of its own
+
+
+@dataclass(frozen=True)
+class CardView:
+    """An incident card ready to send: `text` fits one Telegram message; `shortened` when a part of it is
+    not shown whole (the card then offers «Show in full»); `draft_apart` is the whole draft under
+    decision when it could not fit on the card beside the essentials: sent as messages of its own."""
+
+    text: str
+    shortened: bool
+    draft_apart: str | None = None
+
+
+def render_card(
+    incident: Incident,
+    directory: Directory,
+    services: Services,
+    locale: str,
+    note: str | None = None,
+    names: dict[int, str] | None = None,
+) -> CardView:
+    """The card within Telegram's 4096 units: header, status, departments, every running deadline and the
+    draft under decision always whole; the post, further sources, contributions and comments shortened
+    by priority. A draft that cannot fit beside the essentials goes in `draft_apart`, and the card says so."""
+    blocks = _card_blocks(incident, directory, services, locale, note, names or {}, draft_inline=True)
+    draft = incident.current_draft()
+    if least_units(blocks) <= TEXT_LIMIT or draft is None:
+        fitted = fit(blocks)
+        return CardView(fitted.text, fitted.shortened)
+    blocks = _card_blocks(incident, directory, services, locale, note, names or {}, draft_inline=False)
+    fitted = fit(blocks)
+    apart = (
+        _("Draft No. {number} ({kind}) of incident No. {incident}, in full:").format(
+            number=draft.number, kind=draft_kind_label(draft.kind), incident=incident.id
+        )
+        + "\n\n"
+        + draft.text
+    )
+    return CardView(fitted.text, True, apart)
 
 
 def card_text(
@@ -222,100 +285,188 @@ def card_text(
     note: str | None = None,
     names: dict[int, str] | None = None,
 ) -> str:
+    """The card's text within one Telegram message (see render_card)."""
+    return render_card(incident, directory, services, locale, note, names).text
+
+
+def card_full_text(
+    incident: Incident, directory: Directory, services: Services, locale: str, names: dict[int, str] | None = None
+) -> str:
+    """The card with nothing shortened (for «Show in full»): any length, to be sent in parts."""
+    return whole(_card_blocks(incident, directory, services, locale, None, names or {}, draft_inline=True))
+
+
+def _card_blocks(
+    incident: Incident,
+    directory: Directory,
+    services: Services,
+    locale: str,
+    note: str | None,
+    names: dict[int, str],
+    *,
+    draft_inline: bool,
+) -> list[Block]:
     now = services.clock.now()
     tz = services.workflow.calendar.tz
-    names = names or {}
-    lines: list[str] = []
+    blocks: list[Block] = []
     header = note_label(note)
     if header:
-        lines.append(f"🔔 {header}")
+        blocks.append(line(f"🔔 {header}"))
     first = incident.sources[0]
-    lines.append(
-        _("Incident No. {number}").format(number=incident.id)
-        + f" · {network_label(first.network)} · {importance_label(incident.importance)}"
-    )
-    details = []
-    if incident.topic_ids:
-        details.append(
-            _("Topic: {topic}").format(topic=", ".join(directory.topics.get(t, "?") for t in incident.topic_ids))
+    blocks.append(
+        line(
+            _("Incident No. {number}").format(number=incident.id)
+            + f" · {network_label(first.network)} · {importance_label(incident.importance)}"
         )
+    )
+    details: list[Line] = []
+    if incident.topic_ids:
+        topics = ", ".join(directory.topics.get(t, "?") for t in incident.topic_ids)
+        details.append(template(_("Topic: {topic}"), topic=Elastic(topics, NAME_FLOOR)))
     if incident.location_id is not None:
-        details.append(_("Location: {location}").format(location=directory.locations.get(incident.location_id, "?")))
+        location = directory.locations.get(incident.location_id, "?")
+        details.append(template(_("Location: {location}"), location=Elastic(location, NAME_FLOOR)))
     if incident.kind is Kind.publication:
-        details.append(kind_label(incident.kind))
+        details.append(line(kind_label(incident.kind)))
     if incident.repeat_of:
         details.append(
-            _("Repeat of No. {number}: the answer must state measures taken").format(number=incident.repeat_of)
+            line(_("Repeat of No. {number}: the answer must state measures taken").format(number=incident.repeat_of))
         )
     if details:
-        lines.append(" · ".join(details))
+        joined: list[Part] = []
+        for index, detail in enumerate(details):
+            joined += ([" · "] if index else []) + list(detail)
+        blocks.append(line(*joined))
     if first.author:
-        lines.append(_("Author: {author}").format(author=first.author))
-    lines.append(_("Detected: {moment}").format(moment=format_moment(incident.detected_at, tz, locale, now=now)))
+        blocks.append(template(_("Author: {author}"), author=Elastic(first.author, NAME_FLOOR)))
+    blocks.append(line(_("Detected: {moment}").format(moment=format_moment(incident.detected_at, tz, locale, now=now))))
     if first.url:
-        lines.append(first.url)
+        blocks.append(line(Elastic(first.url, URL_FLOOR)))
     if first.text:
-        lines.append(f"«{_cut(first.text, POST_EXCERPT)}»")
-    for extra in incident.sources[1:]:
-        lines.append(
-            _("Also: {network} {link}").format(network=network_label(extra.network), link=extra.url or "")
-            + (f" — {_cut(extra.text, 200)}" if extra.text else "")
+        blocks.append(line("«", Elastic(first.text, POST_FLOOR, weight=4), "»"))
+    if len(incident.sources) > 1:
+        blocks.append(
+            Items(
+                _source_lines(incident.sources[1:]),
+                lambda n: _("… and {count} more sources: «Show in full»").format(count=n),
+                weight=2,
+            )
         )
-    lines.append("")
-    lines.append(_("State: {state}").format(state=state_label(incident.state)))
+    blocks.append(line(""))
+    blocks.append(line(_("State: {state}").format(state=state_label(incident.state))))
     for a in incident.assignments:
         if a.state is AssignmentState.cancelled:
             continue
-        who = names.get(a.executor_id, "") if a.executor_id else ""
-        status = {
-            AssignmentState.waiting: _("waits for its turn"),
-            AssignmentState.routed: _("not accepted yet"),
-            AssignmentState.accepted: _("accepted") + (f": {who}" if who else ""),
-            AssignmentState.returned: _("returned: {reason}").format(reason=a.return_reason or ""),
-            AssignmentState.contributed: _("contribution given"),
-        }.get(a.state, "")
-        marker = " ✍" if incident.consolidator_department_id == a.department_id else ""
-        lines.append(f"• {directory.department_name(a.department_id)}{marker} — {status}")
+        blocks.append(_assignment_line(incident, a, directory, names))
     for kind, due in sorted(incident.deadlines.items(), key=lambda kv: kv[1]):
         left = (
             services.workflow.calendar.between(now, due) if due > now else -services.workflow.calendar.between(due, now)
         )
-        lines.append(
-            f"⏱ {deadline_label(kind)}: {format_moment(due, tz, locale, now=now)} ({format_left(left, locale)})"
+        blocks.append(
+            line(f"⏱ {deadline_label(kind)}: {format_moment(due, tz, locale, now=now)} ({format_left(left, locale)})")
         )
     if incident.open_pause is not None:
-        lines.append(
-            _("⏸ The answer clock is paused since {moment}").format(
-                moment=format_moment(incident.open_pause.started_at, tz, locale, now=now)
+        blocks.append(
+            line(
+                _("⏸ The answer clock is paused since {moment}").format(
+                    moment=format_moment(incident.open_pause.started_at, tz, locale, now=now)
+                )
             )
         )
     draft = incident.current_draft()
     if draft is not None:
-        lines.append("")
-        lines.append(
+        blocks += _draft_blocks(draft, inline=draft_inline)
+    contributions = [d for d in incident.drafts if d.kind is DraftKind.contribution]
+    if contributions and incident.state in (State.routed, State.in_work, State.on_approval):
+        blocks.append(line(""))
+        blocks.append(line(_("Contributions:")))
+        blocks.append(
+            Items(
+                [
+                    line(
+                        "• ",
+                        Elastic(directory.department_name(d.department_id), NAME_FLOOR),
+                        ": «",
+                        Elastic(d.text, REASON_FLOOR),
+                        "»",
+                    )
+                    for d in contributions
+                ],
+                lambda n: _("… and {count} more contributions: «Show in full»").format(count=n),
+                weight=3,
+            )
+        )
+    if incident.closed_reason:
+        blocks.append(template(_("Reason: {reason}"), reason=Elastic(incident.closed_reason, REASON_FLOOR, weight=3)))
+    return blocks
+
+
+def _source_lines(sources: Sequence[Source]) -> list[Line]:
+    """«Also: VKontakte <link> — <text>» per further source; the link and the text may be shortened."""
+    also = _("Also: {network} {link}")
+    labels = {network: network_label(network) for network in {s.network for s in sources}}  # once, not per post
+    lines = []
+    for source in sources:
+        head = template(also, network=labels[source.network], link=Elastic(source.url or "", URL_FLOOR))
+        lines.append(line(*head, " — ", Elastic(source.text, SOURCE_FLOOR)) if source.text else head)
+    return lines
+
+
+def _assignment_line(incident: Incident, a: Assignment, directory: Directory, names: dict[int, str]) -> Line:
+    """One department of the incident and where it stands; the names and a return reason may be shortened."""
+    who = names.get(a.executor_id, "") if a.executor_id else ""
+    status: Line
+    if a.state is AssignmentState.accepted:
+        status = line(_("accepted"), *((": ", Elastic(who, NAME_FLOOR)) if who else ()))
+    elif a.state is AssignmentState.returned:
+        status = template(_("returned: {reason}"), reason=Elastic(a.return_reason or "", REASON_FLOOR, weight=2))
+    else:
+        status = line(
+            {
+                AssignmentState.waiting: _("waits for its turn"),
+                AssignmentState.routed: _("not accepted yet"),
+                AssignmentState.contributed: _("contribution given"),
+            }.get(a.state, "")
+        )
+    marker = " ✍" if incident.consolidator_department_id == a.department_id else ""
+    return line("• ", Elastic(directory.department_name(a.department_id), NAME_FLOOR), f"{marker} — ", *status)
+
+
+def _draft_blocks(draft: Draft, *, inline: bool) -> list[Block]:
+    """The draft under decision: whole on the card, or (`inline` False) its beginning and a note that the
+    whole text is in messages of its own."""
+    blocks: list[Block] = [
+        line(""),
+        line(
             _("Draft No. {number} ({kind}), {status}:").format(
                 number=draft.number, kind=draft_kind_label(draft.kind), status=_draft_status(draft.status)
             )
+        ),
+    ]
+    if inline:
+        blocks.append(line(f"«{draft.text}»"))
+    else:
+        blocks.append(
+            line(
+                _(
+                    "The draft is too long for the card: its full text ({count} characters) is in separate "
+                    "messages above; «Show in full» sends it again."
+                ).format(count=len(draft.text))
+            )
         )
-        lines.append(f"«{_cut(draft.text, 1500)}»")
-        if draft.attachments:
-            lines.append(_("Attachments: {count}").format(count=len(draft.attachments)))
-        if draft.status is DraftStatus.returned:
-            reasons = "; ".join(reason_label(r) for r in draft.return_reasons)
-            lines.append(_("Returned: {reasons}").format(reasons=reasons))
-            if draft.return_comment:
-                lines.append(_("Comment: {comment}").format(comment=draft.return_comment))
-        if draft.published_url:
-            lines.append(_("Published: {url}").format(url=draft.published_url))
-    contributions = [d for d in incident.drafts if d.kind is DraftKind.contribution]
-    if contributions and incident.state in (State.routed, State.in_work, State.on_approval):
-        lines.append("")
-        lines.append(_("Contributions:"))
-        for d in contributions:
-            lines.append(f"• {directory.department_name(d.department_id)}: «{_cut(d.text, 400)}»")
-    if incident.closed_reason:
-        lines.append(_("Reason: {reason}").format(reason=incident.closed_reason))
-    return _cut("\n".join(lines), TEXT_LIMIT)
+        blocks.append(line("«", Elastic(draft.text, DRAFT_EXCERPT_FLOOR), "»"))
+    if draft.attachments:
+        blocks.append(line(_("Attachments: {count}").format(count=len(draft.attachments))))
+    if draft.status is DraftStatus.returned:
+        reasons = "; ".join(reason_label(r) for r in draft.return_reasons)
+        blocks.append(line(_("Returned: {reasons}").format(reasons=reasons)))
+        if draft.return_comment:
+            blocks.append(
+                template(_("Comment: {comment}"), comment=Elastic(draft.return_comment, REASON_FLOOR, weight=3))
+            )
+    if draft.published_url:
+        blocks.append(template(_("Published: {url}"), url=Elastic(draft.published_url, URL_FLOOR, weight=2)))
+    return blocks
 
 
 def _draft_status(status: DraftStatus) -> str:
@@ -329,8 +480,9 @@ def _draft_status(status: DraftStatus) -> str:
     }[status]
 
 
-def card_keyboard(incident: Incident, actions: Sequence[Action]) -> InlineKeyboardMarkup | None:
-    """Buttons for the allowed actions; each carries the draft number it was drawn for."""
+def card_keyboard(incident: Incident, actions: Sequence[Action], *, full: bool = False) -> InlineKeyboardMarkup | None:
+    """Buttons for the allowed actions; each carries the draft number it was drawn for. `full`: the card
+    is shortened, so «Show in full» goes beside «History»."""
     assert incident.id is not None
     draft = incident.current_draft()
     number = draft.number if draft is not None else 0
@@ -346,38 +498,40 @@ def card_keyboard(incident: Incident, actions: Sequence[Action]) -> InlineKeyboa
             pair = []
     if pair:
         rows.append(pair)
-    rows.append([InlineKeyboardButton(text=_("History"), callback_data=CardCb(id=incident.id, a="history").pack())])
+    last = [InlineKeyboardButton(text=_("History"), callback_data=CardCb(id=incident.id, a="history").pack())]
+    if full:
+        last.append(full_button(incident.id))
+    rows.append(last)
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def group_keyboard(incident: Incident, department_id: int) -> InlineKeyboardMarkup | None:
-    """In a department's group chat any member may take a new incident."""
+def full_button(incident_id: int) -> InlineKeyboardButton:
+    """«Show in full»: the whole card, nothing shortened, sent in parts (handlers/incident.py)."""
+    return InlineKeyboardButton(text=_("Show in full"), callback_data=FullCb(id=incident_id).pack())
+
+
+def group_keyboard(incident: Incident, department_id: int, *, full: bool = False) -> InlineKeyboardMarkup | None:
+    """In a department's group chat any member may take a new incident; `full` adds «Show in full»."""
+    rows: list[list[InlineKeyboardButton]] = []
     assignment = incident.assignment_for(department_id)
-    if assignment is None or assignment.state is not AssignmentState.routed or incident.id is None:
+    if incident.id is None:
         return None
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
+    if assignment is not None and assignment.state is AssignmentState.routed:
+        rows.append(
             [
                 InlineKeyboardButton(
                     text=_("Take into work"), callback_data=CardCb(id=incident.id, a="take", n=department_id).pack()
                 )
             ]
-        ]
-    )
+        )
+    if full:
+        rows.append([full_button(incident.id)])
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Pieces of at most `limit` characters, cut at paragraph, line or word boundaries."""
-    pieces: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = max(rest.rfind("\n\n", 0, limit), rest.rfind("\n", 0, limit), rest.rfind(" ", 0, limit))
-        if cut <= limit // 2:
-            cut = limit
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    pieces.append(rest)
-    return [p for p in pieces if p] or [""]
+    """Pieces of at most `limit` UTF-16 units, cut at paragraph, line or word boundaries (bot/message_size)."""
+    return split(text, limit)
 
 
 async def send_long(bot: Bot, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> Message:
@@ -400,7 +554,7 @@ async def send_attachments(
         if caption:
             await send_long(bot, chat_id, caption)
         return
-    separate = caption is not None and len(caption) > CAPTION_LIMIT
+    separate = caption is not None and units(caption) > CAPTION_LIMIT
     media_caption = None if separate else caption
     for start in range(0, len(attachments), 10):
         chunk = attachments[start : start + 10]
@@ -458,11 +612,12 @@ async def show_card(
     assert incident.id is not None
     directory = await services.directory()
     names = await services.user_names(a.executor_id for a in incident.assignments if a.executor_id)
-    text = card_text(incident, directory, services, locale, note=note, names=names)
+    view = render_card(incident, directory, services, locale, note=note, names=names)
+    text = view.text
     if group_department is not None:
-        markup = group_keyboard(incident, group_department)
+        markup = group_keyboard(incident, group_department, full=view.shortened)
     elif viewer is not None:
-        markup = card_keyboard(incident, services.actions(viewer, incident))
+        markup = card_keyboard(incident, services.actions(viewer, incident), full=view.shortened)
     else:
         markup = None
     if isinstance(edit, Message):
@@ -482,6 +637,8 @@ async def show_card(
         # The old card keeps its text and loses its buttons: only the newest card acts.
         with contextlib.suppress(TelegramBadRequest):
             await bot.edit_message_reply_markup(chat_id=chat_id, message_id=previous, reply_markup=None)
+    if view.draft_apart is not None:  # the draft under decision is never cut: its own messages, then the card
+        await send_long(bot, chat_id, view.draft_apart)
     message = await send_long(bot, chat_id, text, markup)
     await services.remember_card(chat_id, incident.id, message.message_id, incident.version, outbox_id)
 

@@ -35,8 +35,12 @@ __all__ = [
     "WaitTimeout",
 ]
 
+# Telegram's limits, in UTF-16 code units: the Bot API says "characters" and counts entity offsets in UTF-16;
+# whether an astral emoji is one character or two is reported both ways, so the stand-in takes the stricter
+# reading (two) and a bot that passes here passes under either.
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+MAX_ALERT = 200
 MAX_CALLBACK_DATA = 64
 MAX_ALBUM = 10
 NOT_MODIFIED = (
@@ -353,6 +357,11 @@ class _HTMLText(HTMLParser):
         if parser.error:
             raise _bad(parser.error)
         return html.unescape("".join(parser.parts))
+
+
+def _units(text: str) -> int:
+    """Length in UTF-16 code units (see MAX_TEXT)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _plain_text(source: str, parse_mode: str | None) -> str:
@@ -1243,7 +1252,7 @@ class BotAPIServer:
         if source in (None, ""):
             return None, None
         plain = _plain_text(source, call.get("parse_mode"))
-        if len(plain) > MAX_CAPTION:
+        if _units(plain) > MAX_CAPTION:
             raise _bad("message caption is too long")
         return source, plain
 
@@ -1254,7 +1263,7 @@ class BotAPIServer:
         plain = _plain_text(source, call.get("parse_mode"))
         if not plain.strip():
             raise _bad("message text is empty")
-        if len(plain) > MAX_TEXT:
+        if _units(plain) > MAX_TEXT:
             raise _bad("message is too long")
         return source, plain
 
@@ -1477,7 +1486,7 @@ class BotAPIServer:
         for item in media:
             source = item.get("caption")
             caption = _plain_text(source, item.get("parse_mode")) if source else None
-            if caption is not None and len(caption) > MAX_CAPTION:
+            if caption is not None and _units(caption) > MAX_CAPTION:
                 raise _bad("message caption is too long")
             prepared.append((self._input_file(call, item["type"], item.get("media")), source, caption, item))
         reply_to = self._reply_to(call, chat)
@@ -1595,7 +1604,7 @@ class BotAPIServer:
         if query_id not in self._presses or query_id in self.alerts:
             raise _bad(QUERY_INVALID.removeprefix("Bad Request: "))
         text = call.get("text")
-        if text is not None and len(text) > 200:
+        if text is not None and _units(text) > MAX_ALERT:
             raise _bad("MESSAGE_TOO_LONG")
         self.alerts[query_id] = Alert(query_id, text, bool(call.get("show_alert")), call.get("url"))
         self._changed()

@@ -497,3 +497,78 @@ async def test_a_choice_pressed_twice_stays_chosen(tmp_path: Path) -> None:
         await w.curator.press_data(card, data)  # the same press again: a redelivery or a double tap
         await w.settle()
         assert any(b.startswith("✅") and b.endswith("Управление ЖКХ") for row in card.buttons for b in row)
+
+
+async def test_show_in_full_sends_every_source_whole_in_parts_under_a_card_that_keeps_the_draft(
+    tmp_path: Path,
+) -> None:
+    from bot.incident import Network, Source
+
+    async with world(tmp_path, "otradnaya") as w:
+        anna = await w.executor(200, "Анна Исполнитель", "Управление ЖКХ")
+        card = await w.register("https://vk.com/wall-1_100 " + ("Во дворе яма, машины бьют колёса. " * 9)[:300])
+        curator = await w.app.services.identify(100)
+        comments = [(f"Комментарий {k}: и у нас во дворе такая же яма. " * 6)[:249] + f"#{k}" for k in range(14)]
+        for k, text in enumerate(comments):
+            source = Source(Network.vk, f"https://vk.com/wall-1_100?reply={900 + k}", None, text, w.clock.now())
+            await w.app.services.add_source(curator, 1, source)
+            await w.settle()
+        await w.route(card, "Управление ЖКХ")
+        mine = await anna.wait_message(contains="New incident")
+        await w.press(anna, mine, "Accept")
+        draft = ("Яму засыплют щебнем до пятницы, фото приложим. " * 12)[:533] + " КОНЕЦ."
+        await _draft(w, anna, mine, "Write the answer", draft)
+
+        review = w.card_of(w.curator, 1)
+        assert f"«{draft}»" in review.text and "Answer due" in review.text and "Управление ЖКХ" in review.text
+        assert "Approve" in str(review.buttons) and "Show in full" in str(review.buttons)
+        assert comments[13] not in review.text  # the sources are shortened on the card…
+        before = len(w.curator.messages)
+        await w.press(w.curator, review, "Show in full")
+        parts = w.curator.messages[before:]
+        assert len(parts) >= 2 and all(len(m.text.encode("utf-16-le")) // 2 <= 4096 for m in parts)
+        received = "".join("".join(m.text for m in parts).split())
+        for text in comments:  # …and every one of them arrives whole on «Show in full»
+            assert "".join(text.split()) in received
+        assert "".join(draft.split()) in received
+        await w.press(w.curator, review, "Approve")
+        assert (await w.app.services.get(1)).state is State.approved
+
+
+async def test_a_draft_too_long_for_the_card_arrives_whole_before_the_card_that_says_so(tmp_path: Path) -> None:
+    async with world(tmp_path, "otradnaya") as w:
+        anna = await w.executor(200, "Анна Исполнитель", "Управление ЖКХ")
+        _, mine = await _accepted(w, anna)
+        draft = ("Контейнеры вывезены, площадка убрана, график восстановлен. " * 70)[:3990] + " КОНЕЦ."
+        await w.press(anna, mine, "Write the answer")
+        await anna.send(draft)
+        await w.settle()
+        preview = next(m for m in reversed(anna.messages) if m.buttons == [["Submit for approval", "Cancel"]])
+        await w.press(anna, preview, "Submit for approval")
+        review = w.card_of(w.curator, 1)
+        assert "The draft is too long for the card: its full text (3997 characters)" in review.text
+        assert "Answer due" in review.text and "draft on approval" in review.text
+        apart = [
+            m for m in w.curator.messages if m.text and m.text.startswith("Draft No. 1 (answer) of incident No. 1")
+        ]
+        assert apart and apart[-1].message_id < review.message_id and draft in apart[-1].text
+        await w.press(w.curator, review, "Approve")
+        assert (await w.app.services.get(1)).state is State.approved
+
+
+async def test_a_stale_press_names_someone_with_a_long_emoji_name_within_the_alert_limit(tmp_path: Path) -> None:
+    async with world(tmp_path, "otradnaya") as w:
+        # Telegram's longest names (64 characters each), 251 UTF-16 units together: over 200 on their own.
+        name = "Анна " + "😀" * 59
+        w.api.user(200, name, language_code="en", last_name="😀" * 64)
+        anna = await w.executor(200, name, "Управление ЖКХ")
+        card = await w.register(POST)
+        await w.route(card, "Управление ЖКХ")
+        mine = await anna.wait_message(contains="New incident")
+        accept = mine.button("Accept")["callback_data"]
+        await w.press(anna, mine, "Accept")
+        await anna.press_data(mine, accept)
+        alert = await anna.wait_alert()  # refused by Telegram (and lost) when over 200 units
+        assert alert.show_alert and alert.text.startswith("Already done: Анна 😀")
+        assert "… accepted the incident, Tue, 10 March, 10:00." in alert.text  # the name shortened, not the news
+        assert len(alert.text.encode("utf-16-le")) // 2 <= 200

@@ -143,6 +143,19 @@ async def test_bad_requests_raise_telegram_bad_request(api: BotAPIServer, bot: B
         await bot.send_message(100, "hello")
 
 
+async def test_lengths_are_counted_in_utf16_units_like_telegram(api: BotAPIServer, bot: Bot) -> None:
+    """An emoji outside the BMP is two UTF-16 units: the stand-in counts the stricter way (see MAX_TEXT)."""
+    api.user(100)
+    sent = await bot.send_message(100, "😀" * 2048)  # 4096 units
+    with pytest.raises(TelegramBadRequest, match="message is too long"):
+        await bot.send_message(100, "😀" * 2048 + "я")  # 2049 characters, 4097 units
+    with pytest.raises(TelegramBadRequest, match="message is too long"):
+        await bot.edit_message_text("😀" * 2049, chat_id=100, message_id=sent.message_id)
+    with pytest.raises(TelegramBadRequest, match="caption is too long"):
+        await bot.send_photo(100, BufferedInputFile(b"jpeg", "p.jpg"), caption="😀" * 513)
+    await bot.send_photo(100, BufferedInputFile(b"jpeg", "p.jpg"), caption="😀" * 512)
+
+
 async def test_fail_next_429_is_retry_after(api: BotAPIServer, bot: Bot) -> None:
     api.user(100)
     api.fail_next("sendMessage", 429, retry_after=7, count=2)
