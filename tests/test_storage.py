@@ -40,7 +40,14 @@ from bot.incident import (
 from bot.presets import get_preset
 from bot.workflow import Workflow
 from bot.worktime import WeeklySchedule, WorkCalendar
-from storage.db import alembic_config, make_engine, make_session_factory, parallel_sessions, upgrade_async
+from storage.db import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    alembic_config,
+    make_engine,
+    make_session_factory,
+    parallel_sessions,
+    upgrade_async,
+)
 from storage.models import Base, OutboxStatus
 from storage.repositories import (
     DirectoryRepository,
