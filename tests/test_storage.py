@@ -390,18 +390,28 @@ async def test_two_editors_save_the_same_version_only_the_first_wins(sessions: S
 async def test_racing_transactions_exactly_one_raises_concurrent_update(
     sessions: Sessions,
 ) -> None:
-    """Both read inside open transactions, as services do; the second writer loses."""
+    """Both read the incident before either writes; the second writer loses.
+
+    On PostgreSQL both read inside open transactions, as services do. On SQLite a unit of work holds the
+    write lock from its BEGIN (storage.db), so a second one cannot even read until the first commits; its
+    stale copy is one read before that (a card drawn a moment ago)."""
     s = await seed(sessions)
     async with sessions() as session, session.begin():
         incident = await IncidentRepository(session).add(new_incident(s))
     assert incident.id is not None
     incident_id = incident.id
+    sqlite = sessions.kw["bind"].dialect.name == "sqlite"
 
     async with sessions() as first, sessions() as second:
         await first.begin()
-        await second.begin()
         mine = await IncidentRepository(first).get(incident_id)
-        theirs = await IncidentRepository(second).get(incident_id)
+        if sqlite:
+            async with sessions() as reader:  # a plain read: it never waits for the writer
+                theirs = await IncidentRepository(reader).get(incident_id)
+            await second.begin()
+        else:
+            await second.begin()
+            theirs = await IncidentRepository(second).get(incident_id)
         mine.state = State.routed
         theirs.state = State.not_processable
 
@@ -411,6 +421,7 @@ async def test_racing_transactions_exactly_one_raises_concurrent_update(
             IncidentRepository(second).save(theirs, [event("closed", 2, None, State.detected, State.not_processable)])
         )
         await asyncio.sleep(0.2)
+        assert not losing.done()
         await first.commit()
         # ...and finds the version moved on once the winner commits.
         with pytest.raises(ConcurrentUpdate):
