@@ -324,9 +324,10 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
             context = Context(
                 services.workflow, person, await services.directory(), services.clock.now(), IntakeLimits.of(settings)
             )
-            checked = check(context, table.rows)
             if table.ignored_columns:
                 print(f"Columns not used: {', '.join(table.ignored_columns)}")
+            print(f"Checking {len(table.rows)} rows…", flush=True)
+            checked = check(context, table.rows)
             if checked.errors:
                 _print_problems(len(table.rows), checked.errors)
                 return 2

@@ -165,13 +165,16 @@ def _check_row(
     location_ids = _names(values.get("location"), locations, directory.locations, "location", "location", problems)
     if problems:
         return None
+    # The post keeps the moment it was sent with (its key, for a post without a link, must not change
+    # when it is sent again a second later); the incident starts no later than now: the sender's clock
+    # ran a little fast.
     source = Source(network, link.url if link else None, author, text or "", detected, external_id=source_id)
     options: dict[str, Any] = {
         "importance": importance,
         "kind": kind,
         "topic_ids": topic_ids,
         "location_id": location_ids[0] if location_ids else None,
-        "detected_at": detected,
+        "detected_at": min(detected, context.now),
     }
     try:  # the domain's own rules, on a throwaway incident: nothing is stored
         context.workflow.register(context.person.actor, context.now, [source], **options)
@@ -207,7 +210,7 @@ def _link(url: str | None, problems: list[Problem]) -> PostLink | None:
 
 def _moment(value: Any, context: Context, problems: list[Problem]) -> datetime:
     """The moment of detection: a date cell, ISO 8601 (or 25.11.2026 10:30 in a spreadsheet), local time
-    when it has no offset, now when empty; within the limits (a little ahead of the clock is now)."""
+    when it has no offset, now when empty; within the limits (up to ``future_tolerance`` ahead)."""
     now, limits = context.now, context.limits
     if isinstance(value, str):
         value = value.strip().removeprefix("\ufeff") or None
@@ -241,7 +244,7 @@ def _moment(value: Any, context: Context, problems: list[Problem]) -> datetime:
     if moment < now - limits.max_age:
         problems.append(_bound_problem("too_old", limits))
         return now
-    return min(moment, now)  # a little ahead: the sender's clock runs fast
+    return moment
 
 
 def _bound_problem(code: str, limits: IntakeLimits) -> Problem:

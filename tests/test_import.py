@@ -379,3 +379,57 @@ async def test_two_imports_at_once_on_every_database(database: MigratedDatabase)
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+def test_the_issues_postgresql_import_a_long_author_registers_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 9 §6, as it was met: `python -m bot import` on PostgreSQL, the dry run fine, the real run
+    committing rows 1–2 and crashing on a 300-character author (varchar(255))."""
+    import os
+    import uuid
+
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import PG_URL_VARIABLE
+
+    base = os.environ.get(PG_URL_VARIABLE)
+    if not base:
+        pytest.skip(f"{PG_URL_VARIABLE} is not set")
+    name = f"otklik_import_{uuid.uuid4().hex[:10]}"
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+
+    async def admin(statement: str) -> None:
+        engine = make_engine(base, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as connection:
+                await connection.exec_driver_sql(statement)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        cfg = config(tmp_path)
+        cfg.write_text(
+            cfg.read_text("utf-8").replace(f"sqlite+aiosqlite:///{tmp_path / 'otklik.sqlite3'}", url), "utf-8"
+        )
+        sheet = tmp_path / "three.csv"
+        rows = [ROWS[0], ROWS[1], f"https://vk.com/wall-1_3;Текст;{'А' * 300};24.11.2026 12:00;;;;"]
+        sheet.write_text("\n".join([HEADER, *rows]), "utf-8")
+        for extra in (["--dry-run"], []):
+            assert main(["--config", str(cfg), "import", str(sheet), *extra]) == 2
+            assert "row 4: the author's name is longer than 255 characters" in capsys.readouterr().out
+        sheet.write_text("\n".join([HEADER, *rows[:2]]), "utf-8")
+        assert main(["--config", str(cfg), "import", str(sheet)]) == 0
+        assert "Registered 2 incidents: No. 1–2." in capsys.readouterr().out
+
+        async def count() -> int:
+            engine = make_engine(url)
+            try:
+                return await incidents_in(engine)
+            finally:
+                await engine.dispose()
+
+        assert asyncio.run(count()) == 2
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -246,6 +246,17 @@ async def test_the_moment_of_detection_has_sane_bounds_and_a_tolerance_for_clock
             assert "ISO 8601" in message and "2026-11-25T10:30:00+03:00" in message
 
 
+async def test_a_post_from_a_clock_running_fast_is_still_one_post_when_sent_again(
+    api: tuple[Api, Services],
+) -> None:
+    client, services = api
+    post = {"text": "Нет света", "detected_at": "2026-11-25T12:00:03+03:00"}  # 3 s ahead of the bot
+    assert (await client.post(post))[:2] == (201, {"number": 1, "created": True})
+    assert (await services.get(1)).detected_at == NOW  # deadlines run from now, not from the future
+    services.clock.advance(timedelta(seconds=2))  # type: ignore[attr-defined]
+    assert (await client.post(post))[:2] == (200, {"number": 1, "created": False})
+
+
 async def test_the_bounds_are_configurable(tmp_path: Path) -> None:
     limits = IntakeLimits(future_tolerance=timedelta(0), max_age=timedelta(days=400))
     async for client, _ in _app(tmp_path, limits):

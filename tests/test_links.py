@@ -210,3 +210,18 @@ def test_links_in_a_message_are_found_and_cut_out_leaving_clean_text(text: str, 
     if spans:
         start, end = spans[0]
         assert cut_link(text, start, end) == left
+
+
+@pytest.mark.parametrize("locale", ["ru", "en"])
+def test_every_network_has_its_name_on_cards_and_in_the_report(locale: str) -> None:
+    from bot.i18n import make_i18n, translate
+    from bot.report import NETWORK_LABELS
+    from handlers.render import network_label
+
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale(locale):
+        on_cards = {network: network_label(network) for network in Network}
+    in_report = {network: translate(locale, NETWORK_LABELS[network.value]) for network in Network}
+    assert on_cards == in_report
+    expected = {"ru": ("Дзен", "MAX", "YouTube"), "en": ("Dzen", "MAX", "YouTube")}[locale]
+    assert (in_report[Network.dzen], in_report[Network.max], in_report[Network.youtube]) == expected
