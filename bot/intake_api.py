@@ -131,18 +131,17 @@ def make_app(
             checked = check(context, [(1, body)])
             if checked.errors:
                 return refusal(400, "invalid", checked.errors[0][1])
-            row = checked.rows[0]
-            found = await services.find_registered(row.source)
+            source, options = checked.rows[0].source, checked.rows[0].options
+            found = await services.find_registered(source)
             if found is None:
                 try:
-                    incident = await services.register(person, [row.source], **row.options, via="api")
+                    incident = await services.register(person, [source], **options, via="api")
+                    return web.json_response({"number": incident.id, "created": True}, status=201)
                 except IllegalTransition as exc:  # another instance registered it a moment ago
-                    found = await services.find_registered(row.source) if exc.key == "already_registered" else None
+                    found = await services.find_registered(source) if exc.key == "already_registered" else None
                     if found is None:
                         raise
-                else:
-                    return web.json_response({"number": incident.id, "created": True}, status=201)
-        return registered(found, row.source.external_id)
+        return registered(found, source.external_id)
 
     app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors])
     app.router.add_get("/api/v1/health", health)

@@ -53,7 +53,7 @@ TRACKING = frozenset(
 )  # fmt: skip
 TRACKING_PREFIXES = ("utm_",)
 
-_HOST_LABEL = re.compile(r"(?!-)[a-z0-9\-\u00a0-\uffff]{1,63}(?<!-)")
+_HOST_LABEL = re.compile(r"(?!-)[a-z0-9_\-\u00a0-\uffff]{1,63}(?<!-)")  # "_": not a hostname, yet in use
 _BARE_HOST = re.compile(r"[^\s/?#:@]+\.[^\s/?#:@.\d]{2,}(?::\d{1,5})?(?=[/?#]|$)", re.I)
 # A post's id inside VK links: wall-1_2, photo5_6, video-1_2, clip-1_2, topic-1_2 (also w=wall-1_2_r3).
 _VK_ITEM = re.compile(
