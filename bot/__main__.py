@@ -7,8 +7,10 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any, TextIO
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.incident import Importance, Role
@@ -294,7 +296,8 @@ async def _report_payload(settings: Settings, month: object, department: int | N
 def _import(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bot.importing import UnreadableFile, check, import_rows, read_table
+    from bot.importing import UnreadableFile, import_rows, read_table
+    from bot.intake_rules import Context, IntakeLimits, check
 
     path = Path(args.file)
     if not path.is_file():
@@ -318,32 +321,88 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
             person = await services.identify(curator_id) if curator_id is not None else None
             if person is None or Role.curator not in person.roles:
                 raise ConfigError(f"--curator {curator_id}: not a curator of this bot (curators register incidents)")
-            checked = check(services.workflow, person, await services.directory(), table, services.clock.now())
+            context = Context(
+                services.workflow, person, await services.directory(), services.clock.now(), IntakeLimits.of(settings)
+            )
             if table.ignored_columns:
                 print(f"Columns not used: {', '.join(table.ignored_columns)}")
+            print(f"Checking {len(table.rows)} rows…", flush=True)
+            checked = check(context, table.rows)
             if checked.errors:
-                rows = len(table.rows)
-                problems = [(line, "; ".join(found)) for line, found in checked.errors]
-                _by_row(f"Nothing was registered: {len(problems)} of {rows} rows cannot be.", problems)
+                _print_problems(len(table.rows), checked.errors)
                 return 2
             if args.dry_run:
                 print(f"All {len(checked.rows)} rows can be registered (dry run: nothing was).")
                 return 0
-            done = await import_rows(services, person, checked.rows)
+            progress = _Progress(len(checked.rows), sys.stdout)
+            done = await import_rows(services, person, checked.rows, progress)
+            progress.finish()
         finally:
             await engine.dispose()
-        _by_row(f"Registered {len(done.registered)} incidents.", [(n, f"No. {i}") for n, i in done.registered])
+        print(f"Registered {len(done.registered)} incidents{_numbers(n for _, n in done.registered)}.")
         if done.skipped:
-            _by_row(f"Already registered, skipped: {len(done.skipped)}.", [(n, f"No. {i}") for n, i in done.skipped])
+            rows = _numbers((line for line, _ in done.skipped), prefix="rows ")
+            print(f"Already registered, skipped: {len(done.skipped)}{rows}.")
         return 0
 
     return asyncio.run(go())
 
 
-def _by_row(heading: str, items: Sequence[tuple[int, str]]) -> None:
-    print(heading)
-    for line, what in items:
-        print(f"  row {line}: {what}")
+SHOWN_PROBLEMS = 100  # rows with problems printed one by one; the rest are counted by kind
+
+
+def _print_problems(rows: int, errors: Sequence[tuple[int, Sequence[Any]]]) -> None:
+    print(f"Nothing was registered: {len(errors)} of {rows} rows cannot be.")
+    for line, problems in errors[:SHOWN_PROBLEMS]:
+        print(f"  row {line}: {'; '.join(p.message for p in problems)}")
+    rest = errors[SHOWN_PROBLEMS:]
+    if rest:
+        kinds = Counter(f"{p.field}: {p.code}" for _, problems in rest for p in problems)
+        summary = ", ".join(f"{kind} ×{count}" for kind, count in kinds.most_common())
+        print(f"  … and {len(rest)} more rows: {summary}")
+
+
+def _numbers(numbers: Iterable[int], prefix: str = "No. ") -> str:
+    """ ", No. 1–3, 7" for the numbers 1, 2, 3, 7: runs of consecutive numbers as ranges, at most 10."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    if not runs:
+        return ""
+    parts = [str(a) if a == b else f"{a}–{b}" for a, b in runs[:10]]
+    return f": {prefix}{', '.join(parts)}" + (", …" if len(runs) > 10 else "")
+
+
+class _Progress:
+    """How far an import is: a bar redrawn in place on a terminal, a line per tenth otherwise (a log)."""
+
+    def __init__(self, total: int, out: TextIO) -> None:
+        self.total, self.out = total, out
+        self.terminal = out.isatty()
+        self.shown = -1
+
+    def __call__(self, done: int) -> None:
+        if self.total == 0:
+            return
+        if self.terminal:
+            percent = done * 100 // self.total
+            if percent != self.shown:
+                self.shown = percent
+                bar = "#" * (percent // 4)
+                self.out.write(f"\rRegistering [{bar:<25}] {done}/{self.total}")
+                self.out.flush()
+        else:
+            tenth = done * 10 // self.total
+            if tenth != self.shown and (tenth > 0 or done == self.total):
+                self.shown = tenth
+                print(f"Registering: {done} of {self.total} rows", file=self.out, flush=True)
+
+    def finish(self) -> None:
+        if self.terminal and self.shown >= 0:
+            self.out.write("\n")
 
 
 def _demo_data(settings: Settings, args: argparse.Namespace) -> int:

@@ -278,6 +278,11 @@ class IntakeSection(_Section):
     port: int = Field(8090, ge=1, le=65535)
     tokens: list[SecretStr] = Field(default_factory=list)  # accepted as "Authorization: Bearer <token>"
     curator: int | None = None  # Telegram id of the curator incidents are registered by (default: the first)
+    # Bounds on the moment of detection, for the intake API and imported files (bot.intake_rules.IntakeLimits):
+    # up to this many seconds ahead of the bot's clock is taken as now (servers' clocks drift) ...
+    future_tolerance_seconds: int = Field(300, ge=0, le=3600)
+    # ... and no further back than this many days.
+    max_age_days: int = Field(30, ge=1, le=3650)
 
     @model_validator(mode="after")
     def _token_when_enabled(self) -> IntakeSection:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from urllib.parse import urlsplit
 
 
 class Role(StrEnum):
@@ -21,9 +20,14 @@ class Role(StrEnum):
 
 
 class Network(StrEnum):
+    """Where a post was published (SPEC §2); bot.links tells it from the post's link."""
+
     vk = "vk"
     ok = "ok"
     telegram = "telegram"
+    max = "max"  # the MAX messenger's channels, where bodies now keep official channels too
+    dzen = "dzen"
+    youtube = "youtube"
     instagram = "instagram"
     facebook = "facebook"
     twitter = "twitter"
@@ -32,25 +36,11 @@ class Network(StrEnum):
     other = "other"
 
 
-NETWORK_HOSTS = {
-    Network.vk: ("vk.com", "vk.ru", "m.vk.com", "vkontakte.ru"),
-    Network.ok: ("ok.ru", "m.ok.ru", "odnoklassniki.ru"),
-    Network.telegram: ("t.me", "telegram.me", "telegram.org"),
-    Network.instagram: ("instagram.com",),
-    Network.facebook: ("facebook.com", "fb.com", "m.facebook.com"),
-    Network.twitter: ("twitter.com", "x.com"),
-}
-
-
-def network_of(url: str | None) -> Network:
-    """The social network a link points to; any other site is `site`."""
-    if not url:
-        return Network.other
-    host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
-    for network, hosts in NETWORK_HOSTS.items():
-        if any(host == h or host.endswith("." + h) for h in hosts):
-            return network
-    return Network.site
+# Limits of a source post, shared by every intake path and the schema (storage/models.py column widths).
+MAX_URL = 2048  # sources.url
+MAX_AUTHOR = 255  # sources.author
+MAX_POST_TEXT = 50_000  # the longest post text kept; posts in the networks are shorter
+MAX_EXTERNAL_ID = 255  # sources.external_id: the monitoring system's id of the post
 
 
 class Importance(StrEnum):

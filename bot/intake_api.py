@@ -6,17 +6,23 @@
      "detected_at": "2026-11-25T10:30:00+03:00", "topics": ["Дороги"], "location": "с. Ключи",
      "importance": "high", "kind": "incident", "network": "vk"}
 
-Every field but a link or a text may be left out; ``detected_at`` without an offset is the
-organisation's local time, and missing means now. The row goes through the same checks and the
-same domain call as a forwarded post or an imported file. Answers are JSON:
+The contract is published as OpenAPI 3.1 (``bot/intake_openapi.json``, served at
+``GET /api/v1/openapi.json``); tests check the server's answers against it. Every field but a link
+or a text may be left out; ``detected_at`` without an offset is the organisation's local time, and
+missing means now. The post goes through the same validator as an imported file
+(bot.intake_rules) and the same domain call as a forwarded post. Every answer is JSON:
 
 * 201 ``{"number": 12, "created": true}`` — registered; the curators see it as usual;
-* 200 ``{"number": 12, "created": false}`` — this post was registered before (the same
-  ``source_id``, the same link, or the same text at the same moment): sending again is safe, also
-  to several bot instances at once (``source_id`` is unique in the database);
-* 400 ``{"error": "invalid", "problems": [...]}`` — what is wrong, nothing registered;
-* 401 ``{"error": "unauthorized"}``, 413 (body over 256 KB), 415 (not JSON),
-  503 ``{"error": "no_curator"}`` when the configured curator has not been set up.
+* 200 ``{"number": 12, "created": false}`` — this post is registered already: the same
+  ``source_id`` with the same post, or the same post (bot.links: its link in any form; without a
+  link, the same text at the same moment) under any ``source_id``. Sending again is safe, also to
+  several bot instances at once (the database's unique keys decide);
+* 409 ``{"error": "conflict", "number": 12, "problems": [...]}`` — the ``source_id`` belongs to
+  incident 12, registered for another post;
+* 400 ``{"error": "invalid", "problems": [...]}`` — nothing registered; each problem is
+  ``{"field", "code", "message"}`` with a stable code;
+* 401 (with ``WWW-Authenticate: Bearer``), 404, 405, 413 (body over 256 KB), 415 (not JSON),
+  503 (``no_curator``: the configured curator has not been set up), 500: ``{"error", "problems"}``.
 
 ``GET /api/v1/health`` answers 200 ``{"status": "ok"}`` without a token.
 """
@@ -25,98 +31,168 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import Sequence
-from dataclasses import replace
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.errors import IllegalTransition
-from bot.importing import Table, check
 from bot.incident import Role
-from bot.services import Services
+from bot.intake_rules import FIELDS, Context, IntakeLimits, Problem, check
+from bot.services import Registered, Services
+
+log = logging.getLogger(__name__)
 
 MAX_BODY = 256 * 1024
+OPENAPI = Path(__file__).with_name("intake_openapi.json")
+REALM = 'Bearer realm="otklik intake"'
+
+# Answers aiohttp gives by itself (no route, wrong method, body too large), as the API's own codes.
+HTTP_ERRORS = {
+    404: ("not_found", "path", "no such address; the API is POST /api/v1/incidents (see /api/v1/openapi.json)"),
+    405: ("method_not_allowed", "method", "this address does not take this method"),
+    413: ("too_large", "body", f"the body is over {MAX_BODY // 1024} KB"),
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class IncidentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    source_id: str | None = Field(None, min_length=1, max_length=255)
-    url: str | None = Field(None, max_length=2048)
-    text: str | None = None
-    author: str | None = Field(None, max_length=255)
-    network: str | None = Field(None, max_length=32)
-    detected_at: str | None = Field(None, max_length=64)
-    importance: str | None = Field(None, max_length=32)
-    kind: str | None = Field(None, max_length=32)
-    topics: list[str] = Field(default_factory=list, max_length=20)
-    location: str | None = Field(None, max_length=255)
+def refusal(status: int, error: str, problems: Sequence[Problem], **more: Any) -> web.Response:
+    """An error answer: ``{"error": <code>, "problems": [{"field", "code", "message"}], …more}``."""
+    body = {"error": error, **more, "problems": [p.as_json() for p in problems]}
+    return web.json_response(body, status=status)
 
 
-def make_app(services: Services, tokens: Sequence[str], curator_telegram_id: int | None) -> web.Application:
+def make_app(
+    services: Services,
+    tokens: Sequence[str],
+    curator_telegram_id: int | None,
+    limits: IntakeLimits | None = None,
+) -> web.Application:
+    """The API as an aiohttp application; ``tokens``: the accepted bearer tokens; incidents are
+    registered in the name of the curator with this Telegram id; ``limits``: bounds on the moment of
+    detection (default: the config's ``[intake]``)."""
     secrets = [t.encode() for t in tokens if t.strip()]
+    bounds = limits or IntakeLimits.of(services.settings)
     registering = asyncio.Lock()  # check-then-register is one step, so a post sent twice at once is registered once
 
-    def refuse(status: int, error: str, **more: Any) -> web.Response:
-        return web.json_response({"error": error, **more}, status=status)
+    @web.middleware
+    async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+        """404, 405, 413 and unexpected failures answer JSON like everything else."""
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            error, field, message = HTTP_ERRORS.get(exc.status, ("http_error", "body", exc.reason))
+            answer = refusal(exc.status, error, [Problem(field, error, message)])
+            if "Allow" in exc.headers:
+                answer.headers["Allow"] = exc.headers["Allow"]
+            return answer
+        except Exception:
+            log.exception("intake API: %s %s failed", request.method, request.path)
+            problem = Problem("body", "internal", "the bot failed to handle this request; nothing was registered")
+            return refusal(500, "internal", [problem])
 
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
+    async def openapi(_: web.Request) -> web.Response:
+        return web.Response(body=OPENAPI.read_bytes(), content_type="application/json")
+
+    def authorized(request: web.Request) -> bool:
+        # RFC 7235: the scheme is case-insensitive ("bearer", "Bearer", "BEARER").
+        scheme, _, offered = request.headers.get("Authorization", "").strip().partition(" ")
+        token = offered.strip().encode()
+        return scheme.lower() == "bearer" and bool(token) and any(hmac.compare_digest(token, s) for s in secrets)
+
     async def post_incident(request: web.Request) -> web.Response:
-        offered = request.headers.get("Authorization", "").removeprefix("Bearer ").strip().encode()
-        if not offered or not any(hmac.compare_digest(offered, secret) for secret in secrets):
-            return refuse(401, "unauthorized")
+        if not authorized(request):
+            problem = Problem("Authorization", "unauthorized", "send the header «Authorization: Bearer <token>»")
+            answer = refusal(401, "unauthorized", [problem])
+            invalid = ', error="invalid_token"' if request.headers.get("Authorization") else ""
+            answer.headers["WWW-Authenticate"] = REALM + invalid  # RFC 6750 §3
+            return answer
         if request.content_type != "application/json":
-            return refuse(415, "unsupported_media_type", problems=["send the incident as application/json"])
-        try:
-            body = await request.json()
-        except ValueError:
-            return refuse(400, "invalid", problems=["the body is not valid JSON"])
-        try:
-            incoming = IncidentIn.model_validate(body)
-        except ValidationError as exc:
-            problems = [f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()]
-            return refuse(400, "invalid", problems=problems)
+            problem = Problem("Content-Type", "unsupported_media_type", "send the incident as application/json")
+            return refusal(415, "unsupported_media_type", [problem])
+        body, problems = parse_body(await request.read())
+        if problems:
+            return refusal(400, "invalid", problems)
         person = await services.identify(curator_telegram_id) if curator_telegram_id is not None else None
         if person is None or not person.has(Role.curator):
-            return refuse(503, "no_curator", problems=["the curator who registers incidents is not set up"])
-        values = {
-            "url": incoming.url,
-            "text": incoming.text,
-            "author": incoming.author,
-            "network": incoming.network,
-            "detected": incoming.detected_at,
-            "importance": incoming.importance,
-            "kind": incoming.kind,
-            "topic": "; ".join(incoming.topics),
-            "location": incoming.location,
-        }
-        table = Table([(1, values)], [])
+            problem = Problem("body", "no_curator", "the curator who registers incidents is not set up in the bot")
+            return refusal(503, "no_curator", [problem])
         async with registering:
-            checked = check(services.workflow, person, await services.directory(), table, services.clock.now())
+            context = Context(
+                services.workflow, person, await services.directory(), services.clock.now(), bounds, iso_only=True
+            )
+            checked = check(context, [(1, body)])
             if checked.errors:
-                return refuse(400, "invalid", problems=checked.errors[0][1])
-            row = checked.rows[0]
-            source = replace(row.source, external_id=incoming.source_id)
-            existing = await services.already_registered(source)
-            if existing is not None:
-                return web.json_response({"number": existing, "created": False}, status=200)
-            try:
-                incident = await services.register(person, [source], **row.options, via="api")
-            except IllegalTransition as exc:
-                existing = await services.already_registered(source) if exc.key == "already_registered" else None
-                if existing is None:
-                    raise
-                return web.json_response({"number": existing, "created": False}, status=200)
-        return web.json_response({"number": incident.id, "created": True}, status=201)
+                return refusal(400, "invalid", checked.errors[0][1])
+            source, options = checked.rows[0].source, checked.rows[0].options
+            found = await services.find_registered(source)
+            if found is None:
+                try:
+                    incident = await services.register(person, [source], **options, via="api")
+                    return web.json_response({"number": incident.id, "created": True}, status=201)
+                except IllegalTransition as exc:  # another instance registered it a moment ago
+                    found = await services.find_registered(source) if exc.key == "already_registered" else None
+                    if found is None:
+                        raise
+        return registered(found, source.external_id)
 
-    app = web.Application(client_max_size=MAX_BODY)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors])
     app.router.add_get("/api/v1/health", health)
+    app.router.add_get("/api/v1/openapi.json", openapi)
     app.router.add_post("/api/v1/incidents", post_incident)
     return app
+
+
+def registered(found: Registered, source_id: str | None) -> web.Response:
+    """The answer for a post registered already: 200, or 409 when its source id names another post."""
+    if found.conflict:
+        message = f"source_id «{source_id}» belongs to incident No. {found.number}, registered for another post"
+        return refusal(409, "conflict", [Problem("source_id", "source_id_taken", message)], number=found.number)
+    return web.json_response({"number": found.number, "created": False}, status=200)
+
+
+def parse_body(raw: bytes) -> tuple[dict[str, Any], list[Problem]]:
+    """The request body as {field: value}, or what is wrong with its shape: not UTF-8 JSON (a UTF-8
+    byte order mark is allowed), not an object, unknown fields, values of the wrong JSON type."""
+    try:
+        body = json.loads(raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8"))
+    except UnicodeDecodeError:
+        return {}, [Problem("body", "invalid_json", "the body is not UTF-8 text")]
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        return {}, [Problem("body", "invalid_json", f"the body is not valid JSON: {exc.msg} ({where})")]
+    if not isinstance(body, dict):
+        message = f"the body must be a JSON object with the post's fields (url, text, …), not {_json_type(body)}"
+        return {}, [Problem("body", "not_an_object", message)]
+    problems = []
+    for name, value in body.items():
+        if name not in FIELDS:
+            known = ", ".join(FIELDS)
+            problems.append(Problem(name, "unknown_field", f"unknown field «{name}»; the fields are: {known}"))
+        elif value is None:
+            continue
+        elif name == "topics":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                shown = _json_type(value) if not isinstance(value, list) else "a list with other values"
+                problems.append(Problem(name, "wrong_type", f"must be a list of topic names (strings), not {shown}"))
+        elif not isinstance(value, str):
+            problems.append(Problem(name, "wrong_type", f"must be a string, not {_json_type(value)}"))
+    return body, problems
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    return {dict: "an object", list: "an array", str: "a string"}.get(type(value), "null")
 
 
 async def start(app: web.Application, host: str, port: int) -> web.AppRunner:

@@ -7,7 +7,7 @@ import asyncio
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -30,6 +30,7 @@ from bot.incident import (
     Source,
     State,
 )
+from bot.links import BadLink, parse_link, post_key
 from bot.notifications import Audience, notices
 from bot.workflow import Action, Actor, SplitPart, Transition, Workflow
 from storage.repositories import (
@@ -77,6 +78,14 @@ class Person:
 
 
 @dataclass(frozen=True)
+class Registered:
+    """The incident that has a post already (Services.find_registered)."""
+
+    number: int
+    conflict: bool = False  # the monitoring system's id came with another post than the one it names
+
+
+@dataclass(frozen=True)
 class Directory:
     departments: tuple[DepartmentRecord, ...]
     topics: dict[int, str]
@@ -87,6 +96,21 @@ class Directory:
             if d.id == department_id:
                 return d.name
         return "—"
+
+
+@dataclass
+class _Batch:
+    """What one transaction that registers many incidents (an import) looks up once instead of for
+    each incident: the directory does not change within it."""
+
+    audience: Audience | None = None
+    names: dict[str, dict[int, str]] = field(default_factory=dict)
+    surges: set[str] = field(default_factory=set)  # surge alerts' dedupe keys queued in this transaction
+
+    async def audience_of(self, services: Services, session: AsyncSession) -> Audience:
+        if self.audience is None:
+            self.audience = await services._audience(DirectoryRepository(session))
+        return self.audience
 
 
 class Services:
@@ -342,26 +366,95 @@ class Services:
     # --------------------------------------------------------------- incidents
 
     async def register(self, person: Person, sources: Sequence[Source], **options: Any) -> Incident:
-        now = self.clock.now()
-        repeat_of = options.pop("repeat_of_id", None)
+        """Register the posts as a new incident (Workflow.register's ``options``; ``repeat_of_id``: the
+        earlier incident's number), with its notices, in one transaction.
+
+        Raises IllegalTransition ``already_registered`` when a post is registered already — also by
+        another process at the same moment (the database's unique post key decides); nothing is saved.
+        """
         async with self.sessions() as session, session.begin():
             await self._claim_update(session)
-            repo = IncidentRepository(session)
-            earlier = await repo.get(repeat_of) if repeat_of is not None else None
-            incident, events = self.workflow.register(person.actor, now, sources, repeat_of=earlier, **options)
-            await repo.add(incident, events)
-            await self._after_change(session, [(incident, events)], person)
-            await self._surge_check(session, incident)
+            incident = await self._register(session, person, sources, dict(options))
         self.outbox_ready.set()
         return incident
 
-    async def already_registered(self, source: Source) -> int | None:
-        """The incident that has this post already: the same source id of the monitoring system, the same
-        link, or without one the same text at the same moment."""
+    async def register_many(
+        self,
+        person: Person,
+        items: Sequence[tuple[Source, dict[str, Any]]],
+        *,
+        via: str,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[tuple[int, bool]]:
+        """Register each (post, options) as its own incident, all in ONE transaction (an import: all or
+        nothing, on every database); a post registered already — before, or earlier in ``items`` — is
+        not registered again. Returns (incident number, created) per item, in order; ``progress(n)``
+        is called after each item.
+
+        Registrations in bulk wait for each other (two imports of one file at once: the second finds
+        every post of the first). Raises IllegalTransition ``already_registered`` when another path
+        registered one of the posts meanwhile; nothing is saved then and the caller may run it again.
+        """
+        keys = [post_key(source) for source, _ in items]
+        results: list[tuple[int, bool]] = []
+        batch = _Batch()
+        async with self.sessions() as session, session.begin():
+            repo = IncidentRepository(session)
+            await repo.wait_for_bulk_registrations()
+            known = await repo.registered(keys)
+            for done, ((source, options), key) in enumerate(zip(items, keys, strict=True), start=1):
+                if key in known:
+                    results.append((known[key], False))
+                else:
+                    # A copy: a transaction rolled back must leave the caller's sources as they were (no ids).
+                    copy = replace(source, attachments=list(source.attachments))
+                    incident = await self._register(session, person, [copy], {**options, "via": via}, batch)
+                    assert incident.id is not None
+                    known[key] = incident.id
+                    results.append((incident.id, True))
+                if progress is not None:
+                    progress(done)
+        self.outbox_ready.set()
+        return results
+
+    async def _register(
+        self,
+        session: AsyncSession,
+        person: Person,
+        sources: Sequence[Source],
+        options: dict[str, Any],
+        batch: _Batch | None = None,
+    ) -> Incident:
+        now = self.clock.now()
+        repeat_of = options.pop("repeat_of_id", None)
+        repo = IncidentRepository(session)
+        earlier = await repo.get(repeat_of) if repeat_of is not None else None
+        incident, events = self.workflow.register(person.actor, now, sources, repeat_of=earlier, **options)
+        await repo.add(incident, events)
+        assert incident.id is not None
+        await repo.claim_posts(incident.id, {post_key(s): s.id for s in incident.sources}.items())
+        await self._after_change(session, [(incident, events)], person, batch)
+        await self._surge_check(session, incident, batch)
+        return incident
+
+    async def find_registered(self, source: Source) -> Registered | None:
+        """The incident that has this post already, if any.
+
+        With the monitoring system's id (``source.external_id``) the incident holding that id answers,
+        and ``conflict`` says whether the id came with another post (SPEC §7: idempotent on the
+        source's id). Otherwise the post's key decides (bot.links.post_key: the same link in any form;
+        without a link, the same text at the same moment), whatever source id it came with.
+        """
+        key = post_key(source)
         async with self.sessions() as session:
-            return await IncidentRepository(session).find_by_source(
-                source.url, source.text or None, source.detected_at, source.external_id
-            )
+            repo = IncidentRepository(session)
+            if source.external_id:
+                found = await repo.by_external_id(source.external_id)
+                if found is not None:
+                    number, stored = found
+                    return Registered(number, conflict=post_key(stored) != key)
+            number = (await repo.registered([key])).get(key)
+        return Registered(number) if number is not None else None
 
     async def get(self, incident_id: int, viewer: Person | None = None) -> Incident:
         async with self.sessions() as session:
@@ -383,12 +476,17 @@ class Services:
             return await IncidentRepository(session).events(incident_id)
 
     async def repeat_candidates(self, url: str | None, author: str | None, topic_ids: Sequence[int]) -> list[Incident]:
-        """The same question asked before: the same post, the same author on the same topic
-        recently, or an open incident on the same topic (a further post joins it as a source)."""
+        """The same question asked before: the same post (its link in any form, bot.links), the same
+        author on the same topic recently, or an open incident on the same topic (a further post joins
+        it as a source)."""
         since = self.clock.now() - REPEAT_WINDOW
+        try:
+            key = parse_link(url).key if url else None
+        except BadLink:
+            key = None
         async with self.sessions() as session:
             repo = IncidentRepository(session)
-            ids = await repo.find_repeat_candidates(url, author, list(topic_ids), since)
+            ids = await repo.find_repeat_candidates(key, author, list(topic_ids), since)
             for topic_id in topic_ids:
                 same_topic, _ = await repo.search(
                     states=[s for s in State if s not in CLOSED_STATES],
@@ -402,11 +500,19 @@ class Services:
     def actions(self, person: Person, incident: Incident) -> list[Action]:
         return self.workflow.actions_for(incident, person.actor, self.clock.now())
 
-    async def act(self, person: Person, incident_id: int, transition: Callable[[Incident, datetime], Any]) -> Incident:
+    async def act(
+        self,
+        person: Person,
+        incident_id: int,
+        transition: Callable[[Incident, datetime], Any],
+        posts: Sequence[Source] = (),
+    ) -> Incident:
         """Apply `transition(incident, now)`, save it with its events and notices in one transaction.
 
         The transition returns its events, (draft, events) as submit_draft does, or a Transition.
-        The incident row is written first, so a lost race fails before any other write.
+        The incident row is written first, so a lost race fails before any other write. ``posts``: the
+        sources the transition added, recorded as registered for this incident (IllegalTransition
+        ``already_registered`` when one is registered already).
         """
         now = self.clock.now()
         async with self.sessions() as session, session.begin():
@@ -426,6 +532,7 @@ class Services:
                 events = result[1] if isinstance(result, tuple) else result
                 await repo.save(incident, events)
                 touched.append((incident, events))
+            await repo.claim_posts(incident_id, [(post_key(s), s.id) for s in posts])
             await self._after_change(session, touched, person)
         self.outbox_ready.set()
         return incident
@@ -436,13 +543,17 @@ class Services:
             raise IllegalTransition("this update was already applied", key="already_done")
 
     async def _after_change(
-        self, session: AsyncSession, touched: list[tuple[Incident, list[Event]]], person: Person
+        self,
+        session: AsyncSession,
+        touched: list[tuple[Incident, list[Event]]],
+        person: Person,
+        batch: _Batch | None = None,
     ) -> None:
         """In the same transaction as the change: its notices, and when to look for reminders next."""
         card = CURRENT_CARD.get()
         if card is not None and touched and touched[0][0].id is not None:
             await CardRepository(session).remember(card[0], touched[0][0].id, card[1])
-        await self._queue_notices(session, touched, person)
+        await self._queue_notices(session, touched, person, batch)
         repo = IncidentRepository(session)
         ids = [i.id for i, _ in touched if i.id is not None]
         sent = await repo.sent_marks(ids)
@@ -451,7 +562,7 @@ class Services:
             {i.id: reminders.next_fire(i, self.workflow, sent.get(i.id, set()), now) for i, _ in touched if i.id}
         )
 
-    async def _surge_check(self, session: AsyncSession, incident: Incident) -> None:
+    async def _surge_check(self, session: AsyncSession, incident: Incident, batch: _Batch | None = None) -> None:
         """Many incidents on one topic or location in a short window: alert the curators and the head."""
         settings = self.settings.reminders if self.settings is not None else None
         if settings is None or settings.surge_count <= 0:
@@ -463,17 +574,19 @@ class Services:
         if incident.location_id is not None:
             checks.append(("location", incident.location_id, {"location_id": incident.location_id}))
         directory = DirectoryRepository(session)
-        audience: Audience | None = None
+        batch = batch or _Batch()
         for kind, key, filters in checks:
-            _, count = await repo.search(detected_since=since, limit=1, **filters)
+            count = await repo.count_detected_since(since, **filters)
             if count < settings.surge_count:
                 continue
-            audience = audience or await self._audience(directory)
-            names = (
-                {t.id: t.name for t in await directory.list_topics()}
-                if kind == "topic"
-                else {loc.id: loc.name for loc in await directory.list_locations()}
-            )
+            audience = await batch.audience_of(self, session)
+            if kind not in batch.names:
+                batch.names[kind] = (
+                    {t.id: t.name for t in await directory.list_topics()}
+                    if kind == "topic"
+                    else {loc.id: loc.name for loc in await directory.list_locations()}
+                )
+            names = batch.names[kind]
             bucket = int(incident.detected_at.timestamp() // window.total_seconds())
             payload = {
                 "kind": "text",
@@ -488,9 +601,10 @@ class Services:
             }
             outbox = OutboxRepository(session)
             for chat in sorted(audience.curators | audience.heads):
-                await outbox.add(
-                    chat, payload, incident_id=incident.id, dedupe_key=f"surge:{kind}:{key}:{bucket}:{chat}"
-                )
+                dedupe_key = f"surge:{kind}:{key}:{bucket}:{chat}"
+                if dedupe_key not in batch.surges:  # queued earlier in this transaction: the outbox keeps one
+                    batch.surges.add(dedupe_key)
+                    await outbox.add(chat, payload, incident_id=incident.id, dedupe_key=dedupe_key)
 
     # One method per action, so a handler calls one service function (STYLE: handlers stay thin).
 
@@ -512,7 +626,11 @@ class Services:
         )
 
     async def add_source(self, p: Person, incident_id: int, source: Source) -> Incident:
-        return await self.act(p, incident_id, lambda i, now: self.workflow.add_source(i, p.actor, now, source))
+        """A further post joins the incident; IllegalTransition ``already_registered`` when the post is
+        registered already (as another incident, or as a source of this one)."""
+        return await self.act(
+            p, incident_id, lambda i, now: self.workflow.add_source(i, p.actor, now, source), posts=[source]
+        )
 
     async def return_not_ours(self, p: Person, incident_id: int, reason: str) -> Incident:
         return await self.act(p, incident_id, lambda i, now: self.workflow.return_not_ours(i, p.actor, now, reason))
@@ -561,9 +679,13 @@ class Services:
         return await self.act(p, incident_id, lambda i, now: self.workflow.publish(i, p.actor, now, url, draft_number))
 
     async def _queue_notices(
-        self, session: AsyncSession, touched: list[tuple[Incident, list[Event]]], person: Person
+        self,
+        session: AsyncSession,
+        touched: list[tuple[Incident, list[Event]]],
+        person: Person,
+        batch: _Batch | None = None,
     ) -> None:
-        audience = await self._audience(DirectoryRepository(session))
+        audience = await (batch or _Batch()).audience_of(self, session)
         outbox = OutboxRepository(session)
         for incident, events in touched:
             for notice in notices(incident, events, audience, person.telegram_id):

@@ -16,6 +16,8 @@ from enum import StrEnum
 
 from bot.errors import DomainError, IllegalTransition, InvalidInput, NotAllowed
 from bot.incident import (
+    MAX_AUTHOR,
+    MAX_POST_TEXT,
     Assignment,
     AssignmentDeadline,
     AssignmentState,
@@ -35,6 +37,7 @@ from bot.incident import (
     Source,
     State,
 )
+from bot.links import parse_link, post_key
 from bot.presets import Preset, Term
 from bot.worktime import WorkCalendar
 
@@ -171,7 +174,7 @@ class Workflow:
         _require(actor, Role.curator)
         _open(incident)
         _check_source(source)
-        if source.url and any(s.url == source.url for s in incident.sources):
+        if any(post_key(s) == post_key(source) for s in incident.sources):  # the same post in any link form
             raise InvalidInput("this post is already a source of the incident", key="duplicate_source")
         incident.sources.append(source)
         return [
@@ -916,10 +919,14 @@ def _url(value: str) -> str:
 
 
 def _check_source(source: Source) -> None:
+    """A source post within the limits every intake path shares (bot.incident MAX_*): a link or a text,
+    a usable link (bot.links.parse_link says what is wrong with one), an author that fits."""
     _aware(source.detected_at)
     if not (source.text or "").strip() and not source.url:
         raise InvalidInput("a source needs a link or a text", key="empty_source")
-    if len(source.text or "") > 50_000:
-        raise InvalidInput("the source text is too long", key="long_source")
+    if len(source.text or "") > MAX_POST_TEXT:
+        raise InvalidInput("the source text is too long", key="long_source", limit=MAX_POST_TEXT)
+    if len(source.author or "") > MAX_AUTHOR:
+        raise InvalidInput("the author's name is too long", key="long_author", limit=MAX_AUTHOR)
     if source.url:
-        _url(source.url)
+        parse_link(source.url)

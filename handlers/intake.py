@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    MessageOriginChannel,
+    MessageOriginChat,
+    MessageOriginHiddenUser,
+    MessageOriginUser,
+)
 from aiogram.utils.i18n import gettext as _
 
-from bot.incident import Attachment, Importance, Kind, Network, Role, Source, network_of
+from bot.errors import IllegalTransition
+from bot.incident import MAX_POST_TEXT, Attachment, Importance, Kind, Network, Role, Source
+from bot.links import BadLink, cut_link, find_links, network_of, parse_link
 from bot.message_size import Block, Elastic, button_text, cut, fit, line, template
 from bot.services import Person, Services
 from handlers.callbacks import IntakeCb
@@ -18,7 +29,6 @@ from handlers.filters import HasRole
 from handlers.render import NAME_FLOOR, POST_FLOOR, URL_FLOOR, importance_label, kind_label, network_label, show_card
 from handlers.states import Intake
 
-URL_RE = re.compile(r"https?://[^\s<>\"']+", re.I)
 MAX_ATTACHMENTS = 10
 INTAKE_EXCERPT = 1000  # the post's text on the registration card (the curator has the post right above it)
 
@@ -35,30 +45,24 @@ def _attachment(message: Message) -> Attachment | None:
 
 
 def parse_post(message: Message) -> dict[str, Any] | None:
-    """What a curator's message says about the post: link, network, author, text, media."""
+    """What a curator's message says about the post: link, network, author, text, media.
+
+    A post forwarded from a channel is that channel's message (t.me/name/123, or t.me/c/… for a
+    private channel) and its text stays whole. Otherwise the post's link is the first link in the
+    message, as Telegram's own entities mark it — a ``url`` (also without a scheme: vk.com/wall-1_2)
+    or a ``text_link`` (a hyperlinked word); without entities, found in the text (bot.links). A
+    ``url`` is cut out of the text, which is tidied ("Яма во дворе (https://…)" → "Яма во дворе");
+    a hyperlinked word stays in it.
+    """
     text = message.text or message.caption or ""
-    url_match = URL_RE.search(text)
-    url = url_match.group(0).rstrip(".,;)»") if url_match else None
-    author = None
-    origin = message.forward_origin
-    network = network_of(url)
-    if origin is not None:
-        kind = origin.type
-        if kind == "user" and getattr(origin, "sender_user", None) is not None:
-            author = origin.sender_user.full_name  # type: ignore[union-attr]
-        elif kind == "hidden_user":
-            author = getattr(origin, "sender_user_name", None)
-        elif kind in ("chat", "channel"):
-            chat = getattr(origin, "sender_chat", None) or getattr(origin, "chat", None)
-            if chat is not None:
-                author = chat.title
-                if chat.username and getattr(origin, "message_id", None):
-                    url = url or f"https://t.me/{chat.username}/{origin.message_id}"  # type: ignore[union-attr]
-        if url is None or network is Network.other:
-            network = Network.telegram if url is None or network_of(url) is Network.telegram else network_of(url)
-    if url_match:
-        # The link is kept apart; what remains is the post's text (empty for a bare link).
-        text = (text[: url_match.start()] + text[url_match.end() :]).strip()
+    entities = message.entities if message.text else message.caption_entities
+    author, origin_url = _origin(message)
+    url = origin_url
+    if url is None:
+        found = _first_link(text, entities or [])
+        if found is not None:
+            url, text = found
+    network = network_of(url) if url else (Network.telegram if message.forward_origin else Network.other)
     attachment = _attachment(message)
     if not text.strip() and url is None and attachment is None:
         return None
@@ -66,10 +70,55 @@ def parse_post(message: Message) -> dict[str, Any] | None:
         "network": network.value,
         "url": url,
         "author": author,
-        "text": text.strip()[:50_000],
+        "text": text.strip()[:MAX_POST_TEXT],
         "attachments": [vars(attachment)] if attachment else [],
         "media_group": message.media_group_id,
     }
+
+
+def _origin(message: Message) -> tuple[str | None, str | None]:
+    """The author of a forwarded post and, for a channel's post, its link."""
+    origin = message.forward_origin
+    if isinstance(origin, MessageOriginUser):
+        return origin.sender_user.full_name, None
+    if isinstance(origin, MessageOriginHiddenUser):
+        return origin.sender_user_name, None
+    if isinstance(origin, MessageOriginChat):
+        return origin.sender_chat.title, None
+    if isinstance(origin, MessageOriginChannel):
+        chat = origin.chat
+        if chat.username:
+            return chat.title, f"https://t.me/{chat.username}/{origin.message_id}"
+        private = str(chat.id).removeprefix("-100")  # Bot API ids of channels are -100<id>; links use <id>
+        return chat.title, f"https://t.me/c/{private}/{origin.message_id}" if private.isdigit() else None
+    return None, None
+
+
+def _first_link(text: str, entities: list[MessageEntity]) -> tuple[str, str] | None:
+    """The first usable link in the message and the text that remains without it."""
+    marked = [e for e in entities if e.type in ("url", "text_link")]
+    spans: list[tuple[int, int, str | None]] = []
+    if marked:
+        for entity in sorted(marked, key=lambda e: e.offset):
+            start, end = _python_span(text, entity.offset, entity.length)
+            spans.append((start, end, entity.url if entity.type == "text_link" else None))
+    else:  # a client that sent no entities: find the links ourselves
+        spans = [(start, end, None) for start, end in find_links(text)]
+    for start, end, hyperlink in spans:
+        try:
+            link = parse_link(hyperlink or text[start:end])
+        except BadLink:
+            continue  # not a post's link (mailto:, a bare word): try the next one
+        return link.url, text if hyperlink else cut_link(text, start, end)
+    return None
+
+
+def _python_span(text: str, offset: int, length: int) -> tuple[int, int]:
+    """An entity's offset and length count UTF-16 code units (Telegram Bot API, MessageEntity); the
+    same place in a Python string, which counts code points (an emoji is two units, one point)."""
+    units = text.encode("utf-16-le")
+    start = len(units[: offset * 2].decode("utf-16-le", errors="ignore"))
+    return start, start + len(units[offset * 2 : (offset + length) * 2].decode("utf-16-le", errors="ignore"))
 
 
 def intake_text(data: dict[str, Any], names: dict[str, dict[int, str]]) -> str:
@@ -190,10 +239,13 @@ def build_router() -> Router:
         await _redraw(bot, message.chat.id, data | {"post": post}, services)
 
     @router.message(curator_private, HasRole(Role.curator), F.func(lambda m: not (m.text or "").startswith("/")))
-    async def start_intake(message: Message, state: FSMContext, services: Services, bot: Bot) -> None:
+    async def start_intake(message: Message, state: FSMContext, services: Services, bot: Bot, person: Person) -> None:
         post = parse_post(message)
         if post is None:
             await message.answer(_("Forward a post, or send a link to it with its text and photos."))
+            return
+        if post["url"] and await _show_registered(message.chat.id, _source(post, services), services, bot, person):
+            await state.clear()
             return
         candidates = _candidates(await services.repeat_candidates(post["url"], post["author"], []))
         data = {
@@ -257,27 +309,37 @@ def build_router() -> Router:
         elif what == "cancel":
             await state.clear()
             await message.edit_text(_("Registration cancelled. Nothing was saved."))
-        elif what == "attach":
-            if value not in _ids(data):
+        elif what in ("attach", "save"):
+            if what == "attach" and value not in _ids(data):
                 await callback.answer(_("This button is no longer valid."), show_alert=True)
                 return
-            incident = await services.add_source(person, value, _source(data["post"], services))
+            source = _source(data["post"], services)
+            try:
+                if what == "attach":
+                    incident = await services.add_source(person, value, source)
+                else:
+                    incident = await services.register(
+                        person,
+                        [source],
+                        importance=Importance(data["importance"]),
+                        kind=Kind(data["kind"]),
+                        topic_ids=[data["topic"]] if data.get("topic") else [],
+                        location_id=data.get("location"),
+                        repeat_of_id=data.get("repeat_of"),
+                    )
+            except IllegalTransition as exc:
+                # Registered by someone else (another curator, the API, an import) while this card was open.
+                if exc.key != "already_registered" or not await _show_registered(
+                    message.chat.id, source, services, bot, person
+                ):
+                    raise
+                await state.clear()
+                await message.edit_text(_("Registration cancelled. Nothing was saved."))
+                await callback.answer()
+                return
             await state.clear()
-            await show_card(
-                bot, services, message.chat.id, incident, person, person.locale, edit=message, note="source_added"
-            )
-        elif what == "save":
-            incident = await services.register(
-                person,
-                [_source(data["post"], services)],
-                importance=Importance(data["importance"]),
-                kind=Kind(data["kind"]),
-                topic_ids=[data["topic"]] if data.get("topic") else [],
-                location_id=data.get("location"),
-                repeat_of_id=data.get("repeat_of"),
-            )
-            await state.clear()
-            await show_card(bot, services, message.chat.id, incident, person, person.locale, edit=message)
+            note = "source_added" if what == "attach" else None
+            await show_card(bot, services, message.chat.id, incident, person, person.locale, edit=message, note=note)
         await callback.answer()
 
     @router.callback_query(IntakeCb.filter())
@@ -296,6 +358,18 @@ async def _redraw(bot: Bot, chat_id: int, data: dict[str, Any], services: Servic
             message_id=data["card"],
             reply_markup=intake_keyboard(data, names),
         )
+
+
+async def _show_registered(chat_id: int, source: Source, services: Services, bot: Bot, person: Person) -> bool:
+    """When the post (its link in any form) is registered already: say so and show that incident's
+    card instead of a registration card. Whether it was."""
+    found = await services.find_registered(source)
+    if found is None:
+        return False
+    incident = await services.get(found.number)
+    await bot.send_message(chat_id, _("This post is already registered: No. {number}.").format(number=found.number))
+    await show_card(bot, services, chat_id, incident, person, person.locale, fresh=True)
+    return True
 
 
 def _candidates(found: list[Any]) -> list[dict[str, Any]]:

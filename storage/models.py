@@ -15,6 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.incident import (
+    MAX_AUTHOR,
+    MAX_EXTERNAL_ID,
+    MAX_URL,
     AssignmentState,
     DraftKind,
     DraftStatus,
@@ -214,12 +217,31 @@ class SourceRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
     network: Mapped[Network] = mapped_column(_enum(Network))
-    url: Mapped[str | None] = mapped_column(sa.String(2048), index=True)
-    author: Mapped[str | None] = mapped_column(sa.String(255), index=True)
+    url: Mapped[str | None] = mapped_column(sa.String(MAX_URL), index=True)
+    author: Mapped[str | None] = mapped_column(sa.String(MAX_AUTHOR), index=True)
     text: Mapped[str] = mapped_column(sa.Text)
     detected_at: Mapped[datetime]
     # The intake API's source_id: unique, so two bot instances racing on one post register it once.
-    external_id: Mapped[str | None] = mapped_column(sa.String(255), index=True, unique=True)
+    external_id: Mapped[str | None] = mapped_column(sa.String(MAX_EXTERNAL_ID), index=True, unique=True)
+
+
+class PostRow(Base):
+    """A post registered as an incident, by its canonical key (bot.links.post_key): one post is one
+    incident, whatever path and link form it comes by, even when two processes register it at once.
+
+    Written when a post is registered or added to an incident as a further source — not for the copies
+    of its sources that a split (Боровичи п. 17) gives each part, so they still share the post.
+    """
+
+    __tablename__ = "posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # sha256 of the key: a fixed width that any index takes (a key is up to 2048 characters of URL).
+    digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    key: Mapped[str] = mapped_column(sa.Text)
+    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    source_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sources.id", ondelete="CASCADE"), index=True)
+    registered_at: Mapped[datetime] = mapped_column(server_default=_now)
 
 
 class AssignmentRow(Base):

@@ -7,6 +7,7 @@ objects, so nothing can lazy-load outside the session. Queries are explicit Core
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from storage.models import (
     OutboxRow,
     OutboxStatus,
     PauseRow,
+    PostRow,
     ProcessedUpdateRow,
     ReminderSentRow,
     SourceRow,
@@ -81,6 +83,7 @@ locations = _table(LocationRow)
 invites = _table(InviteRow)
 outbox = _table(OutboxRow)
 processed_updates = _table(ProcessedUpdateRow)
+posts = _table(PostRow)
 
 # A deadline kind added to the domain needs a column (and a migration): fail at import, loudly.
 _DEADLINE_COLUMNS = {kind: f"{kind.value}_due" for kind in DeadlineKind}
@@ -99,8 +102,16 @@ for _table_, _columns in (
 # Either way somebody wrote first and this transaction may not write: a lost optimistic race.
 _SQLITE_LOST_RACE = frozenset({5, 517})  # SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT
 
+# The PostgreSQL advisory lock that serialises bulk registrations (imports): any fixed 64-bit number.
+_BULK_REGISTRATION_LOCK = 0x6F746B6C696B  # "otklik"
+
 
 # --- the incident aggregate ---------------------------------------------------------------------
+
+
+def _digest(key: str) -> str:
+    """The fixed-width form of a post key that the unique index holds (posts.digest)."""
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def _incident_values(incident: Incident) -> dict[str, Any]:
@@ -215,6 +226,17 @@ def _event_from_row(row: sa.Row[Any]) -> Event:
     )
 
 
+def _place(topic_id: int | None, location_id: int | None) -> list[sa.ColumnElement[bool]]:
+    """Incidents on this topic and at this location (either may be None: any)."""
+    condition: list[sa.ColumnElement[bool]] = []
+    if topic_id is not None:
+        on_topic = incident_topics.c.incident_id == incidents.c.id, incident_topics.c.topic_id == topic_id
+        condition.append(sa.exists().where(*on_topic))
+    if location_id is not None:
+        condition.append(incidents.c.location_id == location_id)
+    return condition
+
+
 class IncidentRepository:
     """Loads and stores whole incidents; ``save`` is optimistic on ``Incident.version``."""
 
@@ -290,32 +312,74 @@ class IncidentRepository:
         )
         return [_event_from_row(row) for row in rows]
 
-    async def find_by_source(
-        self, url: str | None, text: str | None, detected_at: datetime, external_id: str | None = None
-    ) -> int | None:
-        """The incident that already has this post: the same id in the monitoring system, the same link,
-        or without a link the same text detected at the same moment (an import run twice)."""
-        if external_id:
-            condition = sources.c.external_id == external_id
-        elif url:
-            condition = sources.c.url == url
-        elif text:
-            condition = sa.and_(sources.c.url.is_(None), sources.c.text == text, sources.c.detected_at == detected_at)
-        else:
+    async def registered(self, keys: Iterable[str]) -> dict[str, int]:
+        """Of these post keys (bot.links.post_key), those registered already: key -> incident id."""
+        by_digest = {_digest(key): key for key in keys}
+        found: dict[str, int] = {}
+        digests = list(by_digest)
+        for start in range(0, len(digests), 500):  # within every database's limit of bound parameters
+            rows = await self._session.execute(
+                sa.select(posts.c.digest, posts.c.incident_id).where(posts.c.digest.in_(digests[start : start + 500]))
+            )
+            found.update({by_digest[digest]: incident_id for digest, incident_id in rows})
+        return found
+
+    async def wait_for_bulk_registrations(self, wait_seconds: float = 900) -> None:
+        """Make this transaction the only bulk registration (an import) running, waiting up to
+        ``wait_seconds`` for one under way to finish; call it first in the transaction.
+
+        PostgreSQL: a transaction-scoped advisory lock, so the second of two imports of one file starts
+        after the first commits and finds its posts (without it, it would fail at the first post both
+        register). SQLite: the database's write lock, taken at once, as a transaction that has read
+        cannot wait for it later; others' writes wait for this one meanwhile (busy timeout).
+        """
+        session = self._session
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            await session.execute(sa.select(sa.func.pg_advisory_xact_lock(_BULK_REGISTRATION_LOCK)))
+        elif dialect == "sqlite":
+            previous = (await session.execute(sa.text("PRAGMA busy_timeout"))).scalar_one()
+            await session.execute(sa.text(f"PRAGMA busy_timeout = {int(wait_seconds * 1000)}"))
+            try:
+                await session.execute(sa.delete(posts).where(sa.false()))  # any write statement takes the lock
+            finally:
+                await session.execute(sa.text(f"PRAGMA busy_timeout = {int(previous)}"))
+
+    async def claim_posts(self, incident_id: int, claimed: Iterable[tuple[str, int | None]]) -> None:
+        """Record that ``incident_id`` answers these posts, as (post key, source id) pairs.
+
+        Raises IllegalTransition (key ``already_registered``) when one is registered already — also
+        by another process at the same moment: the unique digest decides, and the caller's
+        transaction must then be rolled back.
+        """
+        values = [
+            {"digest": _digest(key), "key": key, "incident_id": incident_id, "source_id": source_id}
+            for key, source_id in claimed
+        ]
+        if not values:
+            return
+        try:
+            await self._session.execute(sa.insert(posts), values)
+        except IntegrityError:
+            raise IllegalTransition("this post is registered already", key="already_registered") from None
+
+    async def by_external_id(self, external_id: str) -> tuple[int, Source] | None:
+        """The incident and the source that carry this id of the monitoring system, if any."""
+        row = (await self._session.execute(sa.select(sources).where(sources.c.external_id == external_id))).first()
+        if row is None:
             return None
-        rows = await self._session.execute(
-            sa.select(sources.c.incident_id).where(condition).order_by(sources.c.incident_id).limit(1)
-        )
-        return rows.scalar_one_or_none()
+        source = Source(row.network, row.url, row.author, row.text, row.detected_at, id=row.id, external_id=external_id)
+        return row.incident_id, source
 
     async def find_repeat_candidates(
-        self, url: str | None, author: str | None, topic_ids: Sequence[int], since: datetime
+        self, key: str | None, author: str | None, topic_ids: Sequence[int], since: datetime
     ) -> list[int]:
-        """Ids of incidents that may be asked again: a source with the same link (at any time),
-        or a source by the same author since ``since`` on one of ``topic_ids``."""
-        conditions: list[sa.ColumnElement[bool]] = []
-        if url:
-            conditions.append(sources.c.url == url)
+        """Ids of incidents that may be asked again: the one registered for the post with this key
+        (bot.links.post_key; at any time), or with a source by the same author since ``since`` on one
+        of ``topic_ids``."""
+        ids: list[int] = []
+        if key:
+            ids += (await self.registered([key])).values()
         if author and topic_ids:
             on_topic = (
                 sa.select(incident_topics.c.incident_id)
@@ -325,13 +389,14 @@ class IncidentRepository:
                 )
                 .exists()
             )
-            conditions.append(sa.and_(sources.c.author == author, sources.c.detected_at >= since, on_topic))
-        if not conditions:
-            return []
-        rows = await self._session.execute(
-            sa.select(sources.c.incident_id).where(sa.or_(*conditions)).distinct().order_by(sources.c.incident_id)
-        )
-        return list(rows.scalars())
+            rows = await self._session.execute(
+                sa.select(sources.c.incident_id)
+                .where(sources.c.author == author, sources.c.detected_at >= since, on_topic)
+                .distinct()
+                .order_by(sources.c.incident_id)
+            )
+            ids += rows.scalars()
+        return list(dict.fromkeys(ids))
 
     async def list_by_state(self, states: Iterable[State], limit: int = 50, offset: int = 0) -> list[Incident]:
         """Incidents in any of ``states``, oldest detection first."""
@@ -382,14 +447,7 @@ class IncidentRepository:
                     assignments.c.incident_id == incidents.c.id, assignments.c.executor_id == executor_id, live
                 )
             )
-        if topic_id is not None:
-            condition.append(
-                sa.exists().where(
-                    incident_topics.c.incident_id == incidents.c.id, incident_topics.c.topic_id == topic_id
-                )
-            )
-        if location_id is not None:
-            condition.append(incidents.c.location_id == location_id)
+        condition += _place(topic_id, location_id)
         if detected_since is not None:
             condition.append(incidents.c.detected_at >= detected_since)
         due = sa.func.coalesce(incidents.c.answer_due, incidents.c.final_due)
@@ -407,6 +465,13 @@ class IncidentRepository:
             )
         ).all()
         return await self._assemble(rows), int(total)
+
+    async def count_detected_since(
+        self, since: datetime, *, topic_id: int | None = None, location_id: int | None = None
+    ) -> int:
+        """How many incidents were detected at or after ``since`` on this topic or at this location."""
+        condition = [incidents.c.detected_at >= since, *_place(topic_id, location_id)]
+        return int(await self._scalar(sa.select(sa.func.count()).select_from(incidents).where(*condition)))
 
     async def claim_due(self, now: datetime, limit: int = 500) -> list[Incident]:
         """Take the incidents whose next reminder is due, in this transaction.

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.errors import NotFound
 from bot.incident import State
 from tests.world import world
 
@@ -228,16 +229,17 @@ async def test_not_ours_returns_to_the_curator_who_reroutes(tmp_path: Path) -> N
         assert (await w.app.services.get(1)).state is State.in_work
 
 
-async def test_repeat_post_is_offered_for_linking(tmp_path: Path) -> None:
+async def test_the_same_post_again_shows_its_incident_instead_of_a_second_one(tmp_path: Path) -> None:
+    """One post, one incident: the repeat offer for the same author on the same topic is in
+    tests/test_intake_chat.py."""
     async with world(tmp_path, "kluchi") as w:
         await w.register(POST)
-        await w.curator.send(POST)
-        intake = await w.curator.wait_message(contains="Possibly the same question")
-        assert "№ 1" in intake.text
-        await w.press(w.curator, intake, "Repeat of No. 1")
-        await w.press(w.curator, intake, "Register")
-        assert "Repeat of No. 1" in intake.text
-        assert (await w.app.services.get(2)).repeat_of == 1
+        await w.curator.send(POST.replace("https://vk.com/", "https://m.vk.com/"))
+        await w.curator.wait_message(contains="This post is already registered: No. 1.")
+        card = await w.curator.wait_message(contains="No. 1", where=lambda m: bool(m.buttons))
+        assert "Route to a department" in str(card.buttons)
+        with pytest.raises(NotFound):
+            await w.app.services.get(2)
 
 
 async def test_further_post_on_the_same_question_joins_the_open_incident(tmp_path: Path) -> None:

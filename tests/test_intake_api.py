@@ -1,30 +1,40 @@
 """The HTTP intake API as a monitoring system meets it: a token, JSON in, the incident's number out;
-sending the same post again is safe; every bad request is refused with the reason and changes nothing."""
+one post is one incident whatever link form, source id or retry it comes with; every refusal is JSON
+with a field, a stable code and a message; and every answer matches the published OpenAPI document."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 from aiohttp.test_utils import TestClient, TestServer
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from bot.app import make_services
 from bot.clock import ManualClock
 from bot.config import ConfigError, Settings, load_settings
 from bot.errors import IllegalTransition, NotFound
-from bot.incident import DeadlineKind, Importance, Network, Source
-from bot.intake_api import make_app
+from bot.incident import MAX_AUTHOR, MAX_EXTERNAL_ID, MAX_POST_TEXT, MAX_URL, DeadlineKind, Importance, Network, Source
+from bot.intake_api import OPENAPI, make_app
+from bot.intake_rules import FIELDS, MAX_TOPICS, IntakeLimits
 from bot.services import Services
 from storage.db import make_engine, upgrade_async
 
 MSK = ZoneInfo("Europe/Moscow")
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=MSK)
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+URL = "/api/v1/incidents"
 POST = {
     "source_id": "im-48213",
     "url": "https://vk.com/wall-1_5?reply=7",
@@ -35,9 +45,53 @@ POST = {
     "importance": "high",
 }
 
+SPEC = json.loads(OPENAPI.read_text(encoding="utf-8"))
+_BASE = "urn:otklik:intake-openapi"
+_REGISTRY = Registry().with_resource(_BASE, Resource.from_contents(SPEC, default_specification=DRAFT202012))
 
-@pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[tuple[TestClient, Services]]:
+
+def _validator(pointer: str) -> Draft202012Validator:
+    return Draft202012Validator({"$ref": f"{_BASE}#{pointer}"}, registry=_REGISTRY)
+
+
+def _escape(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1")
+
+
+class Api:
+    """A test client that checks every answer against the OpenAPI document: a documented status for
+    that address and method (404 and 405 from the shared responses), JSON, and a body of its schema."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    async def call(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any, Any]:
+        answer = await self.client.request(method, path, **kwargs)
+        status, headers = answer.status, answer.headers
+        assert answer.content_type == "application/json", (status, await answer.text())
+        body = await answer.json()
+        operation = SPEC["paths"].get(path, {}).get(method.lower())
+        if operation is None:
+            shared = {404: "NotFound", 405: "MethodNotAllowed"}
+            assert status in shared, f"{method} {path} answered {status}, not documented"
+            pointer = f"/components/responses/{shared[status]}/content/application~1json/schema"
+        else:
+            assert str(status) in operation["responses"], f"{method} {path} answered {status}, not documented"
+            response = operation["responses"][str(status)]
+            for name, header in response.get("headers", {}).items():
+                assert not header.get("required") or name in headers, f"{status} lacks the header {name}"
+            pointer = f"/paths/{_escape(path)}/{method.lower()}/responses/{status}/content/application~1json/schema"
+        errors = [e.message for e in _validator(pointer).iter_errors(body)]
+        assert errors == [], f"{method} {path} {status} {body} does not match the OpenAPI schema: {errors}"
+        return status, body, headers
+
+    async def post(self, payload: Any = None, *, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        if payload is not None:
+            kwargs["json"] = payload
+        return await self.call("POST", URL, headers=AUTH if headers is None else headers, **kwargs)
+
+
+async def _app(tmp_path: Path, limits: IntakeLimits | None = None) -> AsyncIterator[tuple[Api, Services]]:
     settings = Settings.model_validate(
         {
             "database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'otklik.sqlite3'}"},
@@ -48,79 +102,340 @@ async def api(tmp_path: Path) -> AsyncIterator[tuple[TestClient, Services]]:
     )
     engine = make_engine(settings.database.url)
     await upgrade_async(engine)
-    services = make_services(settings, engine, ManualClock(datetime(2026, 11, 25, 12, 0, tzinfo=MSK)))
+    services = make_services(settings, engine, ManualClock(NOW))
     await services.seed(settings)
-    client = TestClient(TestServer(make_app(services, [TOKEN], 100)))
+    client = TestClient(TestServer(make_app(services, [TOKEN], 100, limits)))
     await client.start_server()
     try:
-        yield client, services
+        yield Api(client), services
     finally:
         await client.close()
         await engine.dispose()
 
 
-async def test_a_post_becomes_an_incident_once_however_often_it_is_sent(api: tuple[TestClient, Services]) -> None:
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[tuple[Api, Services]]:
+    async for pair in _app(tmp_path):
+        yield pair
+
+
+def codes(body: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(p["field"], p["code"]) for p in body["problems"]]
+
+
+async def count(services: Services) -> int:
+    async with services.sessions() as session:
+        return (await session.execute(sa.text("SELECT count(*) FROM incidents"))).scalar_one()
+
+
+# --- one post, one incident -----------------------------------------------------------------------
+
+
+async def test_a_post_becomes_an_incident_once_however_often_it_is_sent(api: tuple[Api, Services]) -> None:
     client, services = api
-    response = await client.post("/api/v1/incidents", json=POST, headers=AUTH)
-    assert response.status == 201
-    assert await response.json() == {"number": 1, "created": True}
+    status, body, _ = await client.post(POST)
+    assert (status, body) == (201, {"number": 1, "created": True})
     incident = await services.get(1)
     assert (incident.network, incident.importance) == (Network.vk, Importance.high)
     assert incident.detected_at == datetime(2026, 11, 24, 10, 30, tzinfo=MSK)
     assert incident.deadlines[DeadlineKind.answer] == datetime(2026, 11, 24, 15, 30, tzinfo=MSK)  # 4 working hours
     assert incident.sources[0].external_id == "im-48213"
+    assert incident.sources[0].url == POST["url"]  # kept as given
 
-    # A retry after a timeout, and the same post under a new link: the monitoring system's id decides.
-    again = await client.post("/api/v1/incidents", json=POST, headers=AUTH)
-    assert (again.status, await again.json()) == (200, {"number": 1, "created": False})
-    new_link = {**POST, "url": "https://vk.com/wall-1_5?reply=8"}
-    moved = await client.post("/api/v1/incidents", json=new_link, headers=AUTH)
-    assert (await moved.json())["number"] == 1
-    # Without a source_id the link decides; a new post gets a new number.
-    by_link = await client.post("/api/v1/incidents", json={"url": POST["url"], "text": "x"}, headers=AUTH)
-    assert (await by_link.json())["number"] == 1
-    other = await client.post("/api/v1/incidents", json={"text": "Ямы на ул. Мира"}, headers=AUTH)
-    assert (other.status, await other.json()) == (201, {"number": 2, "created": True})
+    # A retry after a timeout: the same number, nothing new.
+    status, body, _ = await client.post(POST)
+    assert (status, body) == (200, {"number": 1, "created": False})
+    # Without a source_id the post's link decides; a new post gets a new number.
+    status, body, _ = await client.post({"url": POST["url"], "text": "x"})
+    assert (status, body) == (200, {"number": 1, "created": False})
+    status, body, _ = await client.post({"text": "Ямы на ул. Мира"})
+    assert (status, body) == (201, {"number": 2, "created": True})
     assert (await services.get(2)).detected_at == services.clock.now()  # no moment given: now
 
 
-async def test_the_same_post_sent_twice_at_once_is_registered_once(api: tuple[TestClient, Services]) -> None:
-    client, _ = api
-    answers = await asyncio.gather(*(client.post("/api/v1/incidents", json=POST, headers=AUTH) for _ in range(5)))
-    bodies = [await a.json() for a in answers]
-    assert sorted(b["created"] for b in bodies) == [False, False, False, False, True]
-    assert {b["number"] for b in bodies} == {1}
-
-
-async def test_bad_requests_are_refused_with_the_reason_and_register_nothing(api: tuple[TestClient, Services]) -> None:
+async def test_four_other_forms_of_the_same_vk_comment_add_no_incident(api: tuple[Api, Services]) -> None:
+    """Issue 9 §4: the comment imported, then sent as m.vk.com, vk.ru, with utm_source, over http and
+    with a trailing slash — with or without source ids of their own."""
     client, services = api
-    url = "/api/v1/incidents"
-    assert (await client.post(url, json=POST)).status == 401
-    assert (await client.post(url, json=POST, headers={"Authorization": "Bearer wrong"})).status == 401
-    assert (await client.post(url, data="text=1", headers=AUTH)).status == 415
-    broken = await client.post(url, data="{not json", headers={**AUTH, "Content-Type": "application/json"})
-    assert (broken.status, (await broken.json())["problems"]) == (400, ["the body is not valid JSON"])
+    first = {"source_id": "im-1", "url": "https://vk.com/wall-123_456?reply=789", "text": "Яма у школы"}
+    assert (await client.post(first))[:2] == (201, {"number": 1, "created": True})
+    forms = [
+        "https://m.vk.com/wall-123_456?reply=789",
+        "https://vk.ru/wall-123_456?reply=789",
+        "https://vk.com/wall-123_456?reply=789&utm_source=tg",
+        "http://vk.com/wall-123_456/?reply=789",
+        "vk.com/wall-123_456?reply=789",
+    ]
+    for n, form in enumerate(forms):
+        for payload in ({"url": form, "text": "Яма у школы"}, {"source_id": f"im-{n + 10}", "url": form}):
+            assert (await client.post(payload))[:2] == (200, {"number": 1, "created": False}), payload
+    assert await count(services) == 1
 
-    unknown_field = await client.post(url, json={**POST, "priority": 1}, headers=AUTH)
-    assert unknown_field.status == 400 and "priority" in (await unknown_field.json())["problems"][0]
-    wrong = await client.post(
-        url,
-        json={**POST, "topics": ["Дорги"], "importance": "срочно", "detected_at": "вчера"},
-        headers=AUTH,
+
+async def test_the_same_link_under_another_source_id_is_the_same_incident(api: tuple[Api, Services]) -> None:
+    """{"source_id": "im-48213", url} is № 1; {"source_id": "im-99999"} with the same url was № 2."""
+    client, services = api
+    assert (await client.post({"source_id": "im-48213", "url": "https://vk.com/wall-1_5?reply=7"}))[0] == 201
+    status, body, _ = await client.post({"source_id": "im-99999", "url": "https://vk.com/wall-1_5?reply=7"})
+    assert (status, body) == (200, {"number": 1, "created": False})
+    assert await count(services) == 1
+
+
+async def test_the_same_text_at_the_same_moment_with_a_source_id_is_the_same_post(api: tuple[Api, Services]) -> None:
+    client, services = api
+    post = {"text": "Нет света на ул. Ленина", "detected_at": "2026-11-25T09:15:00+03:00"}
+    assert (await client.post(post))[:2] == (201, {"number": 1, "created": True})
+    status, body, _ = await client.post({**post, "source_id": "im-7"})
+    assert (status, body) == (200, {"number": 1, "created": False})
+    # The same moment written in UTC is the same moment.
+    status, body, _ = await client.post({**post, "detected_at": "2026-11-25T06:15:00Z"})
+    assert (status, body) == (200, {"number": 1, "created": False})
+    assert (await client.post({**post, "detected_at": "2026-11-25T09:16:00+03:00"}))[0] == 201  # another moment
+    assert await count(services) == 2
+
+
+async def test_a_source_id_reused_for_another_post_is_a_conflict_naming_its_incident(
+    api: tuple[Api, Services],
+) -> None:
+    client, services = api
+    assert (await client.post(POST))[0] == 201
+    status, body, _ = await client.post({**POST, "url": "https://vk.com/wall-1_5?reply=8"})
+    assert status == 409 and body["number"] == 1 and body["error"] == "conflict"
+    assert codes(body) == [("source_id", "source_id_taken")]
+    assert "incident No. 1" in body["problems"][0]["message"]
+    # The source id came with the same post in another form: the same incident, no conflict.
+    status, body, _ = await client.post({**POST, "url": "https://m.vk.com/wall-1_5/?reply=7&utm_source=x"})
+    assert (status, body) == (200, {"number": 1, "created": False})
+    assert await count(services) == 1
+
+
+# --- the contract: bounds, agreement, limits ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("detected_at", "status", "problem"),
+    [
+        ("2026-11-25T12:00:05+03:00", 201, None),  # 5 s ahead of the bot's clock: drift, taken as now
+        ("2026-11-25T12:04:59+03:00", 201, None),
+        ("2026-11-25T12:05:01+03:00", 400, "in_future"),
+        ("2099-01-01T10:00:00+03:00", 400, "in_future"),
+        ("9999-12-31T23:59:59-05:00", 400, "in_future"),
+        ("0001-01-01T00:00:00", 400, "too_old"),  # was a 500 "Server got itself in trouble"
+        ("1999-01-01T10:00:00", 400, "too_old"),  # was 201 and 27 years of overdue reminders
+        ("2026-10-25T11:59:00+03:00", 400, "too_old"),  # 30 days and a minute
+        ("2026-10-26T12:00:00+03:00", 201, None),
+        ("2026-11-25", 400, "time_required"),
+        ("25.11.2026 10:30", 400, "bad_moment"),  # a spreadsheet's form: the API speaks ISO 8601
+        ("вчера", 400, "bad_moment"),
+    ],
+)
+async def test_the_moment_of_detection_has_sane_bounds_and_a_tolerance_for_clock_drift(
+    api: tuple[Api, Services], detected_at: str, status: int, problem: str | None
+) -> None:
+    client, services = api
+    answer, body, _ = await client.post({"text": "Яма", "detected_at": detected_at})
+    assert answer == status, body
+    if problem is None:
+        incident = await services.get(body["number"])
+        assert incident.detected_at <= NOW  # a moment ahead of the clock is taken as now
+    else:
+        assert codes(body) == [("detected_at", problem)]
+        message = body["problems"][0]["message"]
+        assert "write 25.11.2026" not in message  # an ISO API is told ISO 8601
+        if problem == "bad_moment":
+            assert "ISO 8601" in message and "2026-11-25T10:30:00+03:00" in message
+
+
+async def test_a_post_from_a_clock_running_fast_is_still_one_post_when_sent_again(
+    api: tuple[Api, Services],
+) -> None:
+    client, services = api
+    post = {"text": "Нет света", "detected_at": "2026-11-25T12:00:03+03:00"}  # 3 s ahead of the bot
+    assert (await client.post(post))[:2] == (201, {"number": 1, "created": True})
+    assert (await services.get(1)).detected_at == NOW  # deadlines run from now, not from the future
+    services.clock.advance(timedelta(seconds=2))  # type: ignore[attr-defined]
+    assert (await client.post(post))[:2] == (200, {"number": 1, "created": False})
+
+
+async def test_the_bounds_are_configurable(tmp_path: Path) -> None:
+    limits = IntakeLimits(future_tolerance=timedelta(0), max_age=timedelta(days=400))
+    async for client, _ in _app(tmp_path, limits):
+        assert (await client.post({"text": "Яма", "detected_at": "2026-01-10T10:00:00+03:00"}))[0] == 201
+        status, body, _ = await client.post({"text": "Яма", "detected_at": "2026-11-25T12:00:05+03:00"})
+        assert (status, codes(body)) == (400, [("detected_at", "in_future")])
+
+
+async def test_a_network_that_contradicts_the_link_is_an_error(api: tuple[Api, Services]) -> None:
+    client, services = api
+    status, body, _ = await client.post({"url": "https://vk.com/wall-1_88", "network": "ok"})
+    assert (status, codes(body)) == (400, [("network", "network_mismatch")])
+    assert "vk link, not ok" in body["problems"][0]["message"]
+    assert (await client.post({"url": "https://vk.com/wall-1_88", "network": "vk"}))[0] == 201
+    assert (await services.get(1)).network is Network.vk
+    # A site's link may be a messenger's; without a link the network is as given, in any language.
+    assert (await client.post({"url": "https://chat.kluchi.ru/m/5", "network": "messenger"}))[0] == 201
+    assert (await services.get(2)).network is Network.messenger
+    assert (await client.post({"text": "Пост в Дзене", "network": "дзен"}))[0] == 201
+    assert (await services.get(3)).network is Network.dzen
+    status, body, _ = await client.post({"text": "x", "network": "myspace"})
+    assert (status, codes(body)) == (400, [("network", "unknown_value")])
+
+
+async def test_new_networks_come_from_their_links(api: tuple[Api, Services]) -> None:
+    client, services = api
+    links = {
+        "https://vk.me/club1": Network.vk,
+        "https://vkvideo.ru/video-1_2": Network.vk,
+        "https://dzen.ru/a/ZXyZ": Network.dzen,
+        "https://max.ru/adm_kluchi/AZq": Network.max,
+        "https://youtu.be/dQw4w9WgXcQ": Network.youtube,
+    }
+    for link, network in links.items():
+        status, body, _ = await client.post({"url": link})
+        assert status == 201 and (await services.get(body["number"])).network is network, link
+
+
+async def test_the_limits_of_the_schema_are_checked_before_anything_is_stored(api: tuple[Api, Services]) -> None:
+    """A 300-character author passed the checks and failed in PostgreSQL's varchar(255)."""
+    client, services = api
+    status, body, _ = await client.post({**POST, "author": "А" * 300})
+    assert (status, codes(body)) == (400, [("author", "too_long")])
+    status, body, _ = await client.post(
+        {**POST, "source_id": "i" * (MAX_EXTERNAL_ID + 1), "text": "a" * (MAX_POST_TEXT + 1)}
     )
-    problems = (await wrong.json())["problems"]
-    assert wrong.status == 400 and len(problems) == 3
-    assert "unknown topic «Дорги» (known: Дороги, ЖКХ)" in problems
-    empty = await client.post(url, json={"author": "Иван"}, headers=AUTH)
-    assert (await empty.json())["problems"] == ["neither a link nor a text"]
-    future = await client.post(url, json={**POST, "detected_at": "2099-01-01T10:00:00+03:00"}, headers=AUTH)
-    assert (await future.json())["problems"] == ["the moment of detection is in the future"]
-    huge = await client.post(url, json={**POST, "text": "я" * 300_000}, headers=AUTH)
-    assert huge.status == 413
-    assert (await client.get("/api/v1/health")).status == 200
+    assert sorted(codes(body)) == [("source_id", "too_long"), ("text", "too_long")]
+    status, body, _ = await client.post({**POST, "source_id": "  "})
+    assert codes(body) == [("source_id", "empty")]
+    status, body, _ = await client.post({**POST, "topics": ["ЖКХ"] * 21})
+    assert codes(body) == [("topics", "too_many")]
+    status, body, _ = await client.post({"author": "Иван"})
+    assert codes(body) == [("text", "link_or_text_required")]
+    assert await count(services) == 0
 
+
+async def test_a_bad_post_link_says_what_is_wrong_with_the_link(api: tuple[Api, Services]) -> None:
+    client, _ = api
+    cases = {
+        "ftp://vk.com/wall-1_2": "link_scheme",
+        "wall-1_2": "link_scheme",
+        "https://vk/wall-1_2": "link_host",
+        "https://vk.com/wall-1 2": "link_spaces",
+        "https://vk.com/" + "a" * MAX_URL: "link_length",
+    }
+    for link, code in cases.items():
+        status, body, _ = await client.post({"url": link, "text": "Яма"})
+        assert (status, codes(body)) == (400, [("url", code)]), link
+        message = body["problems"][0]["message"]
+        assert message.startswith("the post's link") and "published comment" not in message
+
+
+async def test_several_problems_are_named_at_once_each_with_its_field(api: tuple[Api, Services]) -> None:
+    client, services = api
+    status, body, _ = await client.post({**POST, "topics": ["Дорги"], "importance": "срочно", "detected_at": "вчера"})
+    assert status == 400
+    assert sorted(codes(body)) == [
+        ("detected_at", "bad_moment"),
+        ("importance", "unknown_value"),
+        ("topics", "unknown_value"),
+    ]
+    assert "unknown topic «Дорги» (known: Дороги, ЖКХ)" in [p["message"] for p in body["problems"]]
     with pytest.raises(NotFound):
         await services.get(1)
+
+
+# --- answers an integrator can act on -------------------------------------------------------------
+
+
+async def test_every_refusal_is_json_with_a_field_a_code_and_a_message(api: tuple[Api, Services]) -> None:
+    client, services = api
+    status, body, headers = await client.post(POST, headers={})
+    assert (status, codes(body)) == (401, [("Authorization", "unauthorized")])
+    assert headers["WWW-Authenticate"] == 'Bearer realm="otklik intake"'
+    status, body, headers = await client.post(POST, headers={"Authorization": "Bearer wrong"})
+    assert status == 401 and headers["WWW-Authenticate"].endswith('error="invalid_token"')
+    status, body, _ = await client.post(data="text=1")
+    assert (status, codes(body)) == (415, [("Content-Type", "unsupported_media_type")])
+    status, body, _ = await client.post(data="{not json", headers={**AUTH, "Content-Type": "application/json"})
+    assert (status, codes(body)) == (400, [("body", "invalid_json")])
+    assert "line 1, column 2" in body["problems"][0]["message"]
+
+    status, body, _ = await client.post([POST])  # a JSON array
+    assert (status, codes(body)) == (400, [("body", "not_an_object")])
+    assert "IncidentIn" not in json.dumps(body) and "an array" in body["problems"][0]["message"]
+    status, body, _ = await client.post({**POST, "priority": 1, "topics": "ЖКХ", "text": 5})
+    assert sorted(codes(body)) == [("priority", "unknown_field"), ("text", "wrong_type"), ("topics", "wrong_type")]
+    assert "must be a string, not a number" in [p["message"] for p in body["problems"]]
+
+    status, body, _ = await client.post({**POST, "text": "я" * 300_000})
+    assert (status, codes(body)) == (413, [("body", "too_large")])
+    status, body, _ = await client.call("GET", "/api/v1/nothing")
+    assert (status, body["error"]) == (404, "not_found")
+    status, body, headers = await client.call("GET", URL)
+    assert (status, body["error"], headers["Allow"]) == (405, "method_not_allowed", "POST")
+    assert await count(services) == 0
+
+
+async def test_bearer_in_any_case_and_a_body_with_a_byte_order_mark_are_accepted(api: tuple[Api, Services]) -> None:
+    client, _ = api
+    lower = {"Authorization": f"bearer {TOKEN}", "Content-Type": "application/json"}
+    bom = b"\xef\xbb\xbf" + json.dumps(POST, ensure_ascii=False).encode()  # as Windows tools save UTF-8
+    status, body, _ = await client.post(data=bom, headers=lower)
+    assert (status, body) == (201, {"number": 1, "created": True})
+    status, _, _ = await client.post(POST, headers={"Authorization": f"BEARER {TOKEN}"})
+    assert status == 200
+
+
+async def test_a_failure_inside_the_bot_answers_json_and_registers_nothing(api: tuple[Api, Services]) -> None:
+    client, services = api
+    async with services.sessions() as session, session.begin():
+        await session.execute(sa.text("DROP TABLE posts"))  # the database is broken under the bot
+    status, body, _ = await client.post(POST)
+    assert (status, codes(body)) == (500, [("body", "internal")])
+    assert await count(services) == 0
+
+
+async def test_the_openapi_document_is_served_and_says_what_the_server_does(api: tuple[Api, Services]) -> None:
+    client, _ = api
+    status, body, _ = await client.call("GET", "/api/v1/openapi.json")
+    assert status == 200 and body == SPEC
+    assert body["openapi"].startswith("3.")
+    schema = SPEC["components"]["schemas"]["IncidentIn"]["properties"]
+    assert tuple(schema) == FIELDS  # the fields the server takes, no more, no fewer
+    limits = {name: schema[name].get("maxLength") for name in ("source_id", "url", "text", "author")}
+    assert limits == {"source_id": MAX_EXTERNAL_ID, "url": MAX_URL, "text": MAX_POST_TEXT, "author": MAX_AUTHOR}
+    assert schema["topics"]["maxItems"] == MAX_TOPICS
+    for example in SPEC["components"]["schemas"]["IncidentIn"]["examples"]:
+        status, _, _ = await client.post(example)
+        assert status in (200, 201)
+    status, body, _ = await client.call("GET", "/api/v1/health")
+    assert (status, body) == (200, {"status": "ok"})
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"text": "Яма"},
+        {"url": "https://vk.com/wall-1_1", "topics": None, "location": None},
+        {"text": 5},
+        {"text": "Яма", "topics": "ЖКХ"},
+        {"text": "Яма", "topics": ["ЖКХ", 1]},
+        {"text": "Яма", "colour": "red"},
+        {"text": "Яма", "author": "А" * 256},
+        {"text": "Яма", "source_id": ""},
+        {"text": "Яма", "url": "https://vk.com/" + "a" * 2040},
+        ["a list"],
+    ],
+)
+async def test_the_schema_and_the_server_agree_on_the_shape_of_a_request(
+    api: tuple[Api, Services], payload: Any
+) -> None:
+    client, _ = api
+    valid = _validator("/components/schemas/IncidentIn").is_valid(payload)
+    status, body, _ = await client.post(payload)
+    assert (status in (200, 201)) == valid, body
+
+
+# --- several processes ------------------------------------------------------------------------------
 
 
 def test_the_api_needs_a_token_to_be_enabled(tmp_path: Path) -> None:
@@ -145,33 +460,47 @@ async def test_the_running_bot_listens_and_the_curator_gets_the_card(tmp_path: P
     intake = {"enabled": True, "port": port, "tokens": [TOKEN]}
     async with world(tmp_path, "otradnaya", start="2026-11-25 10:00", intake=intake) as w:
         async with ClientSession() as http:
-            answer = await http.post(
-                f"http://127.0.0.1:{port}/api/v1/incidents", json={**POST, "topics": ["Дороги"]}, headers=AUTH
-            )
+            answer = await http.post(f"http://127.0.0.1:{port}{URL}", json={**POST, "topics": ["Дороги"]}, headers=AUTH)
             assert (answer.status, await answer.json()) == (201, {"number": 1, "created": True})
+            spec = await http.get(f"http://127.0.0.1:{port}/api/v1/openapi.json")
+            assert (await spec.json())["info"]["title"] == "Otklik intake API"
         await w.settle()
         card = w.card_of(w.curator, 1)
         assert "Третий день не вывозят мусор" in card.text and "Route to a department" in str(card.buttons)
 
 
-async def test_two_instances_racing_on_one_post_register_it_once(api: tuple[TestClient, Services]) -> None:
-    """Each instance serialises its own requests; across instances the unique source id decides."""
+async def test_the_same_post_sent_twice_at_once_is_registered_once(api: tuple[Api, Services]) -> None:
+    client, _ = api
+    answers = await asyncio.gather(*(client.post(POST) for _ in range(5)))
+    assert sorted(body["created"] for _, body, _ in answers) == [False, False, False, False, True]
+    assert {body["number"] for _, body, _ in answers} == {1}
+
+
+async def test_two_instances_racing_on_one_post_register_it_once(api: tuple[Api, Services]) -> None:
+    """Each instance serialises its own requests; across instances the database's unique keys decide:
+    the source id, and the post's key when the same post comes with different source ids."""
     first, services = api
     second = TestClient(TestServer(make_app(services, [TOKEN], 100)))  # another process, its own lock
     await second.start_server()
+    other = Api(second)
     try:
-        sent = [c.post("/api/v1/incidents", json=POST, headers=AUTH) for c in (first, second) for _ in range(3)]
-        bodies = [await answer.json() for answer in await asyncio.gather(*sent)]
+        sent = [client.post(POST) for client in (first, other) for _ in range(3)]
+        forms = [
+            {**POST, "source_id": f"im-{n}", "url": url}
+            for n, url in enumerate(["https://vk.com/wall-2_5", "https://m.vk.com/wall-2_5", "vk.ru/wall-2_5/"])
+        ]
+        sent += [client.post(form) for client in (first, other) for form in forms]
+        bodies = [body for _, body, _ in await asyncio.gather(*sent)]
     finally:
         await second.close()
-    assert sorted(b["created"] for b in bodies) == [False] * 5 + [True]
-    assert {b["number"] for b in bodies} == {1}
-    with pytest.raises(NotFound):
-        await services.get(2)
+    assert sorted(b["number"] for b in bodies if b["created"]) == [1, 2]  # one incident per post
+    by_id, by_link = {b["number"] for b in bodies[:6]}, {b["number"] for b in bodies[6:]}
+    assert len(by_id) == len(by_link) == 1 and by_id != by_link
+    assert await count(services) == 2
 
 
 async def test_the_database_refuses_a_second_registration_of_the_same_source_id(
-    api: tuple[TestClient, Services],
+    api: tuple[Api, Services],
 ) -> None:
     """What the race above relies on when the two checks pass at the same moment."""
     _, services = api
@@ -181,4 +510,7 @@ async def test_the_database_refuses_a_second_registration_of_the_same_source_id(
     await services.register(curator, [post])
     with pytest.raises(IllegalTransition) as refused:
         await services.register(curator, [replace(post, url="https://vk.com/wall-1_10", id=None)])
+    assert refused.value.key == "already_registered"
+    with pytest.raises(IllegalTransition) as refused:  # the same post in another form, without an id
+        await services.register(curator, [replace(post, url="https://m.vk.com/wall-1_9/", id=None, external_id=None)])
     assert refused.value.key == "already_registered"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.demo import fill
-from bot.errors import ConcurrentUpdate, NotFound
+from bot.errors import ConcurrentUpdate, IllegalTransition, NotFound
 from bot.incident import (
     Assignment,
     AssignmentDeadline,
@@ -37,6 +37,7 @@ from bot.incident import (
     Source,
     State,
 )
+from bot.links import parse_link, post_key
 from bot.presets import get_preset
 from bot.workflow import Workflow
 from bot.worktime import WeeklySchedule, WorkCalendar
@@ -433,19 +434,42 @@ async def test_racing_transactions_exactly_one_raises_concurrent_update(
     assert stored.version == 1
 
 
-async def test_find_repeat_candidates_by_link_or_by_author_on_topic(sessions: Sessions) -> None:
+async def test_find_repeat_candidates_by_post_key_or_by_author_on_topic(sessions: Sessions) -> None:
     s = await seed(sessions)
     async with sessions() as session, session.begin():
         repository = IncidentRepository(session)
         earlier = await repository.add(new_incident(s))
         assert earlier.id is not None
+        await repository.claim_posts(earlier.id, [(post_key(earlier.sources[0]), earlier.sources[0].id)])
 
-        assert await repository.find_repeat_candidates("https://vk.com/wall-1_100", None, [], at(1000)) == [earlier.id]
+        key = parse_link("https://m.vk.com/wall-1_100/?utm_source=tg").key  # another form of the same link
+        assert await repository.find_repeat_candidates(key, None, [], at(1000)) == [earlier.id]
         assert await repository.find_repeat_candidates(None, "Пётр Жалобин", [s.topics[0]], at(-60)) == [earlier.id]
         # The author counts only on the same topic and within the period.
         assert await repository.find_repeat_candidates(None, "Пётр Жалобин", [], at(-60)) == []
         assert await repository.find_repeat_candidates(None, "Пётр Жалобин", [s.topics[0]], at(60)) == []
-        assert await repository.find_repeat_candidates("https://ok.ru/x", "Другой", [s.topics[0]], at(-60)) == []
+        other = parse_link("https://ok.ru/group/1/topic/2").key
+        assert await repository.find_repeat_candidates(other, "Другой", [s.topics[0]], at(-60)) == []
+
+
+async def test_a_post_key_is_registered_once_and_the_database_refuses_it_again(sessions: Sessions) -> None:
+    """What every intake path relies on when two processes register one post at the same moment."""
+    s = await seed(sessions)
+    async with sessions() as session, session.begin():
+        repository = IncidentRepository(session)
+        first = await repository.add(new_incident(s))
+        assert first.id is not None
+        await repository.claim_posts(first.id, [(post_key(src), src.id) for src in first.sources])
+        second = await repository.add(new_incident(s))
+        assert second.id is not None
+    key = post_key(first.sources[0])
+    async with sessions() as session:
+        assert await IncidentRepository(session).registered([key, "https://vk.com/wall-9_9"]) == {key: first.id}
+    async with sessions() as session:
+        with pytest.raises(IllegalTransition) as refused:
+            async with session.begin():
+                await IncidentRepository(session).claim_posts(second.id, [(key, second.sources[0].id)])
+    assert refused.value.key == "already_registered"
 
 
 async def test_list_by_state_pages_oldest_first(sessions: Sessions) -> None:
@@ -643,6 +667,40 @@ async def test_migration_0007_fills_the_milestones_of_existing_incidents_from_th
         assert await milestones() == kept
     finally:
         await engine.dispose()
+
+
+async def test_migration_0010_registers_the_posts_of_existing_incidents_once(tmp_path: Path) -> None:
+    """A database from before 0010 — with the same post registered twice under two link forms, a split
+    and a post without a link — gets one key per post, held by the incident that registered it first."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.sqlite3'}"
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "0008")
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    try:
+        s = await seed(sessions)
+        async with sessions() as session, session.begin():
+            repository = IncidentRepository(session)
+            first = await repository.add(new_incident(s))
+            again = new_incident(s)
+            again.sources = [replace(again.sources[0], url="http://m.vk.com/wall-1_100/?utm_source=tg", attachments=[])]
+            again = await repository.add(again)
+            part = new_incident(s)
+            part.parent_id = first.id  # a split's part shares its parent's posts
+            part = await repository.add(part)
+    finally:
+        await engine.dispose()
+    await upgrade_async(url)
+    engine = make_engine(url)
+    try:
+        async with make_session_factory(engine)() as session:
+            rows = (await session.execute(sa.text("SELECT key, incident_id FROM posts ORDER BY id"))).all()
+    finally:
+        await engine.dispose()
+    assert [(key, incident) for key, incident in rows] == [
+        ("https://vk.com/wall-1_100", first.id),
+        (post_key(first.sources[1]), first.id),  # without a link: its text and moment
+    ]
+    assert rows[1][0].startswith("text:")
 
 
 async def test_reports_use_two_connections_except_on_in_memory_sqlite(tmp_path: Path) -> None:
