@@ -33,6 +33,7 @@ from bot.incident import (
 from bot.links import BadLink, parse_link, post_key
 from bot.notifications import Audience, notices
 from bot.workflow import Action, Actor, SplitPart, Transition, Workflow
+from storage.db import bulk_writer
 from storage.repositories import (
     AbsenceRecord,
     CardRepository,
@@ -55,6 +56,10 @@ CURRENT_CARD: ContextVar[tuple[int, int] | None] = ContextVar("otklik_current_ca
 
 INVITE_TTL = timedelta(days=7)
 REPEAT_WINDOW = timedelta(days=30)
+# An import waits this long for another import (or any long writer) to finish before giving up (SQLite's
+# write lock; PostgreSQL's advisory lock waits without limit): two imports of a 10,000-row file at once
+# run one after the other, ~100 s each on a busy 2-core machine.
+BULK_WAIT_SECONDS = 900
 
 
 @dataclass(frozen=True)
@@ -398,7 +403,7 @@ class Services:
         keys = [post_key(source) for source, _ in items]
         results: list[tuple[int, bool]] = []
         batch = _Batch()
-        async with self.sessions() as session, session.begin():
+        async with bulk_writer(self.sessions, BULK_WAIT_SECONDS) as session, session.begin():
             repo = IncidentRepository(session)
             await repo.wait_for_bulk_registrations()
             known = await repo.registered(keys)

@@ -37,9 +37,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 # How long a SQLite writer waits for another's transaction before giving up, in milliseconds. Writers wait
 # at BEGIN IMMEDIATE (below), so this must outlast the longest write transaction of any process on the file:
-# a 10,000-row import in one transaction takes seconds, and a reminder sweep or a card press must wait for it,
-# not fail with "database is locked".
-SQLITE_BUSY_TIMEOUT_MS = 60_000
+# an import is one transaction (10,000 rows: about 100 s on a busy 2-core machine), and a reminder sweep or a
+# card press must wait for it, not fail with "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 120_000
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -51,6 +51,7 @@ SQLITE_PRAGMAS = (
 # Execution options a session puts on its connection before the transaction begins (see UnitOfWorkSession).
 WRITE_OPTION = "otklik_write"  # an explicit ``session.begin()``: a unit of work that will write
 SNAPSHOT_OPTION = "otklik_snapshot"  # a read-only snapshot, even with an explicit begin (reports)
+BUSY_TIMEOUT_OPTION = "otklik_busy_timeout_ms"  # this unit of work waits longer for the write lock (an import)
 
 
 def _is_sqlite(url: str) -> bool:
@@ -91,6 +92,13 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # makes it wait its turn; reads stay deferred and never wait for writers (WAL).
         options = connection.get_execution_options()
         write = options.get(WRITE_OPTION) and not options.get(SNAPSHOT_OPTION)
+        if write:
+            # The wait applies at BEGIN, so it is set before it; the connection remembers what it has.
+            timeout = int(options.get(BUSY_TIMEOUT_OPTION, SQLITE_BUSY_TIMEOUT_MS))
+            info = connection.connection.info
+            if info.get(BUSY_TIMEOUT_OPTION, SQLITE_BUSY_TIMEOUT_MS) != timeout:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout = {timeout}")
+                info[BUSY_TIMEOUT_OPTION] = timeout
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
@@ -126,6 +134,12 @@ def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
     """Sessions for services and repositories: an explicit ``begin()`` is a writing unit of work
     (:class:`UnitOfWorkSession`); objects stay usable after commit (``expire_on_commit=False``)."""
     return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=UnitOfWorkSession)
+
+
+def bulk_writer(sessions: async_sessionmaker[AsyncSession], wait_seconds: float) -> AsyncSession:
+    """A session for one long unit of work (an import) that may wait up to ``wait_seconds`` for the write lock
+    while another such one finishes (SQLite; PostgreSQL waits on its own locks)."""
+    return sessions(execution_options={BUSY_TIMEOUT_OPTION: int(wait_seconds * 1000)})
 
 
 def snapshot(sessions: async_sessionmaker[AsyncSession]) -> AsyncSession:

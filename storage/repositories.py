@@ -324,26 +324,17 @@ class IncidentRepository:
             found.update({by_digest[digest]: incident_id for digest, incident_id in rows})
         return found
 
-    async def wait_for_bulk_registrations(self, wait_seconds: float = 900) -> None:
-        """Make this transaction the only bulk registration (an import) running, waiting up to
-        ``wait_seconds`` for one under way to finish; call it first in the transaction.
+    async def wait_for_bulk_registrations(self) -> None:
+        """Make this transaction the only bulk registration (an import) running, waiting for one under way
+        to finish; call it first in the transaction.
 
         PostgreSQL: a transaction-scoped advisory lock, so the second of two imports of one file starts
         after the first commits and finds its posts (without it, it would fail at the first post both
-        register). SQLite: the database's write lock, taken at once, as a transaction that has read
-        cannot wait for it later; others' writes wait for this one meanwhile (busy timeout).
+        register). SQLite: nothing to do — a unit of work holds the database's write lock from its BEGIN
+        (``storage.db``); open the session with ``storage.db.bulk_writer`` to wait long enough for it.
         """
-        session = self._session
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            await session.execute(sa.select(sa.func.pg_advisory_xact_lock(_BULK_REGISTRATION_LOCK)))
-        elif dialect == "sqlite":
-            previous = (await session.execute(sa.text("PRAGMA busy_timeout"))).scalar_one()
-            await session.execute(sa.text(f"PRAGMA busy_timeout = {int(wait_seconds * 1000)}"))
-            try:
-                await session.execute(sa.delete(posts).where(sa.false()))  # any write statement takes the lock
-            finally:
-                await session.execute(sa.text(f"PRAGMA busy_timeout = {int(previous)}"))
+        if self._session.get_bind().dialect.name == "postgresql":
+            await self._session.execute(sa.select(sa.func.pg_advisory_xact_lock(_BULK_REGISTRATION_LOCK)))
 
     async def claim_posts(self, incident_id: int, claimed: Iterable[tuple[str, int | None]]) -> None:
         """Record that ``incident_id`` answers these posts, as (post key, source id) pairs.

@@ -182,7 +182,7 @@ async def test_sqlite_pragmas_are_on(database: MigratedDatabase, engine: AsyncEn
         pragma = connection.exec_driver_sql
         assert (await pragma("PRAGMA journal_mode")).scalar() == "wal"
         assert (await pragma("PRAGMA foreign_keys")).scalar() == 1
-        assert (await pragma("PRAGMA busy_timeout")).scalar() == SQLITE_BUSY_TIMEOUT_MS == 60_000
+        assert (await pragma("PRAGMA busy_timeout")).scalar() == SQLITE_BUSY_TIMEOUT_MS == 120_000
         assert (await pragma("PRAGMA synchronous")).scalar() == 1  # NORMAL
 
 
