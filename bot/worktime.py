@@ -550,17 +550,26 @@ class WorkCalendar:
         return timedelta(seconds=total)
 
     def add_working_days(self, start: datetime, days: int) -> datetime:
-        """``days`` working days after ``start`` — the project's rule for "N рабочих дней".
+        """``days`` working days after ``start`` — the project's rule for "N рабочих дней" (README «Working time»).
 
-        Let ``s = next_working_moment(start)`` and ``e`` the working time elapsed on s's local
-        date before ``s`` (counted from the day's first span).  The result is on the
-        ``days``-th working day after s's date, at the moment where the same working time
-        ``e`` has elapsed on that day (a span boundary resolves to the next span's start, as
-        ``s`` itself was a working moment), clamped to the end of that day's last span if the
-        day is shorter (a shortened pre-holiday day).  On a uniform schedule this is "the same
-        clock time N working days later": Mon 10:00 + 2 → Wed 10:00, Fri 15:00 + 2 →
-        Tue 15:00, 20:00 counts from 09:00 of the next working day.  Working Saturdays are
-        working days.  ``days == 0`` returns ``s``.
+        The deadline is the same point of the working day, ``days`` working days later:
+
+        * let ``s = next_working_moment(start)`` and ``e`` the working time elapsed on s's local date
+          before ``s`` (counted from the day's first span);
+        * ``e > 0``: the result is on the ``days``-th working day after s's date, at the *first* moment
+          where ``e`` has elapsed — so a start at the end of an interval ends at the end of the same
+          interval (13:00 before lunch → 13:00, not 14:00), like every deadline that lands on a span end;
+          on a shorter day (pre-holiday) the result is that day's end;
+        * ``e == 0`` (a start at the opening of a day, or in the non-working time before it — the evening,
+          the weekend, a holiday): the whole of s's date is the first of the ``days`` working days and the
+          result is the end of the ``days``-th one — a start at 18:00 ends at 18:00 of the ``days``-th
+          working day, not at 09:00 of the day after it (the same working moment, written where the
+          working time runs out, as ``add`` does).
+
+        Mon 10:00 + 2 → Wed 10:00; Fri 15:00 + 2 → Tue 15:00; Mon 13:00 + 2 → Wed 13:00;
+        Mon 18:00 or 20:00 + 2 → Wed 18:00; Mon 09:00 + 2 → Tue 18:00 (two whole working days).
+        Working Saturdays are working days. ``days == 0`` returns ``s``. Raises TypeError for a non-int,
+        ValueError for a negative ``days``, NoWorkingTimeError when the calendar runs out of working days.
         """
         if isinstance(days, bool) or not isinstance(days, int):
             raise TypeError(f"days must be an int, got {days!r}")
@@ -571,6 +580,8 @@ class WorkCalendar:
             return self._dt(s)
         day = self._date_of(s)
         elapsed = sum(min(b, s) - a for a, b in self._day(day)[0] if a < s)
+        if elapsed == 0:
+            days -= 1  # s's own date is the first working day, counted whole
         idle = 0
         while days:
             day += _ONE_DAY
@@ -582,10 +593,10 @@ class WorkCalendar:
                 if idle > _SEARCH_DAYS:
                     raise self._no_working_time(day - _SEARCH_DAYS * _ONE_DAY)
         ivs, total = self._day(day)
-        if elapsed >= total:
+        if elapsed == 0 or elapsed >= total:
             return self._dt(ivs[-1][1])
         for a, b in ivs:
-            if elapsed < b - a:
+            if elapsed <= b - a:
                 return self._dt(a + elapsed)
             elapsed -= b - a
         raise AssertionError("unreachable: elapsed < total")  # pragma: no cover
