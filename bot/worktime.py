@@ -14,15 +14,13 @@ Conventions used throughout (``[a, b)`` is one working span of a day):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-import holidays
+from bot.production_calendar import Decree, YearCalendar, YearStatus, check_country, decrees_by_year, year_calendar
 
 __all__ = [
     "CalendarOverrides",
@@ -43,8 +41,6 @@ _PRE_HOLIDAY_CUT = 3600
 # Per-calendar caches are plain dicts; this bound only guards against a pathological caller
 # sweeping centuries (a real organisation touches a few thousand dates).
 _CACHE_LIMIT = 50_000
-# "Day off (substituted from 11/01/2025)" in the package's en_US names.
-_SUBSTITUTED_FROM = re.compile(r"substituted from (\d{2})/(\d{2})/(\d{4})")
 
 
 class NoWorkingTimeError(ValueError):
@@ -186,45 +182,6 @@ class MonthTotal:
     working_time: timedelta
 
 
-# --------------------------------------------------------------------------- production calendar
-
-
-@dataclass(frozen=True)
-class _YearCalendar:
-    public: frozenset[date]  # public (non-working) holidays proper — they shorten the eve
-    transferred: frozenset[date]  # days off moved by a decree or observed — they do not
-    weekend_workdays: frozenset[date]  # working Saturdays/Sundays
-    replaces: Mapping[date, date]  # working weekend day -> the weekday whose day off it took
-
-
-@lru_cache(maxsize=64)
-def _year_calendar(country: str, year: int) -> _YearCalendar:
-    """Production calendar of one year from the ``holidays`` package (names parsed in en_US)."""
-    hol = holidays.country_holidays(country, years=year, language="en_US")
-    public: set[date] = set()
-    transferred: set[date] = set()
-    replaces: dict[date, date] = {}
-    for day, names in hol.items():
-        parts = [p.strip() for p in names.split(";")]
-        moved = [p for p in parts if "substituted" in p.lower() or "observed" in p.lower()]
-        # A date carrying both a real holiday and a transfer is a real holiday.
-        (transferred if len(moved) == len(parts) else public).add(day)
-        for p in moved:
-            m = _SUBSTITUTED_FROM.search(p)
-            if m:
-                month, dom, yr = map(int, m.groups())
-                replaces[date(yr, month, dom)] = day
-    weekend_workdays = frozenset(getattr(hol, "weekend_workdays", ()))
-    return _YearCalendar(
-        public=frozenset(public),
-        transferred=frozenset(transferred),
-        weekend_workdays=weekend_workdays,
-        # Only substitutions *from a working weekend day* matter for shortening; the others
-        # are holidays that fell on a weekend ("substituted from 01/04/2025").
-        replaces=MappingProxyType({k: v for k, v in replaces.items() if k in weekend_workdays}),
-    )
-
-
 def _cut_from_end(spans: tuple[Span, ...], seconds: int) -> tuple[Span, ...]:
     """Remove the last ``seconds`` of working time (from the last span, then earlier ones)."""
     out = list(spans)
@@ -251,8 +208,10 @@ class WorkCalendar:
     1. ``overrides.custom_hours`` — exact spans;
     2. ``overrides.days_off`` — day off;
     3. ``overrides.working_days`` — the normal-day spans (first weekday with spans);
-    4. production calendar (``holidays`` package): public holidays and transferred days off
-       are days off; working weekend days get the normal-day spans;
+    4. production calendar (``bot.production_calendar``: the ``holidays`` package, Labour Code
+       art. 112 moves for a year without a known decree, and the ``decrees`` given here for such a
+       year): public holidays and transferred days off are days off; working weekend days get the
+       normal-day spans;
     5. the weekly schedule.
 
     With ``shorten_pre_holiday`` (Labour Code art. 95) a working day from rules 3–5 whose next
@@ -269,12 +228,15 @@ class WorkCalendar:
         production_calendar: str | None = "RU",
         shorten_pre_holiday: bool = True,
         overrides: CalendarOverrides | None = None,
+        decrees: Iterable[Decree] = (),
     ) -> None:
         self._tz = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
         self._schedule = schedule if schedule is not None else WeeklySchedule.standard()
         self._country = production_calendar
         if production_calendar is not None:
-            _year_calendar(production_calendar, 2025)  # fail fast on an unknown country code
+            check_country(production_calendar)  # fail fast on an unknown country code
+        self._decrees = decrees_by_year(decrees)
+        self._years: dict[int, YearCalendar] = {}
         self._shorten = shorten_pre_holiday
         self._overrides = overrides if overrides is not None else CalendarOverrides()
         self._normal_day: tuple[Span, ...] = next(
@@ -312,7 +274,7 @@ class WorkCalendar:
         if day in ov.working_days:
             base = self._normal_day
         elif self._country is not None:
-            year = _year_calendar(self._country, day.year)
+            year = self._year(day.year)
             if day in year.public or day in year.transferred:
                 return ()
             if day in year.weekend_workdays:
@@ -337,7 +299,7 @@ class WorkCalendar:
         assert self._country is not None
         # The substitution is listed under the year of the replaced day, usually the same year.
         for year in (workday.year, workday.year + 1):
-            replaced = _year_calendar(self._country, year).replaces.get(workday)
+            replaced = self._year(year).replaces.get(workday)
             if replaced is not None:
                 return replaced
         return None
@@ -346,7 +308,20 @@ class WorkCalendar:
         if self._country is None:
             return False
         nxt = day + _ONE_DAY
-        return nxt in _year_calendar(self._country, nxt.year).public
+        return nxt in self._year(nxt.year).public
+
+    def _year(self, year: int) -> YearCalendar:
+        assert self._country is not None
+        cached = self._years.get(year)
+        if cached is None:
+            cached = self._years[year] = year_calendar(self._country, year, self._decrees.get(year))
+        return cached
+
+    def year_status(self, year: int) -> YearStatus:
+        """Whether ``year`` rests on a known government decree (official) or on art. 112 alone (provisional)."""
+        if self._country is None:
+            return YearStatus(year, official=False, source="none")
+        return self._year(year).status
 
     def _day(self, day: date) -> tuple[_Intervals, int]:
         """Spans of ``day`` as epoch-second intervals plus their total (cached)."""
