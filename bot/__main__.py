@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|db upgrade|calendar|deadline]`."""
+"""Command line: `python -m bot [run|db upgrade|check-config|calendar|deadline|report|import|demo-data]`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -15,6 +16,8 @@ from typing import Any, TextIO
 from bot.config import ConfigError, Settings, load_settings
 from bot.incident import Importance, Role
 from bot.presets import PRESETS, get_preset
+from bot.production_calendar import YearStatus
+from bot.worktime import NoWorkingTimeError
 
 WEEKDAYS_RU = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")
 MONTHS_RU = (
@@ -148,6 +151,8 @@ def _check_config(settings: Settings) -> int:
     print(f"Organisation: {settings.organisation.name}")
     print(f"Preset: {preset.name} — {preset.document}")
     print(f"Time zone: {cal.tz.key}")
+    for status in settings.calendar_years():
+        print(f"Production calendar {status.describe()}")
     print(f"Database: {_safe_url(settings.database.url)}")
     print(
         f"Departments: {len(settings.departments)}, topics: {len(settings.topics)}, "
@@ -162,10 +167,26 @@ def _check_config(settings: Settings) -> int:
     return 0
 
 
+def _status_ru(status: YearStatus) -> str:
+    """The calendar's source for ``calendar YEAR``, in Russian like the rest of its table."""
+    if status.source == "none":
+        return "Без производственного календаря: праздничные дни не учитываются."
+    if status.provisional:
+        return (
+            f"Предварительный: постановление Правительства о переносе выходных дней в {status.year} году ещё "
+            "не известно. Праздники, совпавшие с выходными, перенесены на следующий рабочий день по ст. 112 ТК РФ "
+            "(кроме 1–8 января); переносы из постановления можно внести в [organisation.calendar] decrees."
+        )
+    decree = status.decree or "постановление Правительства (в данных календаря не названо)"
+    where = " — из конфигурации" if status.source == "config" else ""
+    return f"Официальный: {decree}{where}."
+
+
 def _calendar(settings: Settings, year: int, as_json: bool) -> int:
-    if not 1991 <= year <= 2100:
-        raise ConfigError("the year must be between 1991 and 2100")
+    if year not in _YEARS:
+        raise ConfigError(f"the year must be between {_YEARS[0]} and {_YEARS[-1]}")
     cal = settings.calendar()
+    status = cal.year_status(year)
     totals = cal.month_totals(year)
     days = sum(t.working_days for t in totals)
     seconds = sum(t.working_time.total_seconds() for t in totals)
@@ -175,6 +196,12 @@ def _calendar(settings: Settings, year: int, as_json: bool) -> int:
                 {
                     "year": year,
                     "timezone": cal.tz.key,
+                    "calendar": {
+                        "official": status.official,
+                        "source": status.source,
+                        "decree": status.decree,
+                        "note": status.describe(),
+                    },
                     "months": [
                         {
                             "month": t.month,
@@ -191,6 +218,7 @@ def _calendar(settings: Settings, year: int, as_json: bool) -> int:
         )
         return 0
     print(f"Производственный календарь {year} — {settings.organisation.name} ({cal.tz.key})")
+    print(_status_ru(status))
     print(f"{'Месяц':<10} {'Рабочих дней':>13} {'Рабочих часов':>14}")
     for t in totals:
         print(f"{MONTHS_RU[t.month - 1]:<10} {t.working_days:>13} {_hours(t.working_time.total_seconds()):>14}")
@@ -208,14 +236,13 @@ def _deadline(settings: Settings, args: argparse.Namespace) -> int:
     from bot.workflow import Workflow
 
     cal = settings.calendar()
-    try:
-        local = datetime.strptime(args.detected.strip(), "%Y-%m-%d %H:%M")
-    except ValueError:
-        raise ConfigError(f"--detected {args.detected!r}: write it as 'YYYY-MM-DD HH:MM'") from None
-    detected = local.replace(tzinfo=cal.tz)
+    detected = _detected(args.detected).replace(tzinfo=cal.tz)
     preset = settings.preset() if not args.preset else get_preset(args.preset)
     workflow = Workflow(preset, cal, settings.curator_work_calendar())
-    items = plan(workflow, detected, Importance(args.importance))
+    try:
+        items = plan(workflow, detected, Importance(args.importance))
+    except NoWorkingTimeError as exc:
+        raise ConfigError(f"--detected {args.detected!r}: {exc}") from None
     if args.json:
         print(
             json.dumps(
@@ -225,7 +252,15 @@ def _deadline(settings: Settings, args: argparse.Namespace) -> int:
                     "detected": detected.isoformat(),
                     "importance": args.importance,
                     "deadlines": [
-                        {"key": i.key, "label": i.label, "due": i.due.isoformat(), "term": i.term, "clause": i.clause}
+                        {
+                            "key": i.key,
+                            "label": i.label,
+                            "due": i.due.isoformat(),
+                            "term": i.term,
+                            "clause": i.clause,
+                            "shortened": i.shortened,
+                            "own_due": i.own_due.isoformat() if i.own_due else None,
+                        }
                         for i in items
                     ],
                 },
@@ -241,8 +276,45 @@ def _deadline(settings: Settings, args: argparse.Namespace) -> int:
     )
     width = max(len(i.label) for i in items)
     for i in items:
-        print(f"  {i.label:<{width}}  {WEEKDAYS_RU[i.due.weekday()]} {i.due:%d.%m.%Y %H:%M}  ({i.term}, {i.clause})")
+        line = f"  {i.label:<{width}}  {_day_ru(i.due)}  ({i.term}, {i.clause})"
+        if i.own_due is not None:
+            line += f" — сокращён до срока ответа, по своему сроку: {_day_ru(i.own_due)}"
+        print(line)
+    if any(i.shortened for i in items):
+        print("Каждый шаг заканчивается не позже срока размещения ответа: окна длиннее остатка срока сокращены.")
+    years = sorted({detected.year, *(i.due.year for i in items)})
+    for status in (cal.year_status(y) for y in years):
+        if not status.official:
+            print(f"Календарь {status.year} года — {_status_ru(status)[0].lower()}{_status_ru(status)[1:]}")
     return 0
+
+
+def _day_ru(moment: datetime) -> str:
+    return f"{WEEKDAYS_RU[moment.weekday()]} {moment:%d.%m.%Y %H:%M}"
+
+
+# The production calendar's data begins in 1991; a year past 2100 is a typo, and 9999 would overflow.
+_YEARS = range(1991, 2101)
+_MOMENT = re.compile(r"\d{4}-\d{1,2}-\d{1,2} \d{1,2}:\d{2}")
+
+
+def _detected(text: str) -> datetime:
+    """``--detected``: a naive local moment, or a ConfigError that says what is wrong with it."""
+    text = text.strip()
+    if not _MOMENT.fullmatch(text):
+        raise ConfigError(f"--detected {text!r}: write it as 'YYYY-MM-DD HH:MM'")
+    day, clock = text.split(" ")
+    try:
+        when = datetime.strptime(day, "%Y-%m-%d").date()
+    except ValueError:
+        raise ConfigError(f"--detected {text!r}: the date {day} does not exist") from None
+    try:
+        moment = datetime.combine(when, datetime.strptime(clock, "%H:%M").time())
+    except ValueError:
+        raise ConfigError(f"--detected {text!r}: the time {clock} does not exist") from None
+    if moment.year not in _YEARS:
+        raise ConfigError(f"--detected {text!r}: the year must be between {_YEARS[0]} and {_YEARS[-1]}")
+    return moment
 
 
 def _report(settings: Settings, args: argparse.Namespace) -> int:

@@ -112,6 +112,8 @@ async def running(
         await upgrade_async(engine)
     services = make_services(settings, engine, clock)
     await services.seed(settings)
+    for status in settings.calendar_years(services.clock.now()):
+        log.log(logging.INFO if status.official else logging.WARNING, "Production calendar %s", status.describe())
     i18n = make_i18n()
     bot = make_bot(settings, token)
     dispatcher = make_dispatcher(services, i18n)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from datetime import date, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from bot.outbox import DeliverySettings
 from bot.presets import PRESETS, Preset, get_preset
+from bot.production_calendar import Decree, YearStatus, decrees_by_year
 from bot.worktime import CalendarOverrides, Span, WeeklySchedule, WorkCalendar
 
 ENV_CONFIG = "OTKLIK_CONFIG"
@@ -144,12 +145,39 @@ class ScheduleSection(_Section):
         return WeeklySchedule.from_intervals(days, lunch=lunch)
 
 
+class TransferSection(_Section):
+    """One transfer of a decree: the day off of ``from`` (a Saturday or Sunday) moves to ``to``."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: date = Field(alias="from")
+    to: date
+
+
+class DecreeSection(_Section):
+    """The government's decree on the transfer of days off for a year the ``holidays`` package does not know yet
+    (Labour Code art. 112 part 5), entered by hand from its text: the year becomes official."""
+
+    year: int = Field(ge=1991, le=2100)
+    name: str = Field(min_length=1, max_length=300)  # "Постановление Правительства РФ от … № …"
+    transfers: list[TransferSection] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> DecreeSection:
+        self.build()  # raises ValueError naming the date
+        return self
+
+    def build(self) -> Decree:
+        return Decree(self.year, self.name, tuple((t.from_, t.to) for t in self.transfers))
+
+
 class CalendarSection(_Section):
-    """Local changes to the production calendar."""
+    """Local changes to the production calendar, and decrees the ``holidays`` package does not know yet."""
 
     days_off: list[date] = Field(default_factory=list)
     working_days: list[date] = Field(default_factory=list)
     custom_hours: dict[date, list[str]] = Field(default_factory=dict)
+    decrees: list[DecreeSection] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> CalendarSection:
@@ -159,7 +187,11 @@ class CalendarSection(_Section):
         both = set(self.days_off) & set(self.working_days)
         if both:
             raise ValueError(f"{sorted(both)[0]} is both a day off and a working day")
+        decrees_by_year(self.build_decrees())  # one decree per year
         return self
+
+    def build_decrees(self) -> list[Decree]:
+        return [d.build() for d in self.decrees]
 
     def build(self) -> CalendarOverrides:
         return CalendarOverrides(
@@ -199,13 +231,19 @@ class CalendarSpec(_Section):
             raise ValueError("only 'RU' (the Russian production calendar) or 'none' is supported")
         return v
 
-    def build(self, default_tz: str) -> WorkCalendar:
+    def build(self, default_tz: str, inherited_decrees: list[Decree] | None = None) -> WorkCalendar:
+        """The calendar; ``inherited_decrees`` (the organisation's, for the curator's calendar) fill in the years
+        this section names no decree for — a decree is national, entered once."""
+        own = self.calendar.build_decrees()
+        named = {d.year for d in own}
+        decrees = own + [d for d in inherited_decrees or () if d.year not in named]
         return WorkCalendar(
             self.timezone or default_tz,
             self.schedule.build(),
             production_calendar=self.production_calendar,
             shorten_pre_holiday=self.shorten_pre_holiday,
             overrides=self.calendar.build(),
+            decrees=decrees,
         )
 
 
@@ -329,7 +367,18 @@ class Settings(_Section):
     def curator_work_calendar(self) -> WorkCalendar:
         if self.curator_calendar is None:
             return self.calendar()
-        return self.curator_calendar.build(self.organisation.timezone or self.preset().timezone)
+        return self.curator_calendar.build(
+            self.organisation.timezone or self.preset().timezone, self.organisation.calendar.build_decrees()
+        )
+
+    def calendar_years(self, now: datetime | None = None) -> list[YearStatus]:
+        """Whose word the organisation's calendar rests on for the years deadlines can reach at ``now`` (aware;
+        default the system clock) — this local year and the next — and for every year the config names a
+        decree for; shown by ``check-config`` and logged at start."""
+        cal = self.calendar()
+        year = (now or datetime.now(cal.tz)).astimezone(cal.tz).year
+        years = {year, year + 1} | {d.year for d in self.organisation.calendar.decrees}
+        return [cal.year_status(y) for y in sorted(years)]
 
     def require_token(self) -> str:
         if self.bot.token is None or not self.bot.token.get_secret_value().strip():

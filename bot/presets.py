@@ -46,6 +46,8 @@ class Cited:
 
 @dataclass(frozen=True)
 class Preset:
+    """One regulation's parameters (SPEC §4), each term with its seed clause; None: the seed sets no such term."""
+
     name: str
     title: str
     document: str
@@ -75,12 +77,20 @@ class Preset:
     report_surges_to_head: Cited = Cited(False, "не установлено")
 
     def answer_term(self, importance: Importance) -> Term:
+        """The answer's term: ``answer_high`` for high importance where the seed sets one, else ``answer_normal``."""
         if importance is Importance.high and self.answer_high is not None:
             return self.answer_high
         return self.answer_normal
 
     def draft_before(self, importance: Importance) -> Term | None:
-        if importance is Importance.high:
+        """How long before the answer deadline the draft reaches the curator; None: no draft mark.
+
+        A preset with one answer term for both importances (Ключи п. 6/7, Удмуртия пп. 10–11: ``answer_high``
+        is None) gives high importance the whole normal plan, draft mark included. Only where the seed sets
+        a separate high term does high importance take ``draft_before_high`` — Боровичи п. 12 (2 W-h), or
+        none where the seed ties its draft mark to the normal term alone (Отрадная п. 12/17, Петровский п. 8/9).
+        """
+        if importance is Importance.high and self.answer_high is not None:
             return self.draft_before_high
         return self.draft_before_normal
 

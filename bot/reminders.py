@@ -34,7 +34,12 @@ class Mark:
 def _window(
     workflow: Workflow, key: str, start: datetime | None, due: datetime | None, term: Term | None, audience: str
 ) -> list[Mark]:
-    """A short window (routing, return, approval, publication): at half-time and at expiry."""
+    """A short window (routing, return, approval, publication): at half-time and at expiry.
+
+    Half-time is the middle of the window as it stands — cut to the answer deadline, its half is that of the
+    shorter window, so "half of the time has passed" stays true; a window too short to have a middle before
+    its end (zero length) has no half-time mark.
+    """
     name = key.split(":")[0]
     if due is None:
         return []
@@ -42,12 +47,19 @@ def _window(
     if start is None or term is None or term.days:
         return [expiry]
     cal = workflow.calendar if audience.startswith("department") else workflow.curator_calendar
-    half = cal.add(start, term.duration / 2)
+    half = cal.add(start, cal.between(start, due) / 2)
+    if not start < half < due:
+        return [expiry]
     return [Mark(f"{key}:half", half, due, audience, f"{name}_half"), expiry]
 
 
 def marks(incident: Incident, workflow: Workflow) -> list[Mark]:
-    """Every reminder mark of the incident's open deadlines."""
+    """Every reminder mark of the incident's open deadlines.
+
+    A mark before a deadline ("one working hour before the answer", "one working day before the final
+    answer", half-time of a window) exists only where it falls inside its term, after the term began; the
+    text of each reminder states the working time really left (handlers.render), not the mark's nominal one.
+    """
     if incident.closed:
         return []
     p, cal = workflow.preset, workflow.calendar
@@ -113,15 +125,20 @@ def marks(incident: Incident, workflow: Workflow) -> list[Mark]:
         if not who and incident.state in (State.detected, State.returned):
             who = ["curators"]
         before = cal.subtract(answer, ONE_HOUR)
+        # Inside the term only: with a term of an hour or less the mark would fall at or before detection.
+        inside = before > cal.next_working_moment(incident.detected_at)
         for audience in who:
-            result.append(Mark(f"answer:1h:{audience}", before, answer, audience, "answer_1h"))
+            if inside:
+                result.append(Mark(f"answer:1h:{audience}", before, answer, audience, "answer_1h"))
             result.append(Mark(f"answer:due:{audience}", answer, answer, audience, "answer_due"))
         result.append(Mark("answer:overdue", answer, answer, "escalation", "answer_overdue"))
     final = dl.get(DeadlineKind.final)
     if final is not None:
         who = answering or (f"department:{working_departments[0]}" if working_departments else "curators")
         day_before = _one_working_day_before(workflow, final)
-        result.append(Mark("final:1d", day_before, final, who, "final_1d"))
+        published = incident.intermediate_published_at
+        if published is None or day_before > cal.next_working_moment(published):
+            result.append(Mark("final:1d", day_before, final, who, "final_1d"))
         result.append(Mark("final:due", final, final, who, "final_due"))
         result.append(Mark("final:overdue", final, final, "escalation", "final_overdue"))
     return result

@@ -9,7 +9,7 @@ or doubling a reminder, and a second instance on the same database finds the row
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -21,13 +21,14 @@ from storage.repositories import DirectoryRepository, IncidentRepository, Outbox
 log = logging.getLogger(__name__)
 
 BATCH = 500
+DIGEST_WINDOW = timedelta(hours=1)  # the morning digest goes out in the first working hour of the day, or not at all
 
 
 class ReminderSweep:
     def __init__(self, services: Services, batch: int = BATCH) -> None:
         self.services = services
         self.batch = batch
-        self._digest_checked: date | None = None
+        self._calendar_checked: date | None = None
 
     async def tick(self) -> int:
         """Fire every due reminder; returns how many notices were queued."""
@@ -80,12 +81,23 @@ class ReminderSweep:
             return None
         return today
 
+    def _start_of_working_day(self, now: datetime) -> date | None:
+        """Today in the curators' zone, if ``now`` lies in the first DIGEST_WINDOW of working time of a working
+        day: a "good morning" belongs to the morning, not to a bot (re)started at 14:30."""
+        today = self._working_day_begun(now)
+        if today is None:
+            return None
+        cal = self.services.workflow.curator_calendar
+        opening = datetime.combine(today, cal.spans(today)[0].start, tzinfo=cal.tz)
+        return today if now < cal.add(opening, DIGEST_WINDOW) else None
+
     async def digest(self) -> int:
-        """At the start of their working day curators and responsible officials get one summary:
-        due today, overdue, waiting for approval. Once a day per person (outbox dedupe key)."""
+        """At the start of their working day (its first working hour) curators and responsible officials get
+        one summary: due today, overdue, waiting for approval. Once a day per person (outbox dedupe key); a
+        bot that was down all that hour sends none that day — the cards and reminders still come."""
         now = self.services.clock.now()
         cal = self.services.workflow.curator_calendar
-        today = self._working_day_begun(now)
+        today = self._start_of_working_day(now)
         if today is None:
             return 0
         spans = cal.spans(today)
@@ -149,6 +161,11 @@ class ReminderSweep:
         previous = (month_start - timedelta(days=1)).replace(day=1)
         queued = 0
         async with self.services.sessions() as session, session.begin():
+            # Only a month the organisation worked in the bot: on a fresh database the month before the
+            # bot existed has nothing to report (the first recorded action must precede this month).
+            first = await IncidentRepository(session).first_activity()
+            if first is None or first >= datetime.combine(month_start, time(0), tzinfo=cal.tz):
+                return 0
             outbox = OutboxRepository(session)
             for user in await DirectoryRepository(session).users_with_role(preset.monthly_report_to.value):
                 key = f"report:{previous:%Y-%m}:{user.telegram_id}"
@@ -159,14 +176,46 @@ class ReminderSweep:
             self.services.outbox_ready.set()
         return queued
 
+    async def calendar_warning(self) -> int:
+        """Tell the administrators, once per year, when an open deadline runs into a year whose production
+        calendar is provisional (no government decree known: Labour Code art. 112 moves only), so they enter
+        the decree in the config or update the ``holidays`` package. Looked at once a day."""
+        now = self.services.clock.now()
+        cal = self.services.workflow.calendar
+        today = now.astimezone(cal.tz).date()
+        if self._calendar_checked == today:
+            return 0
+        self._calendar_checked = today
+        provisional = [y for y in (today.year, today.year + 1) if cal.year_status(y).provisional]
+        if not provisional:
+            return 0
+        queued = 0
+        async with self.services.sessions() as session, session.begin():
+            latest = await IncidentRepository(session).latest_open_deadline()
+            if latest is None:
+                return 0
+            reached = [y for y in provisional if y <= latest.astimezone(cal.tz).year]
+            outbox = OutboxRepository(session)
+            for year in reached:
+                log.warning("open deadlines run into %s", cal.year_status(year).describe())
+                for user in await DirectoryRepository(session).users_with_role(Role.admin):
+                    payload = {"kind": "text", "key": "calendar_provisional", "params": {"year": year}}
+                    key = f"calendar-provisional:{year}:{user.telegram_id}"
+                    if await outbox.add(user.telegram_id, payload, dedupe_key=key) is not None:
+                        queued += 1
+        if queued:
+            self.services.outbox_ready.set()
+        return queued
+
     async def run_once(self) -> None:
-        """The scheduler job: reminders, then (once a day) the digest and the monthly report."""
+        """The scheduler job: reminders, then (once a day) the digest, the monthly report and the calendar check."""
         try:
             await self.tick()
             settings = self.services.settings
             if settings is None or settings.reminders.morning_digest:
                 await self.digest()
             await self.monthly_report()
+            await self.calendar_warning()
         except Exception:  # the next tick retries; a job must not die silently
             log.exception("reminder sweep failed")
 

@@ -88,6 +88,18 @@ class SplitPart:
     note: str | None = None
 
 
+@dataclass(frozen=True)
+class Shortened:
+    """A step window cut to fit the answer deadline: ``due`` is the fitted end, ``own_due`` where its own term
+    would have ended (aware datetimes). ``department_id`` is set for a department's window (return "not ours",
+    clarification, contribution), None for the incident's own (routing, approval, revision, publication…)."""
+
+    kind: DeadlineKind | AssignmentDeadline
+    department_id: int | None
+    own_due: datetime
+    due: datetime
+
+
 @dataclass
 class Transition:
     """What a transition produced: the events and, for split, the new incidents."""
@@ -685,9 +697,13 @@ class Workflow:
     # ---------------------------------------------------------------- deadlines
 
     def answer_due(self, incident: Incident) -> datetime | None:
-        """Detection + the answer term in working time, skipping closed pauses; None while paused."""
-        if incident.open_pause is not None:
-            return None
+        """Detection + the answer term in working time (org calendar), skipping closed pauses; aware datetime.
+
+        While the clock is paused (a clarification asked of the author, Боровичи п. 10) there is no answer
+        deadline — unless it had already passed when the pause began: a pause stops a running clock, it does
+        not undo a breach, so the passed deadline stays (the card, /queue «Просроченные», /stats, the morning
+        digest, the escalation and the monthly report keep the incident overdue). None: paused in time.
+        """
         cal, term = self.calendar, self.preset.answer_term(incident.importance)
         start = incident.detected_at
         plain_due = add_term(cal, start, term)
@@ -696,16 +712,45 @@ class Workflow:
         for p_start, p_end in sorted((p.started_at, p.ended_at) for p in incident.pauses if p.ended_at):
             if p_end <= start:
                 continue
-            if cal.add(start, left) <= p_start:
+            if cal.add(start, left) < p_start:
                 break
             if p_start > start:
                 left -= cal.between(start, p_start)
             start = p_end
-        return cal.add(start, left) if start != incident.detected_at else plain_due
+        due = cal.add(start, left) if start != incident.detected_at else plain_due
+        pause = incident.open_pause
+        if pause is not None and due >= pause.started_at:
+            return None
+        return due
+
+    def shortened(self, incident: Incident, now: datetime) -> list[Shortened]:
+        """The incident's open step windows that were cut to fit the answer deadline, with their own ends.
+
+        The same windows `_refresh` fits (routing, re-routing, approval, revision, publication, and each
+        department's return / clarification / contribution): an entry where the window's own term would end
+        after the deadline it was fitted into. ``now`` only stands in for a missing start, as in `_refresh`.
+        """
+        limit = _limit(incident.deadlines)
+        found = [
+            Shortened(kind, None, end, fitted)
+            for kind, (begin, end) in self._windows(incident, now).items()
+            if (fitted := _fit(begin, end, limit)) < end
+        ]
+        for a in incident.assignments:
+            for akind, (begin, end) in self._assignment_windows(incident, a).items():
+                fitted = _fit(begin, end, limit)
+                if fitted < end:
+                    found.append(Shortened(akind, a.department_id, end, fitted))
+        return found
 
     def _refresh(self, incident: Incident, now: datetime) -> None:
-        """Recompute every open deadline from the incident's own history (SLA edge cases 11, 14, 15)."""
-        p, cal, ccal = self.preset, self.calendar, self.curator_calendar
+        """Recompute every open deadline from the incident's own history (SLA edge cases 11, 14, 15).
+
+        Every step window ends no later than the answer deadline (the final one after an intermediate
+        answer): each seed's answer term covers the answer's placement, so the steps before it — routing,
+        approval, revision, publication… — must fit inside it (see `_fit`).
+        """
+        p, cal = self.preset, self.calendar
         st = incident.state
         dl: dict[DeadlineKind, datetime] = {}
         if incident.closed:
@@ -713,8 +758,6 @@ class Workflow:
             for a in incident.assignments:
                 a.deadlines = {}
             return
-        if st is State.detected and p.routing:
-            dl[DeadlineKind.routing] = add_term(ccal, incident.detected_at, p.routing)
         if incident.intermediate_published_at is not None:
             dl[DeadlineKind.final] = add_term(cal, incident.intermediate_published_at, p.final_after_intermediate)
         else:
@@ -729,43 +772,67 @@ class Workflow:
                 ):
                     floor = cal.next_working_moment(incident.detected_at)
                     dl[DeadlineKind.draft] = max(floor, cal.subtract(answer, before.duration))
+        limit = _limit(dl)
+        for kind, (begin, end) in self._windows(incident, now).items():
+            dl[kind] = _fit(begin, end, limit)
+        incident.deadlines = dl
+        for a in incident.assignments:
+            a.deadlines = {
+                akind: _fit(begin, end, limit) for akind, (begin, end) in self._assignment_windows(incident, a).items()
+            }
+
+    def _windows(self, incident: Incident, now: datetime) -> dict[DeadlineKind, tuple[datetime, datetime]]:
+        """Each open step window of the incident as (start, end by its own term), before fitting."""
+        p, cal, ccal = self.preset, self.calendar, self.curator_calendar
+        st = incident.state
+        windows: dict[DeadlineKind, tuple[datetime, datetime]] = {}
+
+        def window(kind: DeadlineKind, calendar: WorkCalendar, start: datetime, term: Term) -> None:
+            windows[kind] = (start, add_term(calendar, start, term))
+
+        if st is State.detected and p.routing:
+            window(DeadlineKind.routing, ccal, incident.detected_at, p.routing)
         if st is State.returned and p.reroute:
             last = max((a.returned_at for a in incident.assignments if a.returned_at), default=now)
-            dl[DeadlineKind.reroute] = add_term(ccal, last, p.reroute)
+            window(DeadlineKind.reroute, ccal, last, p.reroute)
         draft = incident.current_draft()
         if st is State.on_approval and p.approval and draft:
-            dl[DeadlineKind.approval] = add_term(ccal, draft.submitted_at, p.approval)
+            window(DeadlineKind.approval, ccal, draft.submitted_at, p.approval)
         if (
             st in (State.in_work, State.awaiting_final)
             and p.revision
             and draft
             and draft.status is DraftStatus.returned
         ):
-            dl[DeadlineKind.revision] = add_term(cal, draft.decided_at or now, p.revision)
+            window(DeadlineKind.revision, cal, draft.decided_at or now, p.revision)
         if st is State.approved and p.publication and draft and draft.decided_at:
             publisher_cal = ccal if p.publisher.value is Role.curator else cal
-            dl[DeadlineKind.publication] = add_term(publisher_cal, draft.decided_at, p.publication)
-        incident.deadlines = dl
-        self._refresh_assignments(incident)
+            window(DeadlineKind.publication, publisher_cal, draft.decided_at, p.publication)
+        return windows
 
-    def _refresh_assignments(self, incident: Incident) -> None:
+    def _assignment_windows(
+        self, incident: Incident, a: Assignment
+    ) -> dict[AssignmentDeadline, tuple[datetime, datetime]]:
+        """One department's open windows as (start, end by its own term), before fitting."""
         p, cal = self.preset, self.calendar
-        drafting = incident.state in (State.routed, State.in_work)
-        for a in incident.assignments:
-            marks: dict[AssignmentDeadline, datetime] = {}
-            if a.received_at is not None and a.active and drafting:
-                dep_drafts = [d for d in incident.drafts if d.department_id == a.department_id]
-                if p.not_ours and a.state is AssignmentState.routed:
-                    marks[AssignmentDeadline.not_ours] = add_term(cal, a.received_at, p.not_ours)
-                if p.clarification_question and not dep_drafts and incident.mode is MultiMode.single:
-                    marks[AssignmentDeadline.clarification] = add_term(cal, a.received_at, p.clarification_question)
-                if (
-                    p.contribution
-                    and incident.mode in (MultiMode.joint_parallel, MultiMode.joint_sequential)
-                    and a is not self._last_in_order(incident, sequential_only=True)
-                ):
-                    marks[AssignmentDeadline.contribution] = add_term(cal, a.received_at, p.contribution)
-            a.deadlines = marks
+        windows: dict[AssignmentDeadline, tuple[datetime, datetime]] = {}
+        if a.received_at is None or not a.active or incident.state not in (State.routed, State.in_work):
+            return windows
+        dep_drafts = [d for d in incident.drafts if d.department_id == a.department_id]
+        if p.not_ours and a.state is AssignmentState.routed:
+            windows[AssignmentDeadline.not_ours] = (a.received_at, add_term(cal, a.received_at, p.not_ours))
+        if p.clarification_question and not dep_drafts and incident.mode is MultiMode.single:
+            windows[AssignmentDeadline.clarification] = (
+                a.received_at,
+                add_term(cal, a.received_at, p.clarification_question),
+            )
+        if (
+            p.contribution
+            and incident.mode in (MultiMode.joint_parallel, MultiMode.joint_sequential)
+            and a is not self._last_in_order(incident, sequential_only=True)
+        ):
+            windows[AssignmentDeadline.contribution] = (a.received_at, add_term(cal, a.received_at, p.contribution))
+        return windows
 
     # ------------------------------------------------------------------ helpers
 
@@ -881,7 +948,28 @@ def _responsible_department(incident: Incident, actor: Actor) -> int:
 
 
 def add_term(cal: WorkCalendar, start: datetime, term: Term) -> datetime:
+    """``start`` + the term in ``cal``'s working time: working minutes, or N working days (README «Working time»)."""
     return cal.add_working_days(start, term.days) if term.days else cal.add(start, term.duration)
+
+
+def _limit(deadlines: dict[DeadlineKind, datetime]) -> datetime | None:
+    """The deadline every step window must fit in: the final answer's after an intermediate one, else the answer's."""
+    return deadlines.get(DeadlineKind.final) or deadlines.get(DeadlineKind.answer)
+
+
+def _fit(start: datetime, end: datetime, limit: datetime | None) -> datetime:
+    """A step window's end, fitted into the answer deadline ``limit``.
+
+    Every seed sets the answer term for the answer's *placement* (Ключи п. 6, Отрадная п. 9/17, Боровичи
+    п. 8/9, Петровский п. 7/8, Удмуртия п. 10), so each step before it ends no later than that deadline,
+    however long its own window (Удмуртия's 1 + 2 + 1 + 1 h of пп. 12–14 after a draft due 4 h before).
+    A window that opens when the deadline has already passed keeps its own term: the incident is overdue
+    anyway, and a window that closed before it opened would only ring at once. One that opens exactly at
+    the deadline closes at once (the answer is still on time at that moment, not after it).
+    """
+    if limit is None or limit < start:
+        return end
+    return min(end, limit)
 
 
 def _require(actor: Actor, role: Role) -> None:

@@ -14,15 +14,13 @@ Conventions used throughout (``[a, b)`` is one working span of a day):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-import holidays
+from bot.production_calendar import Decree, YearCalendar, YearStatus, check_country, decrees_by_year, year_calendar
 
 __all__ = [
     "CalendarOverrides",
@@ -43,8 +41,6 @@ _PRE_HOLIDAY_CUT = 3600
 # Per-calendar caches are plain dicts; this bound only guards against a pathological caller
 # sweeping centuries (a real organisation touches a few thousand dates).
 _CACHE_LIMIT = 50_000
-# "Day off (substituted from 11/01/2025)" in the package's en_US names.
-_SUBSTITUTED_FROM = re.compile(r"substituted from (\d{2})/(\d{2})/(\d{4})")
 
 
 class NoWorkingTimeError(ValueError):
@@ -186,45 +182,6 @@ class MonthTotal:
     working_time: timedelta
 
 
-# --------------------------------------------------------------------------- production calendar
-
-
-@dataclass(frozen=True)
-class _YearCalendar:
-    public: frozenset[date]  # public (non-working) holidays proper — they shorten the eve
-    transferred: frozenset[date]  # days off moved by a decree or observed — they do not
-    weekend_workdays: frozenset[date]  # working Saturdays/Sundays
-    replaces: Mapping[date, date]  # working weekend day -> the weekday whose day off it took
-
-
-@lru_cache(maxsize=64)
-def _year_calendar(country: str, year: int) -> _YearCalendar:
-    """Production calendar of one year from the ``holidays`` package (names parsed in en_US)."""
-    hol = holidays.country_holidays(country, years=year, language="en_US")
-    public: set[date] = set()
-    transferred: set[date] = set()
-    replaces: dict[date, date] = {}
-    for day, names in hol.items():
-        parts = [p.strip() for p in names.split(";")]
-        moved = [p for p in parts if "substituted" in p.lower() or "observed" in p.lower()]
-        # A date carrying both a real holiday and a transfer is a real holiday.
-        (transferred if len(moved) == len(parts) else public).add(day)
-        for p in moved:
-            m = _SUBSTITUTED_FROM.search(p)
-            if m:
-                month, dom, yr = map(int, m.groups())
-                replaces[date(yr, month, dom)] = day
-    weekend_workdays = frozenset(getattr(hol, "weekend_workdays", ()))
-    return _YearCalendar(
-        public=frozenset(public),
-        transferred=frozenset(transferred),
-        weekend_workdays=weekend_workdays,
-        # Only substitutions *from a working weekend day* matter for shortening; the others
-        # are holidays that fell on a weekend ("substituted from 01/04/2025").
-        replaces=MappingProxyType({k: v for k, v in replaces.items() if k in weekend_workdays}),
-    )
-
-
 def _cut_from_end(spans: tuple[Span, ...], seconds: int) -> tuple[Span, ...]:
     """Remove the last ``seconds`` of working time (from the last span, then earlier ones)."""
     out = list(spans)
@@ -251,8 +208,10 @@ class WorkCalendar:
     1. ``overrides.custom_hours`` — exact spans;
     2. ``overrides.days_off`` — day off;
     3. ``overrides.working_days`` — the normal-day spans (first weekday with spans);
-    4. production calendar (``holidays`` package): public holidays and transferred days off
-       are days off; working weekend days get the normal-day spans;
+    4. production calendar (``bot.production_calendar``: the ``holidays`` package, Labour Code
+       art. 112 moves for a year without a known decree, and the ``decrees`` given here for such a
+       year): public holidays and transferred days off are days off; working weekend days get the
+       normal-day spans;
     5. the weekly schedule.
 
     With ``shorten_pre_holiday`` (Labour Code art. 95) a working day from rules 3–5 whose next
@@ -269,12 +228,15 @@ class WorkCalendar:
         production_calendar: str | None = "RU",
         shorten_pre_holiday: bool = True,
         overrides: CalendarOverrides | None = None,
+        decrees: Iterable[Decree] = (),
     ) -> None:
         self._tz = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
         self._schedule = schedule if schedule is not None else WeeklySchedule.standard()
         self._country = production_calendar
         if production_calendar is not None:
-            _year_calendar(production_calendar, 2025)  # fail fast on an unknown country code
+            check_country(production_calendar)  # fail fast on an unknown country code
+        self._decrees = decrees_by_year(decrees)
+        self._years: dict[int, YearCalendar] = {}
         self._shorten = shorten_pre_holiday
         self._overrides = overrides if overrides is not None else CalendarOverrides()
         self._normal_day: tuple[Span, ...] = next(
@@ -312,7 +274,7 @@ class WorkCalendar:
         if day in ov.working_days:
             base = self._normal_day
         elif self._country is not None:
-            year = _year_calendar(self._country, day.year)
+            year = self._year(day.year)
             if day in year.public or day in year.transferred:
                 return ()
             if day in year.weekend_workdays:
@@ -337,7 +299,7 @@ class WorkCalendar:
         assert self._country is not None
         # The substitution is listed under the year of the replaced day, usually the same year.
         for year in (workday.year, workday.year + 1):
-            replaced = _year_calendar(self._country, year).replaces.get(workday)
+            replaced = self._year(year).replaces.get(workday)
             if replaced is not None:
                 return replaced
         return None
@@ -346,7 +308,20 @@ class WorkCalendar:
         if self._country is None:
             return False
         nxt = day + _ONE_DAY
-        return nxt in _year_calendar(self._country, nxt.year).public
+        return nxt in self._year(nxt.year).public
+
+    def _year(self, year: int) -> YearCalendar:
+        assert self._country is not None
+        cached = self._years.get(year)
+        if cached is None:
+            cached = self._years[year] = year_calendar(self._country, year, self._decrees.get(year))
+        return cached
+
+    def year_status(self, year: int) -> YearStatus:
+        """Whether ``year`` rests on a known government decree (official) or on art. 112 alone (provisional)."""
+        if self._country is None:
+            return YearStatus(year, official=False, source="none")
+        return self._year(year).status
 
     def _day(self, day: date) -> tuple[_Intervals, int]:
         """Spans of ``day`` as epoch-second intervals plus their total (cached)."""
@@ -550,17 +525,26 @@ class WorkCalendar:
         return timedelta(seconds=total)
 
     def add_working_days(self, start: datetime, days: int) -> datetime:
-        """``days`` working days after ``start`` — the project's rule for "N рабочих дней".
+        """``days`` working days after ``start`` — the project's rule for "N рабочих дней" (README «Working time»).
 
-        Let ``s = next_working_moment(start)`` and ``e`` the working time elapsed on s's local
-        date before ``s`` (counted from the day's first span).  The result is on the
-        ``days``-th working day after s's date, at the moment where the same working time
-        ``e`` has elapsed on that day (a span boundary resolves to the next span's start, as
-        ``s`` itself was a working moment), clamped to the end of that day's last span if the
-        day is shorter (a shortened pre-holiday day).  On a uniform schedule this is "the same
-        clock time N working days later": Mon 10:00 + 2 → Wed 10:00, Fri 15:00 + 2 →
-        Tue 15:00, 20:00 counts from 09:00 of the next working day.  Working Saturdays are
-        working days.  ``days == 0`` returns ``s``.
+        The deadline is the same point of the working day, ``days`` working days later:
+
+        * let ``s = next_working_moment(start)`` and ``e`` the working time elapsed on s's local date
+          before ``s`` (counted from the day's first span);
+        * ``e > 0``: the result is on the ``days``-th working day after s's date, at the *first* moment
+          where ``e`` has elapsed — so a start at the end of an interval ends at the end of the same
+          interval (13:00 before lunch → 13:00, not 14:00), like every deadline that lands on a span end;
+          on a shorter day (pre-holiday) the result is that day's end;
+        * ``e == 0`` (a start at the opening of a day, or in the non-working time before it — the evening,
+          the weekend, a holiday): the whole of s's date is the first of the ``days`` working days and the
+          result is the end of the ``days``-th one — a start at 18:00 ends at 18:00 of the ``days``-th
+          working day, not at 09:00 of the day after it (the same working moment, written where the
+          working time runs out, as ``add`` does).
+
+        Mon 10:00 + 2 → Wed 10:00; Fri 15:00 + 2 → Tue 15:00; Mon 13:00 + 2 → Wed 13:00;
+        Mon 18:00 or 20:00 + 2 → Wed 18:00; Mon 09:00 + 2 → Tue 18:00 (two whole working days).
+        Working Saturdays are working days. ``days == 0`` returns ``s``. Raises TypeError for a non-int,
+        ValueError for a negative ``days``, NoWorkingTimeError when the calendar runs out of working days.
         """
         if isinstance(days, bool) or not isinstance(days, int):
             raise TypeError(f"days must be an int, got {days!r}")
@@ -571,6 +555,8 @@ class WorkCalendar:
             return self._dt(s)
         day = self._date_of(s)
         elapsed = sum(min(b, s) - a for a, b in self._day(day)[0] if a < s)
+        if elapsed == 0:
+            days -= 1  # s's own date is the first working day, counted whole
         idle = 0
         while days:
             day += _ONE_DAY
@@ -582,10 +568,10 @@ class WorkCalendar:
                 if idle > _SEARCH_DAYS:
                     raise self._no_working_time(day - _SEARCH_DAYS * _ONE_DAY)
         ivs, total = self._day(day)
-        if elapsed >= total:
+        if elapsed == 0 or elapsed >= total:
             return self._dt(ivs[-1][1])
         for a, b in ivs:
-            if elapsed < b - a:
+            if elapsed <= b - a:
                 return self._dt(a + elapsed)
             elapsed -= b - a
         raise AssertionError("unreachable: elapsed < total")  # pragma: no cover

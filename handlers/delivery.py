@@ -86,6 +86,13 @@ TEXTS["absence_recorded"] = N_(
 TEXTS["absence_cancelled"] = N_(
     "The absence of {name} from {first} to {last} is cancelled: you no longer stand in for them."
 )
+TEXTS["calendar_provisional"] = N_(
+    "⚠️ Open deadlines run into {year}, whose production calendar is provisional: the government's decree on "
+    "the transfer of days off in {year} is not yet known. Until it is, holidays that fall on a weekend move "
+    "to the next working day (Labour Code art. 112), the January holidays do not. When the decree is "
+    "published, enter its transfers under [organisation.calendar] decrees in the config, or update the "
+    "holidays package, and restart the bot."
+)
 ABSENCE_DAYS = ("first", "last")  # ISO dates in the row, written out in the recipient's language
 DIGEST_LINE_LIMIT = 1200  # units of one digest line's numbers: three lines and the greeting fit one message
 DIGEST_LINES = {
@@ -150,7 +157,8 @@ def render_text(locale: str, payload: dict[str, Any]) -> str:
         reason = FAILURE_REASONS.get(str(params.get("reason")), FAILURE_REASONS["other"])
         params["reason"] = translate(locale, reason, error=params.get("error") or "?")
     if key == "digest":
-        lines = [translate(locale, TEXTS["digest"], date=params.get("date", ""))]
+        day = format_day(date.fromisoformat(str(params["date"])), locale) if params.get("date") else ""
+        lines = [translate(locale, TEXTS["digest"], date=day)]
         for name, template in DIGEST_LINES.items():
             numbers = params.get(name) or []
             if numbers:

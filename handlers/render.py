@@ -196,10 +196,10 @@ def note_label(note: str | None) -> str | None:
         "reminder:contribution_expiry": _("Reminder: the time for your part of the joint answer is up"),
         "reminder:revision_expiry": _("Reminder: the revision time is up"),
         "reminder:draft_due": _("Reminder: the draft is due to the curator now"),
-        "reminder:answer_1h": _("Reminder: one working hour is left until the answer deadline"),
+        "reminder:answer_1h": _("Reminder: the answer deadline is near"),
         "reminder:answer_due": _("Reminder: the answer deadline has come"),
         "reminder:answer_overdue": _("Overdue: the answer deadline has passed"),
-        "reminder:final_1d": _("Reminder: one working day is left for the final answer"),
+        "reminder:final_1d": _("Reminder: the final answer's deadline is near"),
         "reminder:final_due": _("Reminder: the final answer is due now"),
         "reminder:final_overdue": _("Overdue: the final answer is late"),
     }
@@ -314,7 +314,7 @@ def _card_blocks(
     blocks: list[Block] = []
     header = note_label(note)
     if header:
-        blocks.append(line(f"🔔 {header}"))
+        blocks.append(line(f"🔔 {header}{reminder_left(incident, note, services, locale)}"))
     first = incident.sources[0]
     blocks.append(
         line(
@@ -368,6 +368,7 @@ def _card_blocks(
         blocks.append(
             line(f"⏱ {deadline_label(kind)}: {format_moment(due, tz, locale, now=now)} ({format_left(left, locale)})")
         )
+    blocks += [line(text) for text in shortened_lines(incident, services, locale)]
     if incident.open_pause is not None:
         blocks.append(
             line(
@@ -470,6 +471,55 @@ def _draft_blocks(draft: Draft, *, inline: bool) -> list[Block]:
     if draft.published_url:
         blocks.append(template(_("Published: {url}"), url=Elastic(draft.published_url, URL_FLOOR, weight=2)))
     return blocks
+
+
+# The incident deadline each reminder is about: its header says the working time really left until it.
+REMINDER_DEADLINES = {
+    "routing_half": DeadlineKind.routing,
+    "routing_expiry": DeadlineKind.routing,
+    "reroute_expiry": DeadlineKind.reroute,
+    "approval_half": DeadlineKind.approval,
+    "approval_expiry": DeadlineKind.approval,
+    "publication_half": DeadlineKind.publication,
+    "publication_expiry": DeadlineKind.publication,
+    "revision_expiry": DeadlineKind.revision,
+    "draft_due": DeadlineKind.draft,
+    "answer_1h": DeadlineKind.answer,
+    "answer_due": DeadlineKind.answer,
+    "answer_overdue": DeadlineKind.answer,
+    "final_1d": DeadlineKind.final,
+    "final_due": DeadlineKind.final,
+    "final_overdue": DeadlineKind.final,
+}
+
+
+def reminder_left(incident: Incident, note: str | None, services: Services, locale: str) -> str:
+    """``" — осталось 4 минуты рабочего времени"`` after a reminder's header: the working time really left until
+    the deadline it is about, at the moment the card is drawn (a mark can fire late, or a term be shorter than
+    the mark's nominal hour); "" for any other note or a deadline no longer open."""
+    kind = (
+        REMINDER_DEADLINES.get((note or "").removeprefix("reminder:")) if (note or "").startswith("reminder:") else None
+    )
+    due = incident.deadlines.get(kind) if kind is not None else None
+    if due is None:
+        return ""
+    now, cal = services.clock.now(), services.workflow.calendar
+    left = cal.between(now, due) if due > now else -cal.between(due, now)
+    return " — " + format_left(left, locale)
+
+
+def shortened_lines(incident: Incident, services: Services, locale: str) -> list[str]:
+    """One line per step window of the card cut to fit the answer deadline (README «Working time»), with the
+    moment its own term would have ended."""
+    now = services.clock.now()
+    tz = services.workflow.calendar.tz
+    return [
+        _("✂ {deadline}: cut to the answer deadline (its own term would end {moment})").format(
+            deadline=deadline_label(cut.kind), moment=format_moment(cut.own_due, tz, locale, now=now)
+        )
+        for cut in services.workflow.shortened(incident, now)
+        if isinstance(cut.kind, DeadlineKind)
+    ]
 
 
 def _draft_status(status: DraftStatus) -> str:

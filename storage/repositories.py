@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import ConcurrentUpdate, IllegalTransition, NotFound
 from bot.incident import (
+    CLOSED_STATES,
     Assignment,
     AssignmentDeadline,
     AssignmentState,
@@ -353,6 +354,18 @@ class IncidentRepository:
             await self._session.execute(sa.insert(posts), values)
         except IntegrityError:
             raise IllegalTransition("this post is registered already", key="already_registered") from None
+
+    async def first_activity(self) -> datetime | None:
+        """When the first thing was recorded in the bot (the oldest event; events are append-only), or None on
+        a fresh database: the monthly report goes only to months the organisation worked in the bot."""
+        return (await self._session.execute(sa.select(events.c.at).order_by(events.c.id).limit(1))).scalar()
+
+    async def latest_open_deadline(self) -> datetime | None:
+        """The latest answer (or final answer) deadline of an open incident, or None. Every step window ends by
+        it (Workflow._fit), so no open deadline lies later."""
+        column = incidents.c.answer_due
+        due = sa.func.max(sa.func.coalesce(incidents.c.final_due, column, type_=column.type), type_=column.type)
+        return await self._scalar(sa.select(due).where(incidents.c.state.notin_(list(CLOSED_STATES))))
 
     async def by_external_id(self, external_id: str) -> tuple[int, Source] | None:
         """The incident and the source that carry this id of the monitoring system, if any."""

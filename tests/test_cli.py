@@ -81,6 +81,41 @@ def test_deadline_rejects_a_malformed_moment(capsys: pytest.CaptureFixture[str])
     assert "YYYY-MM-DD HH:MM" in capsys.readouterr().err
 
 
+def test_deadline_names_a_date_that_does_not_exist(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["deadline", "--detected", "2026-02-30 10:00", "--preset", "otradnaya"]) == 2
+    err = capsys.readouterr().err
+    assert "the date 2026-02-30 does not exist" in err and "write it as" not in err
+    assert main(["deadline", "--detected", "2026-03-10 24:30", "--preset", "otradnaya"]) == 2
+    assert "the time 24:30 does not exist" in capsys.readouterr().err
+
+
+def test_deadline_far_in_the_future_is_a_clear_error_not_a_traceback() -> None:
+    result = run("deadline", "--detected", "9999-12-31 10:00", "--preset", "otradnaya")
+    assert result.returncode == 2
+    assert "the year must be between 1991 and 2100" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_udmurtia_two_days_from_13_00_end_at_13_00(capsys: pytest.CaptureFixture[str]) -> None:
+    # Удмуртия п. 10 from Tue 16.09.2025 13:00, the end of the morning: 4 h of the day gone, reached again on
+    # Thu 18.09 at 13:00 — the moment the draft mark (4 h before, п. 11) already counted back from.
+    assert main(["deadline", "--detected", "2025-09-16 13:00", "--preset", "udmurtia", "--json"]) == 0
+    due = {d["key"]: d["due"] for d in json.loads(capsys.readouterr().out)["deadlines"]}
+    assert due["answer"] == "2025-09-18T13:00:00+04:00"
+    assert due["draft"] == "2025-09-18T09:00:00+04:00"
+
+
+def test_borovichi_final_answer_is_7_working_days_after_a_13_00_answer_deadline(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Боровичи, detected Tue 16.09.2025 13:30 (lunch): 8 W-h from 14:00 → Wed 17.09 13:00 (п. 8); the final
+    # answer 7 working days after it (п. 16): Thu 18 … Fri 26.09 at 13:00.
+    assert main(["deadline", "--detected", "2025-09-16 13:30", "--preset", "borovichi", "--json"]) == 0
+    due = {d["key"]: d["due"] for d in json.loads(capsys.readouterr().out)["deadlines"]}
+    assert due["answer"] == "2025-09-17T13:00:00+03:00"
+    assert due["final"] == "2025-09-26T13:00:00+03:00"
+
+
 def test_deadline_uses_the_config_calendar(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "c.toml"
     path.write_text(

@@ -264,6 +264,7 @@ async def test_monthly_report_goes_to_the_preset_recipient_once_on_the_first_wor
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     o = await office(sessions, start="10T10:00")  # Отрадная п. 23: to the first deputy (head role) by the 10th
+    await o.svc.register(o.curator, [post(o)])  # the organisation works in the bot in March
     o.clock.set(datetime(2026, 4, 1, 8, 30, tzinfo=o.tz))
     assert await o.sweep.monthly_report() == 0  # before the working day starts
     o.clock.set(datetime(2026, 4, 1, 9, 0, tzinfo=o.tz))

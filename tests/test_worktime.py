@@ -451,8 +451,11 @@ def test_12_a_pause_ending_before_it_starts_is_rejected() -> None:
     [
         (msk(2025, 3, 3, 10), 2, msk(2025, 3, 5, 10)),  # Mon → Wed, same clock time
         (msk(2025, 3, 14, 15), 2, msk(2025, 3, 18, 15)),  # Fri → Tue across the weekend
-        (msk(2025, 3, 3, 20), 2, msk(2025, 3, 6, 9)),  # evening counts from 09:00 Tue
-        (msk(2025, 3, 3, 13, 30), 1, msk(2025, 3, 4, 14)),  # lunch counts from 14:00
+        # The evening is the end of Monday: Tue and Wed are the two days, to the end of Wednesday (the same
+        # working moment as Thu 09:00, written where the working time runs out).
+        (msk(2025, 3, 3, 20), 2, msk(2025, 3, 5, 18)),
+        (msk(2025, 3, 3, 13, 30), 1, msk(2025, 3, 4, 13)),  # lunch: 4 h of Monday gone → Tuesday 13:00
+        (msk(2025, 3, 3, 9), 2, msk(2025, 3, 4, 18)),  # from the opening: Monday and Tuesday, whole
         (msk(2025, 3, 3, 10), 0, msk(2025, 3, 3, 10)),
         (msk(2025, 3, 1, 10), 0, msk(2025, 3, 3, 9)),  # 0 days from Saturday = next opening
         (msk(2025, 12, 26, 10), 7, msk(2026, 1, 16, 10)),  # 7 days across New Year
@@ -470,6 +473,31 @@ def test_17_working_days_landing_on_a_shortened_day_are_clamped_to_its_end() -> 
     assert MSK.add_working_days(msk(2026, 4, 28, 16, 30), 2) == msk(2026, 4, 30, 16, 30)
     # Past the shortened day the clock time is kept again.
     assert MSK.add_working_days(msk(2026, 4, 28, 17, 30), 3) == msk(2026, 5, 4, 17, 30)
+
+
+def test_17_a_start_at_the_end_of_the_morning_ends_at_the_end_of_the_morning() -> None:
+    # Удмуртия п. 10 from 16.09.2025 13:00: 4 h of the day are gone; on Thursday 18.09 4 h are gone at 13:00
+    # (the end of the morning interval) — not at 14:00, the opening of the next one.
+    samara = WorkCalendar("Europe/Samara")
+    sam = ZoneInfo("Europe/Samara")
+    assert samara.add_working_days(datetime(2025, 9, 16, 13, tzinfo=sam), 2) == datetime(2025, 9, 18, 13, tzinfo=sam)
+    # Боровичи п. 16 from the answer deadline 17.09.2025 13:00 (detected 16.09 13:30, 8 W-h): 26.09 13:00.
+    assert MSK.add_working_days(msk(2025, 9, 17, 13), 7) == msk(2025, 9, 26, 13)
+
+
+def test_17_a_start_at_the_end_of_the_day_ends_at_the_end_of_the_nth_day() -> None:
+    # An answer deadline at 18:00 on Wed 17.09.2025: the 7 working days are 18, 19, 22, 23, 24, 25, 26 September,
+    # and the final answer is due at the end of the 7th, Fri 26.09 18:00 (not Mon 29.09 09:00).
+    assert MSK.add_working_days(msk(2025, 9, 17, 18), 7) == msk(2025, 9, 26, 18)
+
+
+def test_17_two_days_from_new_years_eve_are_the_first_two_working_days_of_january() -> None:
+    # 31.12.2026 is a day off (moved from 4 January by decree № 1466); 1–10 January 2027 are off, so the two
+    # working days are Mon 11 and Tue 12 January: the deadline is the end of Tue 12.01.2027, not 13.01 09:00.
+    samara = WorkCalendar("Europe/Samara")
+    sam = ZoneInfo("Europe/Samara")
+    assert not samara.is_working_day(date(2026, 12, 31))
+    assert samara.add_working_days(datetime(2026, 12, 31, 10, tzinfo=sam), 2) == datetime(2027, 1, 12, 18, tzinfo=sam)
 
 
 def test_17_a_working_saturday_counts_as_a_working_day() -> None:
