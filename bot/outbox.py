@@ -130,6 +130,44 @@ class _ChatPace:
     users: int = 0  # deliveries holding this entry; an idle, drained entry is dropped
 
 
+class _Spacing:
+    """Strict spacing of acquisitions (a leaky bucket of capacity one, like ``AsyncLimiter(1, spacing)``)
+    with two queues: an urgent acquisition gets the next slot before every ordinary one waiting."""
+
+    def __init__(self, spacing: float) -> None:
+        self.spacing = spacing
+        self._free_at = 0.0  # loop time of the next free slot
+        self._queues: dict[bool, deque[asyncio.Future[None]]] = {True: deque(), False: deque()}
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def acquire(self, urgent: bool = False) -> None:
+        loop = asyncio.get_running_loop()
+        if self._timer is None and not any(self._queues.values()) and self._free_at <= loop.time():
+            self._free_at = loop.time() + self.spacing
+            return
+        future: asyncio.Future[None] = loop.create_future()
+        self._queues[urgent].append(future)
+        self._schedule(loop)
+        await future  # a cancelled waiter is skipped when its turn comes
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._timer is None:
+            self._timer = loop.call_at(max(self._free_at, loop.time()), self._release, loop)
+
+    def _release(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        for queue in (self._queues[True], self._queues[False]):
+            while queue:
+                future = queue.popleft()
+                if not future.done():
+                    future.set_result(None)
+                    self._free_at = loop.time() + self.spacing
+                    if any(self._queues.values()):
+                        self._schedule(loop)
+                    return
+        # only cancelled waiters were left: the slot stays free
+
+
 class Pacer:
     """Telegram's flood limits for this process: one global bucket and one bucket per chat (created on first
     use, dropped when idle), plus the pauses 429 answers ask for. One per process, shared by the outbox sender
@@ -142,7 +180,7 @@ class Pacer:
         self.global_spacing = 1.0 / (settings.global_per_second * scale)
         self.chat_spacing = 1.0 / (settings.chat_per_second * scale)
         self.group_spacing = max(self.chat_spacing, 60.0 / (settings.group_per_minute * scale))
-        self._global: AsyncLimiter | None = None
+        self._global: _Spacing | None = None
         self._chats: dict[int | str, _ChatPace] = {}
         self._paused_until = 0.0
         self._floods: deque[tuple[float, int | str]] = deque()
@@ -210,17 +248,18 @@ class Pacer:
                 return
             await asyncio.sleep(delay)
 
-    async def acquire(self, chat_id: int | str, amount: int = 1) -> None:
+    async def acquire(self, chat_id: int | str, amount: int = 1, *, urgent: bool = False) -> None:
         """Right before a sending call: the chat first (without taking), then the global bucket, then the
         chat's. One delivery per chat at a time keeps the chat ready while the global bucket makes us wait,
-        so both buckets count the message at (nearly) the moment it leaves."""
+        so both buckets count the message at (nearly) the moment it leaves. ``urgent`` calls (a person waits
+        for the answer) take the next global slot before the outbox's waiting notices."""
         if self._global is None:
-            self._global = AsyncLimiter(1, self.global_spacing)
+            self._global = _Spacing(self.global_spacing)
         pace = self._chat(chat_id)
         while True:
             await self.ready(chat_id)
             for _ in range(amount):  # an album is `amount` messages for the global limit
-                await self._global.acquire()
+                await self._global.acquire(urgent)
             if self._paused_until <= self._now():
                 break  # a global pause began while we queued: wait it out, then queue again
         await pace.limiter.acquire()

@@ -331,7 +331,7 @@ class BotCalls(BaseRequestMiddleware):
                 await self._answer_first(make_request, bot)
             self.pacer.enter(chat_id)
             try:
-                await self.pacer.acquire(chat_id, _amount(method))
+                await self.pacer.acquire(chat_id, _amount(method), urgent=True)  # a person waits for it
             finally:
                 self.pacer.leave(chat_id)
             return
