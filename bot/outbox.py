@@ -15,7 +15,8 @@ workbook and chart; a card's albums and the card). Each call Telegram accepts is
 ``sent`` after the last one. A retried row replays its delivery and the calls already recorded are answered
 from the record instead of being sent again. The one window for a duplicate is a crash (or a lost database)
 between Telegram's answer and that commit: the part stays unrecorded and, once the row's lease
-(``DeliverySettings.lease_seconds``) expires, is sent again — at least once, never lost. The lease must outlast
+(``DeliverySettings.lease_seconds``) expires, is sent again — at least once, never lost. (A network error
+that swallows Telegram's answer looks like a failure too, and the part is sent again.) The lease must outlast
 one part's delivery (HTTP timeouts included), or a slow sender and a second one may both send it.
 
 A normal stop (``OutboxSender.stop``, on SIGTERM) takes no new rows, lets a call in flight finish and be
@@ -24,9 +25,10 @@ waiting for the lease.
 
 Pacing happens per API call, not per row: the bot session's request middleware (``handlers.calls``) paces every
 call the process makes — handlers' replies as well as deliveries — with one ``Pacer``, and inside a delivery
-finds the row through ``current_pacing()``. Limits are ``aiolimiter`` leaky buckets of capacity one (strict
-spacing — Telegram counts over sliding windows, so a burst would be refused), kept a little under the
-documented rates (``headroom``) because requests do not reach the server exactly when they leave.
+finds the row through ``current_pacing()``. Limits are leaky buckets of capacity one (strict spacing —
+Telegram counts over sliding windows, so a burst would be refused): ``aiolimiter`` per chat, ``_Spacing``
+overall, which gives a reply someone waits for the next slot before queued notices. They are kept a little
+under the documented rates (``headroom``) because requests do not reach the server exactly when they leave.
 """
 
 from __future__ import annotations
@@ -437,7 +439,7 @@ class OutboxSender:
         if tasks:
             _, late = await asyncio.wait(tasks, timeout=self.settings.stop_grace if grace is None else grace)
             for task in late:
-                log.warning("a Telegram call did not finish in time; its row returns when the lease ends")
+                log.warning("a Telegram call did not finish in time: cut off, its part may be sent again")
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         if self._marker is not None:
@@ -491,8 +493,8 @@ class OutboxSender:
         self._workers[chat_id] = task
 
     async def _stop_workers(self) -> None:
-        # A worker cancelled here hands its rows back (see _work); one cut off inside a call leaves its row
-        # `sending` and the lease brings it back (the module docstring's window).
+        # A worker cancelled here hands its rows back (see _work, _deliver_one); a call it cut off may have
+        # reached Telegram, and that part may then be sent again (the module docstring's window).
         tasks = list(self._workers.values())
         for task in tasks:
             task.cancel()
@@ -515,8 +517,6 @@ class OutboxSender:
                 async with self._slots:
                     current, message = message, None
                     message = await self._deliver_one(current)
-        except asyncio.CancelledError:
-            raise
         except Exception:
             log.exception("outbox worker for chat %s failed; its row returns when the lease ends", chat_id)
         finally:

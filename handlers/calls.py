@@ -35,7 +35,7 @@ import random
 import time
 from collections import OrderedDict
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -95,7 +95,7 @@ SENDING: tuple[type[TelegramMethod[Any]], ...] = (
     ForwardMessage,
 )
 _UNTOUCHED = (GetUpdates, Close, LogOut)
-ANSWER_FIRST = 1.0  # seconds: a callback's handler that must wait longer for Telegram answers the query first
+ANSWER_FIRST = 1.0  # seconds: a press whose handling would wait past this for Telegram is answered first
 
 
 # --- the callback query being handled ------------------------------------------------------------------
@@ -107,6 +107,7 @@ class CallbackState:
 
     query_id: str
     chat_id: int  # where an alert that came too late is said instead
+    started: float = field(default_factory=time.monotonic)  # when the bot began handling the press
     answered: bool = False
     early: bool = False
 
@@ -301,7 +302,7 @@ class BotCalls(BaseRequestMiddleware):
                 self.stats.flood_waits += 1
                 log.info("%s to chat %s: 429, waiting %s s", type(method).__name__, chat_id, exc.retry_after)
                 if chat_id is None:
-                    await self._answer_first(make_request, bot)
+                    await self._answer_first(make_request, bot, exc.retry_after)
                     await asyncio.sleep(exc.retry_after)
                 else:
                     self.pacer.flooded(chat_id, exc.retry_after)  # the next turn waits it out
@@ -318,7 +319,7 @@ class BotCalls(BaseRequestMiddleware):
                 failures += 1
                 self.stats.retries += 1
                 log.warning("%s to chat %s failed (%s); again in %.1f s", type(method).__name__, chat_id, exc, delay)
-                await self._answer_first(make_request, bot)
+                await self._answer_first(make_request, bot, delay)
                 await asyncio.sleep(delay)
                 continue
             self.contents.remember(method, result)
@@ -327,16 +328,14 @@ class BotCalls(BaseRequestMiddleware):
     async def _turn(self, make_request: Any, bot: Bot, method: TelegramMethod[Any], chat_id: int | str | None) -> None:
         """Wait until Telegram's limits let this call go: a message takes its place in the buckets."""
         if isinstance(method, SENDING) and chat_id is not None:
-            if self.pacer.expected_wait(chat_id) > ANSWER_FIRST:
-                await self._answer_first(make_request, bot)
+            await self._answer_first(make_request, bot, self.pacer.expected_wait(chat_id))
             self.pacer.enter(chat_id)
             try:
                 await self.pacer.acquire(chat_id, _amount(method), urgent=True)  # a person waits for it
             finally:
                 self.pacer.leave(chat_id)
             return
-        if self.pacer.expected_pause(chat_id) > ANSWER_FIRST:
-            await self._answer_first(make_request, bot)
+        await self._answer_first(make_request, bot, self.pacer.expected_pause(chat_id))
         await self.pacer.unpaused(chat_id)
 
     # ----- an outbox row's call: each part once --------------------------------------------------------------
@@ -392,10 +391,11 @@ class BotCalls(BaseRequestMiddleware):
 
     # ----- callback queries ----------------------------------------------------------------------------------
 
-    async def _answer_first(self, make_request: Any, bot: Bot) -> None:
-        """Answer the press being handled now, before waiting: its spinner stops within Telegram's time."""
+    async def _answer_first(self, make_request: Any, bot: Bot, wait: float) -> None:
+        """Before waiting ``wait`` seconds: if the press being handled would then have waited longer than
+        ``ANSWER_FIRST`` in all, answer it now, so its spinner stops within Telegram's time."""
         state = _callback.get()
-        if state is None or state.answered:
+        if state is None or state.answered or time.monotonic() + wait - state.started <= ANSWER_FIRST:
             return
         state.answered = state.early = True
         self.stats.early_answers += 1

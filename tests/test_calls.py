@@ -53,20 +53,46 @@ async def test_a_draft_preview_refused_once_with_429_arrives_once_with_its_submi
         assert "A draft waits for your approval" in w.card_of(w.curator, incident_number(card)).content
 
 
-async def test_one_429_before_the_reply_to_incident_1_still_shows_the_card_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("status", "wait"), [(429, 1.0), (502, 0.3)])
+async def test_one_refusal_before_the_reply_to_incident_1_still_shows_the_card_once(
+    tmp_path: Path, status: int, wait: float
+) -> None:
     async with world(tmp_path) as w:
         await w.register(POST)
         await w.settle()
         before = len(w.api.calls("sendMessage"))
-        w.api.fail_next("sendMessage", 429, retry_after=1, chat_id=CURATOR_ID)
+        w.api.fail_next("sendMessage", status, retry_after=1 if status == 429 else None, chat_id=CURATOR_ID)
         await w.curator.send("/incident 1")
         await w.curator.wait_message(contains="Incident No. 1", timeout=5)
         await w.settle()
 
         calls = sent_to(w, CURATOR_ID, status=None, since=before)
-        assert [c.status for c in calls] == [429, 200]
+        assert [c.status for c in calls] == [status, 200]
+        assert calls[1].time - calls[0].time >= wait  # retry_after honoured; a 5xx retried after a backoff
         assert "Incident No. 1" in calls[1].params["text"]
         assert not [m for m in w.curator.messages if WENT_WRONG in m.content]
+
+
+async def test_a_reply_refused_more_often_than_the_bound_ends_in_one_apology_said_in_the_chat(
+    tmp_path: Path,
+) -> None:
+    async with world(tmp_path) as w:
+        card = await w.register(POST)
+        await w.settle()
+        before = len(w.api.calls("sendMessage"))
+        # The history is refused six times: the first try and five repeats; then the handler gives up.
+        w.api.fail_next("sendMessage", 429, retry_after=1, chat_id=CURATOR_ID, count=6)
+        query = await w.curator.press(card, "History")
+        apology = await w.curator.wait_message(contains=WENT_WRONG, timeout=15)
+        await w.settle()
+
+        calls = sent_to(w, CURATOR_ID, status=None, since=before)
+        assert [c.status for c in calls] == [429] * 6 + [200]
+        # The press was answered at the first long wait; the error's alert came too late: it is a message.
+        answers = [c for c in w.api.calls("answerCallbackQuery") if c.params["callback_query_id"] == query]
+        assert apology.content.startswith(WENT_WRONG) and len(answers) == 1
+        assert w.api.alerts[query].text is None and answers[0].time < calls[2].time
+        assert not [m for m in w.curator.messages if m.content.startswith("History of incident")]
 
 
 async def test_fifty_texts_in_two_seconds_stay_within_limits_and_the_sender_is_told_once(
