@@ -15,7 +15,8 @@ handlers' replies and edits, callback answers, error messages, report files and 
   (``on_migrate``, see ``bot.chats``) and the call repeated once to the new chat.
 - An edit that would change nothing — the same text and inline keyboard as the message shows — is not sent
   (Telegram would answer 400 "message is not modified"): ``MessageContents`` remembers what each message this
-  process sent or edited shows, and what Telegram says a pressed message shows.
+  process sent or edited shows, and what Telegram says a pressed message shows. Where it could not know
+  (another instance, a restart), Telegram's "not modified" answer counts as done, not as an error.
 - Inside an outbox delivery, a message Telegram already has (``Pacing.replay``: a retried row) is not sent
   again; its recorded message ids stand in for Telegram's answer.
 - A callback query is answered before its handler's calls wait more than ``ANSWER_FIRST`` seconds, since
@@ -155,10 +156,20 @@ class MessageContents:
         self.ttl = ttl
         self._shown: OrderedDict[tuple[int, int], _Shown] = OrderedDict()
 
-    def observe(self, message: Message) -> None:
-        """Telegram says this message shows this (a message a button was pressed on, a call's answer)."""
+    def observe(self, message: Message, *, pressed: bool = False) -> None:
+        """Telegram says this message shows this: a call's answer, or (``pressed``) the message a button was
+        pressed on — as it was at the press, so it must not replace a later edit remembered here."""
         key = (message.chat.id, message.message_id)
+        known = self._shown.get(key)
         text = message.text if message.text is not None else message.caption
+        if pressed and known is not None:
+            seen, ours = _stamp(message), _stamp(known.message)
+            if seen < ours:
+                return  # edited here since the press
+            if seen == ours:  # the same second: agreeing is fine; otherwise which is newer is unknown
+                if (text, _markup_key(message.reply_markup)) != (known.text, known.markup):
+                    self.forget(*key)
+                return
         self._shown[key] = _Shown(text, _markup_key(message.reply_markup), message, time.monotonic())
         self._shown.move_to_end(key)
         while len(self._shown) > self.size:
@@ -200,6 +211,11 @@ class MessageContents:
             self.forget(method.chat_id, method.message_id)  # edited, but Telegram did not say to what
 
 
+def _stamp(message: Message) -> datetime:
+    """When Telegram last changed the message (its edit, else its sending), to the second."""
+    return message.edit_date if isinstance(message.edit_date, datetime) else message.date
+
+
 def _plain(bot: Bot, parse_mode: object, entities: object) -> bool:
     """Text sent as is: Telegram shows exactly these characters, so they can be compared with what it shows."""
     if isinstance(parse_mode, Default):
@@ -237,6 +253,14 @@ def _message_ids(result: object) -> list[int]:
     if isinstance(result, Message | MessageId):
         return [result.message_id]
     return []
+
+
+def _not_modified(method: TelegramMethod[Any], exc: TelegramBadRequest) -> bool:
+    """Telegram's 400 "message is not modified": an edit whose content the message already shows (another
+    instance, or an edit this process did not see, got there first) — done, not failed."""
+    return isinstance(method, EditMessageText | EditMessageCaption | EditMessageReplyMarkup) and (
+        "message is not modified" in exc.message
+    )
 
 
 def _replayed(method: TelegramMethod[Any], chat_id: int | str | None, ids: list[int]) -> Any:
@@ -312,6 +336,10 @@ class BotCalls(BaseRequestMiddleware):
                     raise
                 method, chat_id, moved = await self._follow(method, exc), exc.migrate_to_chat_id, True
                 continue
+            except TelegramBadRequest as exc:
+                if _not_modified(method, exc):
+                    return True  # the message shows exactly this already: what the edit wanted
+                raise
             except (TelegramServerError, TelegramNetworkError) as exc:
                 if isinstance(exc, TelegramEntityTooLarge) or failures >= self.settings.server_retries:
                     raise
@@ -372,6 +400,10 @@ class BotCalls(BaseRequestMiddleware):
                 method, chat_id, moved = await self._follow(method, exc), exc.migrate_to_chat_id, True
                 pacing.chat_id = exc.migrate_to_chat_id
                 continue
+            except TelegramBadRequest as exc:
+                if _not_modified(method, exc):
+                    return True
+                raise
             finally:
                 pacing.in_call = False
             self.contents.remember(method, result)

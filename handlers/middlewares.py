@@ -74,7 +74,7 @@ class CallbackMiddleware(BaseMiddleware):
             set_current_callback(CallbackState(callback.id, chat_id))
             calls = calls_of(data["bot"]) if "bot" in data else None
             if calls is not None and isinstance(message, Message):
-                calls.contents.observe(message)
+                calls.contents.observe(message, pressed=True)
         return await handler(event, data)
 
 
