@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.flood import FloodGuard, FloodLimits
 from tests.botapi import Limits, RecordedRequest
 from tests.world import CURATOR_ID, World, incident_number, world
 
@@ -184,3 +185,15 @@ async def test_a_whole_lifecycle_makes_no_edit_that_changes_nothing(tmp_path: Pa
         assert refused == []  # in particular no 400 "message is not modified"
         assert len(w.api.calls("editMessageText")) == edits
         assert "The answer is published" in final.content or "answer published" in final.content
+
+
+def test_an_album_counts_once_and_messages_sent_long_ago_are_no_flood() -> None:
+    guard = FloodGuard(FloodLimits(burst=10, per_second=1.0))
+    now = 1_000_000.0
+    assert all(guard.admit(7, now) for _ in range(9))  # nine texts at once
+    # Then an album of ten photos in the same second: one thing the person did, all of it handled.
+    assert all(guard.admit(7, now, album="mg1") for _ in range(10))
+    assert not guard.admit(7, now)  # the eleventh thing at once is one too many
+    # Messages Telegram kept while the bot was down an hour, sent a minute apart: each is handled.
+    other = [now - 3600 + 60 * n for n in range(30)]
+    assert all(guard.admit(8, sent) for sent in other)
