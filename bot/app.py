@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.i18n import make_i18n
-from bot.outbox import OutboxSender
+from bot.outbox import OutboxSender, Pacer
 from bot.services import Services
 from bot.sweep import ReminderSweep, start_scheduler
 from bot.workflow import Workflow
@@ -34,11 +34,17 @@ log = logging.getLogger(__name__)
 
 
 def make_bot(settings: Settings, token: str) -> Bot:
+    """The bot, with every call it makes on one paced, retried path (``handlers.calls``) and the process's
+    one ``Pacer`` built from ``[delivery]``; the outbox sender shares that pacer (``running``)."""
+    from handlers.calls import install_calls
+
     session = None
     if settings.bot.api_base_url:
         # Organisations may run their own Bot API server (and tests run a local stand-in).
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot.api_base_url.rstrip("/")))
-    return Bot(token, session=session, default=DefaultBotProperties(parse_mode=None))
+    bot = Bot(token, session=session, default=DefaultBotProperties(parse_mode=None))
+    install_calls(bot, Pacer(settings.delivery.build()))
+    return bot
 
 
 def make_services(settings: Settings, engine: AsyncEngine, clock: Clock | None = None) -> Services:
@@ -69,9 +75,10 @@ def make_fsm(settings: Settings | None, services: Services) -> tuple[BaseStorage
 
 
 def make_dispatcher(services: Services, i18n: I18n, storage: BaseStorage | None = None) -> Dispatcher:
+    from bot.flood import FloodLimits
     from handlers import build_routers
     from handlers.common import on_error
-    from handlers.middlewares import OnceMiddleware, PersonMiddleware
+    from handlers.middlewares import CallbackMiddleware, FloodMiddleware, OnceMiddleware, PersonMiddleware
 
     fsm_storage, isolation = make_fsm(services.settings, services)
     dispatcher = Dispatcher(
@@ -81,6 +88,12 @@ def make_dispatcher(services: Services, i18n: I18n, storage: BaseStorage | None 
         i18n=i18n,
     )
     dispatcher.update.outer_middleware(OnceMiddleware(services))
+    dispatcher.update.outer_middleware(CallbackMiddleware())
+    # Inside Once, so a skipped update is recorded. People may send as fast as the bot may answer one chat:
+    # against a stand-in whose limits run `rate_scale` times faster, so do they (bot.flood).
+    scale = services.settings.delivery.rate_scale if services.settings is not None else 1.0
+    limits = FloodLimits(per_second=scale, press_per_second=2 * scale)
+    dispatcher.update.outer_middleware(FloodMiddleware(services, limits))
     dispatcher.update.outer_middleware(PersonMiddleware(services, i18n))
     for router in build_routers():
         dispatcher.include_router(router)
@@ -103,6 +116,8 @@ async def running(
 ) -> AsyncIterator[Running]:
     """Everything the bot needs, started; polling is the caller's. Tests with a hand-driven clock
     pass start_jobs=False and call the sweep themselves."""
+    from bot.chats import follow_migration
+    from handlers.calls import install_calls
     from handlers.common import set_commands
     from handlers.delivery import make_deliver
     from storage.db import make_engine, upgrade_async
@@ -116,6 +131,13 @@ async def running(
         log.log(logging.INFO if status.official else logging.WARNING, "Production calendar %s", status.describe())
     i18n = make_i18n()
     bot = make_bot(settings, token)
+    calls = install_calls(bot)
+
+    async def follow(old_chat_id: int, new_chat_id: int) -> None:
+        await follow_migration(services.sessions, services.clock, old_chat_id, new_chat_id)
+        services.outbox_ready.set()
+
+    calls.on_migrate = follow
     dispatcher = make_dispatcher(services, i18n)
     sender = OutboxSender(
         services.sessions,
@@ -123,6 +145,7 @@ async def running(
         services.clock,
         services.outbox_ready,
         settings=settings.delivery.build(),
+        pacer=calls.pacer,  # one pacer: replies and notices to a chat share its limit
     )
     sender_task = asyncio.create_task(sender.run(), name="outbox-sender")
     sweep = ReminderSweep(services)
@@ -137,6 +160,8 @@ async def running(
             await intake.cleanup()
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+        # A normal stop: the part in flight is finished and recorded, claimed rows go back at once.
+        await sender.stop()
         sender_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sender_task
@@ -206,7 +231,10 @@ async def _serve_webhook(settings: Settings, token: str, secret: str, stop: asyn
             )
             await stop.wait()
         finally:
-            await runner.cleanup()  # the webhook stays set: Telegram keeps the updates until we are back
+            # First the sender's call in flight (the web app's shutdown closes the bot's session), then the
+            # web app; the webhook stays set: Telegram keeps the updates until we are back.
+            await app.sender.stop()
+            await runner.cleanup()
 
 
 def freeze_startup_objects() -> None:
@@ -222,4 +250,6 @@ async def run_polling(settings: Settings, token: str) -> None:
         log.info("Otklik starts: preset %s, time zone %s", settings.preset().name, settings.calendar().tz.key)
         # Updates are handled one at a time: Telegram forgets an update once the next poll confirms
         # it, so a crash must never find updates confirmed but not yet handled.
-        await app.dispatcher.start_polling(app.bot, handle_as_tasks=False)
+        # On SIGTERM/SIGINT aiogram stops polling; the session stays open (``close_bot_session=False``) until
+        # ``running`` has let the sender finish the call in flight.
+        await app.dispatcher.start_polling(app.bot, handle_as_tasks=False, close_bot_session=False)

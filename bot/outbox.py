@@ -1,25 +1,34 @@
-"""The sender: drains the outbox in order per chat within Telegram's limits, once per row, on one or many instances.
+"""The sender: drains the outbox in order per chat within Telegram's limits, once per part, on one or many instances.
 
 How a row travels: ``pending`` → claimed (``sending``, with this instance's id and a lease) → delivered →
-``sent``; or back to ``pending`` with ``not_before`` (429 ``retry_after``, 5xx/network backoff); or ``failed``
-(blocked, chat not found, too many attempts), which queues a "could not deliver" text to every curator in
-the same transaction.
+``sent``; or back to ``pending`` with ``not_before`` (429 ``retry_after``, 5xx/network backoff, a stop); or
+``failed`` (blocked, chat not found, too many attempts), which queues a "could not deliver" text to every
+administrator and curator in the same transaction (``bot.chats``).
 
 Only a chat's head — its lowest-id open row — is ever claimed (see ``OutboxRepository``), so one chat never
 has two deliveries in flight and its rows go out in id order, whichever instance sends them; different
 chats are delivered concurrently, up to ``DeliverySettings.concurrency`` rows at once.
 
-Exactly once, as far as Telegram allows: a row is claimed atomically before the first API call and marked
-``sent`` in its own short transaction right after the last call returns. The one window for a duplicate is a
-crash (or a lost database) between Telegram's answer and that commit: the row stays ``sending`` and, once
-its lease (``DeliverySettings.lease_seconds``) expires, is delivered again — at least once, never lost. A row that
-makes several calls (a card with its attachments) repeats them all in that case. The lease must outlast
-one row's delivery (HTTP timeouts included), or a slow sender and a second one may both send it.
+Exactly once, as far as Telegram allows, per *part*: a row may make several sending calls (a report's text,
+workbook and chart; a card's albums and the card). Each call Telegram accepts is recorded on the row
+(``sent_parts``: its message ids) in a short transaction right after the answer, and the row is marked
+``sent`` after the last one. A retried row replays its delivery and the calls already recorded are answered
+from the record instead of being sent again. The one window for a duplicate is a crash (or a lost database)
+between Telegram's answer and that commit: the part stays unrecorded and, once the row's lease
+(``DeliverySettings.lease_seconds``) expires, is sent again — at least once, never lost. (A network error
+that swallows Telegram's answer looks like a failure too, and the part is sent again.) The lease must outlast
+one part's delivery (HTTP timeouts included), or a slow sender and a second one may both send it.
 
-Pacing happens per API call, not per row: the deliverer's bot session asks ``current_pacing()`` before every
-message it sends (see ``handlers.delivery``). Limits are ``aiolimiter`` leaky buckets of capacity one (strict
-spacing — Telegram counts over sliding windows, so a burst would be refused), kept a little under the
-documented rates (``headroom``) because requests do not reach the server exactly when they leave.
+A normal stop (``OutboxSender.stop``, on SIGTERM) takes no new rows, lets a call in flight finish and be
+recorded, and hands every claimed row back at once, so a restart continues where this one stopped without
+waiting for the lease.
+
+Pacing happens per API call, not per row: the bot session's request middleware (``handlers.calls``) paces every
+call the process makes — handlers' replies as well as deliveries — with one ``Pacer``, and inside a delivery
+finds the row through ``current_pacing()``. Limits are leaky buckets of capacity one (strict spacing —
+Telegram counts over sliding windows, so a burst would be refused): ``aiolimiter`` per chat, ``_Spacing``
+overall, which gives a reply someone waits for the next slot before queued notices. They are kept a little
+under the documented rates (``headroom``) because requests do not reach the server exactly when they leave.
 """
 
 from __future__ import annotations
@@ -34,21 +43,21 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 
 from aiolimiter import AsyncLimiter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.chats import DELIVERY_FAILED as DELIVERY_FAILED  # where callers have always found it
+from bot.chats import tell_undeliverable
 from bot.clock import Clock
-from bot.incident import Role
-from storage.repositories import DirectoryRepository, OutboxMessage, OutboxRepository
+from storage.repositories import OutboxMessage, OutboxRepository
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10  # kept for callers of the old sender; the sender reads DeliverySettings.max_attempts
-DELIVERY_FAILED = "delivery_failed"  # the text key of the curator's "could not deliver" notice
 
 
 @dataclass(frozen=True)
@@ -68,15 +77,18 @@ class DeliverySettings:
     backoff_cap: float = 300.0
     idle_poll: float = 1.0  # seconds between looks at the outbox when nobody wakes the sender
     flood_chats: int = 3  # 429s from this many chats within a second mean the bot as a whole is too fast
-    in_place_retries: int = 3  # 429s retried inside a row that already sent part of itself
+    call_retries: int = 5  # 429s a handler's call waits out before giving up (the outbox hands rows back instead)
+    server_retries: int = 3  # 5xx / network failures a handler's call retries, with backoff from call_backoff
+    call_backoff: float = 0.5  # seconds before a handler's call is retried after a 5xx; doubles each time
+    stop_grace: float = 30.0  # on stop, how long a call in flight may take to finish before it is cut off
 
 
 @dataclass
 class DeliveryError(Exception):
     """A delivery failed: `permanent` ones (blocked, chat not found) are recorded, not retried.
 
-    ``cause`` names a permanent failure for the curator's notice: ``blocked``, ``deactivated``,
-    ``chat_not_found`` or None (the reason text says what happened)."""
+    ``cause`` names a permanent failure for the notice to administrators and curators: one of
+    ``bot.chats.CAUSES``, or None (the reason text says what happened)."""
 
     reason: str
     permanent: bool = False
@@ -120,9 +132,49 @@ class _ChatPace:
     users: int = 0  # deliveries holding this entry; an idle, drained entry is dropped
 
 
+class _Spacing:
+    """Strict spacing of acquisitions (a leaky bucket of capacity one, like ``AsyncLimiter(1, spacing)``)
+    with two queues: an urgent acquisition gets the next slot before every ordinary one waiting."""
+
+    def __init__(self, spacing: float) -> None:
+        self.spacing = spacing
+        self._free_at = 0.0  # loop time of the next free slot
+        self._queues: dict[bool, deque[asyncio.Future[None]]] = {True: deque(), False: deque()}
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def acquire(self, urgent: bool = False) -> None:
+        loop = asyncio.get_running_loop()
+        if self._timer is None and not any(self._queues.values()) and self._free_at <= loop.time():
+            self._free_at = loop.time() + self.spacing
+            return
+        future: asyncio.Future[None] = loop.create_future()
+        self._queues[urgent].append(future)
+        self._schedule(loop)
+        await future  # a cancelled waiter is skipped when its turn comes
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._timer is None:
+            self._timer = loop.call_at(max(self._free_at, loop.time()), self._release, loop)
+
+    def _release(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        for queue in (self._queues[True], self._queues[False]):
+            while queue:
+                future = queue.popleft()
+                if not future.done():
+                    future.set_result(None)
+                    self._free_at = loop.time() + self.spacing
+                    if any(self._queues.values()):
+                        self._schedule(loop)
+                    return
+        # only cancelled waiters were left: the slot stays free
+
+
 class Pacer:
     """Telegram's flood limits for this process: one global bucket and one bucket per chat (created on first
-    use, dropped when idle), plus the pauses 429 answers ask for."""
+    use, dropped when idle), plus the pauses 429 answers ask for. One per process, shared by the outbox sender
+    and every other call the bot makes (``handlers.calls``), so a reply and a notice to one chat share its
+    one message a second."""
 
     def __init__(self, settings: DeliverySettings) -> None:
         scale = settings.rate_scale * settings.headroom
@@ -130,28 +182,30 @@ class Pacer:
         self.global_spacing = 1.0 / (settings.global_per_second * scale)
         self.chat_spacing = 1.0 / (settings.chat_per_second * scale)
         self.group_spacing = max(self.chat_spacing, 60.0 / (settings.group_per_minute * scale))
-        self._global: AsyncLimiter | None = None
-        self._chats: dict[int, _ChatPace] = {}
+        self._global: _Spacing | None = None
+        self._chats: dict[int | str, _ChatPace] = {}
         self._paused_until = 0.0
-        self._floods: deque[tuple[float, int]] = deque()
+        self._floods: deque[tuple[float, int | str]] = deque()
         self.stats = DeliveryStats()
 
     @staticmethod
     def _now() -> float:
         return asyncio.get_running_loop().time()
 
-    def _chat(self, chat_id: int) -> _ChatPace:
+    def _chat(self, chat_id: int | str) -> _ChatPace:
         pace = self._chats.get(chat_id)
         if pace is None:
-            spacing = self.group_spacing if chat_id < 0 else self.chat_spacing
+            # A negative id is a group or channel; so is an "@username" (a person has no public handle to send to).
+            private = isinstance(chat_id, int) and chat_id > 0
+            spacing = self.chat_spacing if private else self.group_spacing
             # Capacity one: strict spacing, because Telegram counts over sliding windows.
             pace = self._chats[chat_id] = _ChatPace(AsyncLimiter(1, spacing), spacing)
         return pace
 
-    def enter(self, chat_id: int) -> None:
+    def enter(self, chat_id: int | str) -> None:
         self._chat(chat_id).users += 1
 
-    def leave(self, chat_id: int) -> None:
+    def leave(self, chat_id: int | str) -> None:
         pace = self._chats.get(chat_id)
         if pace is not None:
             pace.users -= 1
@@ -164,7 +218,7 @@ class Pacer:
             if pace.paused_until <= now and pace.limiter.has_capacity():
                 del self._chats[chat_id]
 
-    async def ready(self, chat_id: int) -> None:
+    async def ready(self, chat_id: int | str) -> None:
         """Wait, without taking anything, until the chat may get a message (a worker waits here between rows
         without holding a delivery slot)."""
         pace = self._chat(chat_id)
@@ -174,23 +228,46 @@ class Pacer:
                 return
             await asyncio.sleep(max(delay, 0.001))
 
-    async def acquire(self, chat_id: int, amount: int = 1) -> None:
+    def expected_wait(self, chat_id: int | str | None) -> float:
+        """Seconds until the chat may get a message, as far as the pauses and its bucket tell (0: now)."""
+        pace = self._chats.get(chat_id) if chat_id is not None else None
+        return max(self.expected_pause(chat_id), (pace.free_at - self._now()) if pace is not None else 0.0)
+
+    def expected_pause(self, chat_id: int | str | None) -> float:
+        """Seconds left of the 429 pauses that hold this chat (0: none)."""
+        pace = self._chats.get(chat_id) if chat_id is not None else None
+        until = max(self._paused_until, pace.paused_until if pace is not None else 0.0)
+        return max(0.0, until - self._now())
+
+    async def unpaused(self, chat_id: int | str | None) -> None:
+        """Wait out the pauses 429 answers asked for, taking nothing from the buckets (edits, callback
+        answers and other calls that are not messages wait for a flooded chat, but are not spaced)."""
+        while True:
+            pace = self._chats.get(chat_id) if chat_id is not None else None
+            until = max(self._paused_until, pace.paused_until if pace is not None else 0.0)
+            delay = until - self._now()
+            if delay <= 0:
+                return
+            await asyncio.sleep(delay)
+
+    async def acquire(self, chat_id: int | str, amount: int = 1, *, urgent: bool = False) -> None:
         """Right before a sending call: the chat first (without taking), then the global bucket, then the
         chat's. One delivery per chat at a time keeps the chat ready while the global bucket makes us wait,
-        so both buckets count the message at (nearly) the moment it leaves."""
+        so both buckets count the message at (nearly) the moment it leaves. ``urgent`` calls (a person waits
+        for the answer) take the next global slot before the outbox's waiting notices."""
         if self._global is None:
-            self._global = AsyncLimiter(1, self.global_spacing)
+            self._global = _Spacing(self.global_spacing)
         pace = self._chat(chat_id)
         while True:
             await self.ready(chat_id)
             for _ in range(amount):  # an album is `amount` messages for the global limit
-                await self._global.acquire()
+                await self._global.acquire(urgent)
             if self._paused_until <= self._now():
                 break  # a global pause began while we queued: wait it out, then queue again
         await pace.limiter.acquire()
         pace.free_at = self._now() + pace.spacing
 
-    def flooded(self, chat_id: int, retry_after: float) -> None:
+    def flooded(self, chat_id: int | str, retry_after: float) -> None:
         """Telegram answered 429: the chat waits; many chats at once means the whole bot waits."""
         now = self._now()
         self.stats.flood_waits += 1
@@ -205,31 +282,50 @@ class Pacer:
             self._paused_until = now + retry_after
 
 
+class StopDelivery(Exception):
+    """The sender is stopping: the row goes back to the outbox before its next part."""
+
+
+class ClaimLost(Exception):
+    """Our lease on the row ran out and another sender took it over: it continues the row, we stop."""
+
+
 @dataclass
 class Pacing:
-    """The pacing of one row's delivery, found by the bot session through ``current_pacing()``."""
+    """One row's delivery, found by the bot session through ``current_pacing()``: which chat it paces and
+    which of its parts Telegram already has.
+
+    ``done`` holds the message ids of every sending call Telegram accepted for this row, earlier attempts
+    included, in call order; ``index`` counts the sending calls of this attempt. A call whose index is
+    already in ``done`` is not made again (``replay``)."""
 
     pacer: Pacer
     chat_id: int
-    sends: int = 0  # sending calls that succeeded
-    in_place: int = 0
+    done: list[list[int]] = field(default_factory=list)
+    record: Callable[[list[list[int]]], Awaitable[None]] | None = None
+    stopping: Callable[[], bool] = lambda: False
+    index: int = 0
+    sends: int = 0  # sending calls that reached Telegram in this attempt
+    in_call: bool = False  # a request is in flight or its answer not yet recorded: a stop lets it finish
 
-    async def before_send(self, amount: int = 1) -> None:
-        await self.pacer.acquire(self.chat_id, amount)
+    def replay(self) -> list[int] | None:
+        """The message ids of the next part if Telegram has it already (a retried row), else None."""
+        if self.index < len(self.done):
+            self.index += 1
+            return self.done[self.index - 1]
+        return None
 
-    def sent(self) -> None:
+    async def sent(self, message_ids: list[int]) -> None:
+        """Telegram accepted the next part: record it on the row before anything else happens."""
+        self.done.append(message_ids)
+        self.index += 1
         self.sends += 1
+        if self.record is not None:
+            await self.record(self.done)
 
-    def flooded(self, retry_after: float) -> bool:
-        """Record a 429; True if the caller should wait and repeat the call instead of failing the row.
-
-        Repeating in place only once part of the row went out: handing the row back would send that part
-        twice. Otherwise the row goes back to the outbox and frees its slot while the chat waits."""
-        self.pacer.flooded(self.chat_id, retry_after)
-        if self.sends == 0 or self.in_place >= self.pacer.settings.in_place_retries:
-            return False
-        self.in_place += 1
-        return True
+    def check_stop(self) -> None:
+        if self.stopping():
+            raise StopDelivery
 
 
 _pacing: ContextVar[Pacing | None] = ContextVar("otklik_outbox_pacing", default=None)
@@ -258,6 +354,11 @@ def _instance_id() -> str:
 
 
 class OutboxSender:
+    """Delivers the outbox (see the module docstring); ``run()`` until ``stop()``, or ``drain_once()`` in tests.
+
+    ``pacer`` is the process's one ``Pacer``, shared with the bot session's calls outside deliveries
+    (``handlers.calls``); without it the sender keeps its own."""
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -269,6 +370,7 @@ class OutboxSender:
         *,
         settings: DeliverySettings | None = None,
         instance: str | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.sessions = sessions
         self.deliver = deliver
@@ -278,9 +380,10 @@ class OutboxSender:
         self.batch = batch or self.settings.max_chats
         self.idle_poll = self.settings.idle_poll if idle_poll is None else idle_poll
         self.instance = instance or _instance_id()
-        self.pacer = Pacer(self.settings)
+        self.pacer = pacer or Pacer(self.settings)
         self.stats = self.pacer.stats
         self._workers: dict[int, asyncio.Task[None]] = {}  # chat id -> the task delivering to it
+        self._pacings: dict[int, Pacing] = {}  # chat id -> the delivery in progress there
         self._slots: asyncio.Semaphore | None = None
         self._handled = 0
         self._claiming = asyncio.Lock()
@@ -288,6 +391,7 @@ class OutboxSender:
         self._marks: list[tuple[OutboxMessage, asyncio.Future[OutboxMessage | None]]] = []
         self._marker: asyncio.Task[None] | None = None
         self._orphans: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[OutboxRepository]:
@@ -304,7 +408,7 @@ class OutboxSender:
 
     async def run(self) -> None:
         try:
-            while True:
+            while not self._stopping:
                 self.wake.clear()  # before looking, so a wake-up during the look is not lost
                 try:
                     await self._start_ready()
@@ -316,7 +420,31 @@ class OutboxSender:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), timeout=timeout)
         finally:
-            await self._stop_workers()
+            if not self._stopping:  # cancelled without stop(): cut everything short
+                await self._stop_workers()
+
+    async def stop(self, grace: float | None = None) -> None:
+        """A normal stop (SIGTERM): claim nothing more, let every call in flight finish and be recorded
+        (at most ``grace`` seconds, default ``DeliverySettings.stop_grace``), and hand each claimed row back
+        at once with the parts it has, so a restart continues it without waiting for the lease."""
+        self._stopping = True
+        self.wake.set()
+        async with self._claiming:
+            pass  # a claim under way has started its workers: they are stopped with the others
+        for chat_id, task in list(self._workers.items()):
+            pacing = self._pacings.get(chat_id)
+            if pacing is None or not pacing.in_call:
+                task.cancel()  # waiting, reading or rendering: nothing is lost by stopping it here
+        tasks = list(self._workers.values())
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=self.settings.stop_grace if grace is None else grace)
+            for task in late:
+                log.warning("a Telegram call did not finish in time: cut off, its part may be sent again")
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self._marker is not None:
+            await self._marker  # what Telegram already has gets recorded before we stop
+        await asyncio.gather(*self._orphans, return_exceptions=True)
 
     async def drain_once(self) -> int:
         """Start what is due, wait for every delivery in progress; returns how many rows were settled
@@ -340,7 +468,7 @@ class OutboxSender:
     async def _start_ready(self) -> int:
         async with self._claiming:  # run() and drain_once() may both look at once
             room = self.batch - len(self._workers)
-            if room <= 0:
+            if room <= 0 or self._stopping:
                 return 0
             now = self.clock.now()
             async with self.sessions() as session:
@@ -365,7 +493,8 @@ class OutboxSender:
         self._workers[chat_id] = task
 
     async def _stop_workers(self) -> None:
-        # A cancelled worker leaves its row `sending`: the lease brings it back (see the module docstring).
+        # A worker cancelled here hands its rows back (see _work, _deliver_one); a call it cut off may have
+        # reached Telegram, and that part may then be sent again (the module docstring's window).
         tasks = list(self._workers.values())
         for task in tasks:
             task.cancel()
@@ -373,32 +502,27 @@ class OutboxSender:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self._marker is not None:
-            await self._marker  # what Telegram already has gets recorded before we stop
+            await self._marker
         await asyncio.gather(*self._orphans, return_exceptions=True)
 
     async def _work(self, first: OutboxMessage) -> None:
         """Deliver a chat's rows one after another while they are due, then let the chat go."""
         chat_id = first.chat_id
-        message: OutboxMessage | None = first
+        message: OutboxMessage | None = first  # claimed and not yet being delivered
         try:
-            while message is not None:
+            while message is not None and not self._stopping:
                 await self.pacer.ready(chat_id)  # outside a slot: other chats use it meanwhile
                 if self._slots is None:
                     self._slots = asyncio.Semaphore(self.settings.concurrency)
                 async with self._slots:
                     current, message = message, None
                     message = await self._deliver_one(current)
-        except asyncio.CancelledError:
-            if message is not None:  # claimed, not started: hand it back now rather than after the lease
-                with contextlib.suppress(Exception):
-                    async with self._write() as outbox:
-                        await outbox.release(
-                            message.id, self.instance, not_before=self.clock.now(), error="", attempt=False
-                        )
-            raise
         except Exception:
             log.exception("outbox worker for chat %s failed; its row returns when the lease ends", chat_id)
         finally:
+            if message is not None:  # claimed, not started (a stop): hand it back now rather than after the lease
+                with contextlib.suppress(Exception):
+                    await self._hand_back(message)
             self._workers.pop(chat_id, None)
             self.pacer.leave(chat_id)
             # Claim again once half the room is free, not after every row: a look costs a query over
@@ -409,21 +533,50 @@ class OutboxSender:
     async def _deliver_one(self, message: OutboxMessage) -> OutboxMessage | None:
         """Deliver one row and settle it; returns the chat's next row if it was sent and the next is due."""
         error: DeliveryError | None = None
-        token = _pacing.set(Pacing(self.pacer, message.chat_id))
+        pacing = Pacing(
+            self.pacer,
+            message.chat_id,
+            done=[list(part) for part in message.sent_parts or []],
+            record=lambda parts: self._record_parts(message, parts),
+            stopping=lambda: self._stopping,
+        )
+        self._pacings[message.chat_id] = pacing
+        token = _pacing.set(pacing)
         try:
             await self.deliver(message)
+        except StopDelivery:
+            await self._hand_back(message)
+            self._handled += 1
+            return None
+        except ClaimLost:
+            self._settled(False, Outcome.later)
+            self._handled += 1
+            return None
         except DeliveryError as exc:
             error = exc
+        except asyncio.CancelledError:
+            # Stopped between two calls (or cut off in one): what Telegram has is recorded; the rest goes back.
+            with contextlib.suppress(Exception):
+                await self._hand_back(message)
+            raise
         except Exception as exc:
             log.exception("delivery of outbox #%s failed", message.id)
             error = DeliveryError(repr(exc))
         finally:
             _pacing.reset(token)
+            self._pacings.pop(message.chat_id, None)
         self._handled += 1
         if error is None:
             return await self._mark_sent(message)
         await self._failed(message, error)
         return None
+
+    async def _record_parts(self, message: OutboxMessage, parts: list[list[int]]) -> None:
+        """Telegram has accepted another part of the row: write it down before the next one goes out."""
+        async with self._write() as outbox:
+            kept = await outbox.record_parts(message.id, self.instance, parts)
+        if not kept:
+            raise ClaimLost
 
     async def _mark_sent(self, message: OutboxMessage) -> OutboxMessage | None:
         """Record the row sent; returns the chat's next row, claimed in the same transaction if it is due.
@@ -514,7 +667,7 @@ class OutboxSender:
         async with self._write() as outbox:
             kept = await outbox.give_up(message.id, self.instance, error)
             if kept:
-                await self._tell_curators(outbox, message, exc)
+                await self._tell_staff(outbox, message, exc)
         self.stats.failed += kept
         return self._settled(kept, Outcome.failed)
 
@@ -524,26 +677,7 @@ class OutboxSender:
             log.warning("an outbox row was taken over by another sender after our lease ended")
         return outcome
 
-    async def _tell_curators(self, outbox: OutboxRepository, message: OutboxMessage, exc: DeliveryError) -> None:
-        """Queue "could not deliver" to every curator, in the transaction that records the failure."""
-        if message.payload.get("kind") == "text" and message.payload.get("key") == DELIVERY_FAILED:
-            return  # a curator we cannot reach about a failure: no notice about the notice
-        directory = DirectoryRepository(outbox.session)
-        user = await directory.get_by_telegram_id(message.chat_id)
-        if user is not None:
-            recipient = user.full_name
-        else:
-            departments = await directory.list_departments(active_only=False)
-            recipient = next((d.name for d in departments if d.chat_id == message.chat_id), str(message.chat_id))
-        params = {
-            "recipient": recipient,
-            "incident": message.incident_id,
-            "reason": exc.cause or "other",
-            "error": str(exc)[:300],
-        }
-        for curator in await directory.users_with_role(Role.curator):
-            if curator.telegram_id != message.chat_id:
-                # The locale travels with the row: the sender need not look the curator up again.
-                payload = {"kind": "text", "key": DELIVERY_FAILED, "params": params, "locale": curator.locale}
-                await outbox.add(curator.telegram_id, payload, incident_id=message.incident_id)
-        self.wake.set()
+    async def _tell_staff(self, outbox: OutboxRepository, message: OutboxMessage, exc: DeliveryError) -> None:
+        """Queue "could not deliver" to administrators and curators, in the transaction recording the failure."""
+        if await tell_undeliverable(outbox, message.chat_id, message.incident_id, message.payload, exc.cause, str(exc)):
+            self.wake.set()

@@ -342,10 +342,12 @@ class Services:
             repo = DirectoryRepository(session)
             existing = {d.name: d for d in await repo.list_departments(active_only=False)}
             for dep in settings.departments:
+                # A group Telegram upgraded to a supergroup keeps its old id in the config: read it as the new one.
+                chat_id = await repo.current_chat(dep.chat_id) if dep.chat_id is not None else None
                 if dep.name not in existing:
-                    await repo.add_department(dep.name, chat_id=dep.chat_id)
-                elif dep.chat_id is not None and existing[dep.name].chat_id != dep.chat_id:
-                    await repo.bind_chat(existing[dep.name].id, dep.chat_id)
+                    await repo.add_department(dep.name, chat_id=chat_id)
+                elif chat_id is not None and existing[dep.name].chat_id != chat_id:
+                    await repo.bind_chat(existing[dep.name].id, chat_id)
             known_topics = {t.name for t in await repo.list_topics(active_only=False)}
             for name in settings.topics:
                 if name not in known_topics:

@@ -21,6 +21,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.chats import follow_migration
 from bot.errors import ConcurrentUpdate, DomainError, IllegalTransition, InvalidInput, NotAllowed, NotFound
 from bot.i18n import locale_of
 from bot.incident import Role
@@ -208,12 +209,31 @@ def build_router() -> Router:
             if callback.message is not None and isinstance(callback.message, Message):
                 await callback.message.edit_text(text)
 
+    @router.message(F.migrate_to_chat_id)
+    async def group_moved(message: Message, services: Services) -> None:
+        """Telegram upgraded a group to a supergroup: the old group's last word is the new id."""
+        assert message.migrate_to_chat_id is not None
+        await _follow(services, message.chat.id, message.migrate_to_chat_id)
+
+    @router.message(F.migrate_from_chat_id)
+    async def group_arrived(message: Message, services: Services) -> None:
+        """... and the supergroup's first message names the old one."""
+        assert message.migrate_from_chat_id is not None
+        await _follow(services, message.migrate_from_chat_id, message.chat.id)
+
     @router.message(Command("cancel"))
     async def cancel(message: Message, state: FSMContext) -> None:
         await state.clear()
         await message.answer(_("Cancelled. Nothing was changed."))
 
     return router
+
+
+async def _follow(services: Services, old_chat_id: int, new_chat_id: int) -> None:
+    moved = await follow_migration(services.sessions, services.clock, old_chat_id, new_chat_id)
+    if moved.first:
+        log.info("group %s became supergroup %s: %d notices re-targeted", old_chat_id, new_chat_id, moved.resent)
+    services.outbox_ready.set()
 
 
 def build_fallback_router() -> Router:

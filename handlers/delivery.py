@@ -1,4 +1,5 @@
-"""Turns an outbox row into Telegram messages (an incident card or a short text), paced by the sender.
+"""Turns an outbox row into Telegram messages (an incident card, a report or a short text); every call goes
+the bot's one path (``handlers.calls``), paced and recorded part by part for the sender.
 
 A text row: ``{"kind": "text", "key": ..., "params": {...}, "locale": "ru"}`` (``locale`` optional: the
 recipient's language is looked up when it is missing)."""
@@ -10,36 +11,25 @@ from datetime import date
 from typing import Any
 
 from aiogram import Bot
-from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
+    TelegramEntityTooLarge,
     TelegramForbiddenError,
+    TelegramMigrateToChat,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.methods import (
-    CopyMessage,
-    ForwardMessage,
-    SendAnimation,
-    SendAudio,
-    SendDocument,
-    SendMediaGroup,
-    SendMessage,
-    SendPhoto,
-    SendSticker,
-    SendVideo,
-    SendVoice,
-    TelegramMethod,
-)
-from aiogram.methods.base import Response, TelegramType
 from aiogram.utils.i18n import I18n
 
+from bot.chats import CHAT_MIGRATED
+from bot.flood import FLOOD_SKIPPED, FloodLimits
 from bot.i18n import N_, format_day, translate
 from bot.message_size import join_within
-from bot.outbox import DELIVERY_FAILED, Deliver, DeliveryError, current_pacing
+from bot.outbox import DELIVERY_FAILED, Deliver, DeliveryError
 from bot.services import Services
+from handlers.calls import install_calls
 from handlers.render import send_attachments, send_long, show_card, with_locale
 from storage.repositories import OutboxMessage
 
@@ -47,20 +37,6 @@ log = logging.getLogger(__name__)
 
 SOURCE_NOTES = ("routed", "rerouted", "split_from", "executor_assigned", "consolidator_designated")
 DRAFT_NOTES = ("draft_submitted", "sent_to_external_approval", "approved")
-
-# Calls that put a new message into a chat: the ones Telegram's flood limits count. Edits are not paced.
-_SENDING = (
-    SendMessage,
-    SendPhoto,
-    SendVideo,
-    SendDocument,
-    SendAnimation,
-    SendAudio,
-    SendVoice,
-    SendSticker,
-    CopyMessage,
-    ForwardMessage,
-)
 
 # `{"kind": "text", "key": ..., "params": {...}}` rows: English msgids, translated for the recipient.
 TEXTS = {
@@ -103,48 +79,49 @@ DIGEST_LINES = {
 TEXTS_WITHOUT_INCIDENT = {
     DELIVERY_FAILED: N_("⚠️ Could not deliver a notification to {recipient}: {reason}."),
 }
+# Why a notice could not be delivered (bot.chats.CAUSES), and what the administrator or curator can do about it.
 FAILURE_REASONS = {
     "blocked": N_("they blocked the bot"),
     "deactivated": N_("their Telegram account is deleted"),
+    "not_started": N_("they have not started the bot"),
     "chat_not_found": N_("Telegram does not know this chat"),
+    "kicked": N_("the bot was removed from the group"),
+    "no_rights": N_("the bot may not write in that chat"),
+    "migrated": N_("the group became a supergroup with a new id"),
     "other": N_("Telegram refused it ({error})"),
 }
-
-
-class PacingMiddleware(BaseRequestMiddleware):
-    """Every message the sender's deliveries send waits for Telegram's limits; a 429 inside a row that already
-    sent part of itself is waited out and repeated. Calls outside a delivery (handlers) pass untouched."""
-
-    async def __call__(
-        self,
-        make_request: NextRequestMiddlewareType[TelegramType],
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-    ) -> Response[TelegramType]:
-        pacing = current_pacing()
-        if pacing is None:
-            return await make_request(bot, method)
-        if isinstance(method, SendMediaGroup):
-            amount = len(method.media)
-        elif isinstance(method, _SENDING):
-            amount = 1
-        else:
-            return await make_request(bot, method)
-        while True:
-            await pacing.before_send(amount)
-            try:
-                response = await make_request(bot, method)
-            except TelegramRetryAfter as exc:
-                if pacing.flooded(exc.retry_after):
-                    continue
-                raise
-            pacing.sent()
-            return response
-
-
-def install_pacing(bot: Bot) -> None:
-    if not any(isinstance(m, PacingMiddleware) for m in bot.session.middleware):
-        bot.session.middleware(PacingMiddleware())
+DEPARTMENT_CHAT = N_("the group chat of department «{name}»")
+ADVICE = {
+    ("person", "blocked"): N_(
+        "Ask them to unblock the bot (open the chat with it and press «Restart»); until then they get no notifications."
+    ),
+    ("person", "deactivated"): N_(
+        "Hand their incidents to a colleague: the department's responsible official can do it from the card."
+    ),
+    ("person", "not_started"): N_("Ask them to open the bot and press «Start»."),
+    ("person", "chat_not_found"): N_("Ask them to open the bot and press «Start»."),
+    ("department", "kicked"): N_(
+        "Add the bot to the group again, or remove the department's chat_id from the config so that its "
+        "members get notifications in private chats."
+    ),
+    ("department", "chat_not_found"): N_(
+        "Check the department's chat_id in the config and that the bot is a member of that group."
+    ),
+    ("department", "no_rights"): N_(
+        "Allow the bot to send messages in that group (make it an administrator or lift the restriction)."
+    ),
+    ("department", "migrated"): N_("Put the group's new id as the department's chat_id in the config."),
+}
+TEXTS[CHAT_MIGRATED] = N_(
+    "ℹ️ Telegram upgraded the group chat of {departments} to a supergroup: its id changed from {old} to {new}. "
+    "The bot now writes there and has sent again what was waiting. Put chat_id = {new} in the config."
+)
+TEXTS[FLOOD_SKIPPED] = N_("⚠️ Messages came faster than I can handle them. Skipped: {count}.")
+FLOOD_MORE = N_("… and {count} more.")
+FLOOD_AGAIN = N_(
+    "Please send again what was skipped, one message at a time: I take up to {burst} messages at once, "
+    "then one a second."
+)
 
 
 def render_text(locale: str, payload: dict[str, Any]) -> str:
@@ -154,8 +131,9 @@ def render_text(locale: str, payload: dict[str, Any]) -> str:
     if key not in TEXTS:
         raise DeliveryError(f"unknown text key {key!r}", permanent=True)
     if key == DELIVERY_FAILED:
-        reason = FAILURE_REASONS.get(str(params.get("reason")), FAILURE_REASONS["other"])
-        params["reason"] = translate(locale, reason, error=params.get("error") or "?")
+        return _failure_text(locale, params)
+    if key == FLOOD_SKIPPED:
+        return _flood_text(locale, params)
     if key == "digest":
         day = format_day(date.fromisoformat(str(params["date"])), locale) if params.get("date") else ""
         lines = [translate(locale, TEXTS["digest"], date=day)]
@@ -175,9 +153,36 @@ def render_text(locale: str, payload: dict[str, Any]) -> str:
             raise DeliveryError(f"text {key!r} has a bad date: {exc}", permanent=True) from exc
     if key == "surge" and params.get("what") == "location":
         key = "surge_location"
-    template = (
-        TEXTS[key] if key != DELIVERY_FAILED or params.get("incident") is not None else (TEXTS_WITHOUT_INCIDENT[key])
-    )
+    return _translate(locale, key, TEXTS[key], params)
+
+
+def _failure_text(locale: str, params: dict[str, Any]) -> str:
+    """ "Could not deliver": whom (a person by name, a department by its group chat), why, and what to do."""
+    cause = str(params.get("reason"))
+    kind = str(params.get("kind") or "person")
+    reason = FAILURE_REASONS.get(cause, FAILURE_REASONS["other"])
+    params["reason"] = translate(locale, reason, error=params.get("error") or "?")
+    if kind == "department":
+        params["recipient"] = translate(locale, DEPARTMENT_CHAT, name=params.get("recipient", "?"))
+    template = TEXTS[DELIVERY_FAILED] if params.get("incident") is not None else TEXTS_WITHOUT_INCIDENT[DELIVERY_FAILED]
+    text = _translate(locale, DELIVERY_FAILED, template, params)
+    advice = ADVICE.get((kind, cause))
+    return f"{text}\n{translate(locale, advice)}" if advice is not None else text
+
+
+def _flood_text(locale: str, params: dict[str, Any]) -> str:
+    """The one notice about a flood (bot.flood): how many messages were skipped, which, and what to do."""
+    count = int(params.get("count") or 0)
+    quoted = [str(text) for text in params.get("skipped") or []]
+    lines = [_translate(locale, FLOOD_SKIPPED, TEXTS[FLOOD_SKIPPED], {"count": count})]
+    lines += [f"• «{text}»" for text in quoted]
+    if count > len(quoted):
+        lines.append(translate(locale, FLOOD_MORE, count=count - len(quoted)))
+    lines.append(translate(locale, FLOOD_AGAIN, burst=params.get("burst") or FloodLimits().burst))
+    return "\n".join(lines)
+
+
+def _translate(locale: str, key: str, template: str, params: dict[str, Any]) -> str:
     try:
         return translate(locale, template, **params)
     except (KeyError, IndexError) as exc:
@@ -185,26 +190,45 @@ def render_text(locale: str, payload: dict[str, Any]) -> str:
 
 
 def classify(exc: Exception) -> DeliveryError:
-    """aiogram's error as the sender sees it: wait, retry later, or give up and tell the curator."""
+    """aiogram's error as the sender sees it: wait, retry later, or give up and tell administrators and curators.
+
+    The causes are read from Telegram's descriptions (Bot API error texts such as "Forbidden: bot was blocked
+    by the user", "Forbidden: bot was kicked from the supergroup chat", "Bad Request: chat not found")."""
     if isinstance(exc, TelegramRetryAfter):
         return DeliveryError("flood control", retry_after=exc.retry_after)
+    if isinstance(exc, TelegramMigrateToChat):  # only when the move could not be followed (handlers.calls)
+        return DeliveryError(f"moved: {exc.message}", permanent=True, cause="migrated")
     if isinstance(exc, TelegramForbiddenError):
-        text = exc.message.lower()
-        cause = "blocked" if "blocked" in text else "deactivated" if "deactivated" in text else None
-        return DeliveryError(f"forbidden: {exc.message}", permanent=True, cause=cause)
+        return DeliveryError(f"forbidden: {exc.message}", permanent=True, cause=_cause(exc.message))
     if isinstance(exc, TelegramBadRequest):
         # A 400 never succeeds on retry (the same request gets the same answer).
-        text = exc.message.lower()
-        cause = "chat_not_found" if "chat not found" in text or "user not found" in text else None
-        cause = "deactivated" if "deactivated" in text else cause
-        return DeliveryError(f"bad request: {exc.message}", permanent=True, cause=cause)
+        return DeliveryError(f"bad request: {exc.message}", permanent=True, cause=_cause(exc.message))
+    if isinstance(exc, TelegramEntityTooLarge):
+        return DeliveryError(f"too large: {exc.message}", permanent=True)
     if isinstance(exc, TelegramServerError | TelegramNetworkError):
         return DeliveryError(f"network: {exc}")
     return DeliveryError(f"telegram: {exc!r}")
 
 
+def _cause(description: str) -> str | None:
+    text = description.lower()
+    causes = (
+        ("blocked", "blocked"),
+        ("deactivated", "deactivated"),
+        ("initiate conversation", "not_started"),
+        ("kicked", "kicked"),
+        ("not a member", "kicked"),
+        ("chat not found", "chat_not_found"),
+        ("user not found", "chat_not_found"),
+        ("rights", "no_rights"),
+        ("upgraded to a supergroup", "migrated"),
+    )
+    return next((cause for words, cause in causes if words in text), None)
+
+
 def make_deliver(bot: Bot, services: Services, i18n: I18n, default_locale: str = "ru") -> Deliver:
-    install_pacing(bot)
+    """The sender's deliverer for this bot: the bot's calls go the one path (installed here if missing)."""
+    install_calls(bot)
 
     async def deliver(message: OutboxMessage) -> None:
         payload = message.payload

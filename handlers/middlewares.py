@@ -1,17 +1,21 @@
-"""What every update needs before a handler runs: order per chat, once-only, the person, the locale."""
+"""What every update needs before a handler runs: once-only, the press it carries, a fair share for each
+person, the person and the locale. The dispatcher runs them in that order (``bot.app.make_dispatcher``)."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, Update, User
+from aiogram.types import Message, TelegramObject, Update, User
 from aiogram.utils.i18n import I18n
 
-from bot.i18n import locale_of
+from bot.flood import FloodGuard, FloodLimits, queue_flood_notice
+from bot.i18n import N_, locale_of, translate
 from bot.services import CURRENT_CARD, CURRENT_UPDATE, Services
+from handlers.calls import CallbackState, calls_of, set_current_callback
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -54,6 +58,70 @@ class OnceMiddleware(BaseMiddleware):
             await self.services.update_done(event.update_id)  # harmless if the change recorded it
 
 
+class CallbackMiddleware(BaseMiddleware):
+    """Tells the bot's one call path (``handlers.calls``) which press this update carries, so a handler that
+    must wait for Telegram answers it first; and what the pressed message shows, so an edit that would change
+    nothing is not sent. Every update sets it, a press or not: nothing carries over from the previous one."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        callback = event.callback_query
+        if callback is None:
+            set_current_callback(None)
+        else:
+            message = callback.message
+            chat_id = message.chat.id if message is not None else callback.from_user.id
+            set_current_callback(CallbackState(callback.id, chat_id))
+            calls = calls_of(data["bot"]) if "bot" in data else None
+            if calls is not None and isinstance(message, Message):
+                calls.contents.observe(message, pressed=True)
+        return await handler(event, data)
+
+
+TOO_MANY_PRESSES = N_("Too many presses at once: this one was skipped. Press again in a moment.")
+
+
+class FloodMiddleware(BaseMiddleware):
+    """A person's messages to the bot and presses beyond ``bot.flood.FloodLimits`` are skipped.
+
+    A skipped update is recorded as processed like any other (``OnceMiddleware`` runs around this one) and is
+    never handled later. A skipped message goes into the person's one notice about the flood (``bot.flood``);
+    a skipped press is answered at once with a short note (a callback answer is not a message: it costs none
+    of the chat's limit). Group chatter and service messages pass: the bot does not answer them."""
+
+    def __init__(self, services: Services, limits: FloodLimits | None = None) -> None:
+        self.services = services
+        self.guard = FloodGuard(limits)
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        message, callback = event.message, event.callback_query
+        if message is not None and message.chat.type == "private" and message.from_user is not None:
+            user, album, sent = message.from_user, message.media_group_id, message.date.timestamp()
+        elif callback is not None:
+            user, album, sent = callback.from_user, None, time.time()
+        else:
+            return await handler(event, data)
+        if self.guard.admit(user.id, sent, album, press=callback is not None):
+            return await handler(event, data)
+        log.info("update %s from %s skipped: more than the flood limit", event.update_id, user.id)
+        person = await self.services.identify(user.id)
+        locale = person.locale if person is not None else locale_of(user.language_code)
+        if callback is not None:
+            await callback.answer(translate(locale, TOO_MANY_PRESSES))
+            return None
+        assert message is not None
+        at = self.services.clock.now()
+        text = message.text or message.caption or "📎"
+        for _ in range(2):  # a second time only if the notice of this flood has already gone out
+            flood = self.guard.skipped(user.id, event.update_id, text, at)
+            if await queue_flood_notice(self.services.sessions, self.guard, message.chat.id, flood, at, locale):
+                break
+            self.guard.reported(user.id)
+        self.services.outbox_ready.set()
+        return None
+
+
 class PersonMiddleware(BaseMiddleware):
     """Puts `person` (None for unknown users) and `locale` into the handler data, and sets the
     I18n context so `_()` speaks the person's language."""
@@ -83,6 +151,8 @@ OPEN_COMMANDS = ("/start", "/help", "/lang")
 def _open_to_strangers(update: Update) -> bool:
     message = update.message
     if message is not None:
+        if message.migrate_to_chat_id is not None or message.migrate_from_chat_id is not None:
+            return True  # a group became a supergroup: whoever did it, the bot must follow (handlers.common)
         if message.chat.type != "private":
             return False  # group chatter is not for the bot
         words = (message.text or "").split()

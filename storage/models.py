@@ -353,6 +353,21 @@ class OutboxRow(Base):
     dedupe_key: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
     claimed_by: Mapped[str | None] = mapped_column(sa.String(128))  # the sender instance delivering it
     claimed_until: Mapped[datetime | None]  # the claim's lease: past it, another sender may take the row
+    # The parts of the row Telegram already has, one list of message ids per sending call, in order
+    # (a report's text, workbook, chart; a card's albums and the card): a retry sends only the rest.
+    sent_parts: Mapped[list[Any] | None]
+
+
+class ChatMigrationRow(Base):
+    """A group chat Telegram upgraded to a supergroup: the old id now means the new one.
+
+    Kept so that the config's old ``chat_id`` is read as the new chat at every start."""
+
+    __tablename__ = "chat_migrations"
+
+    old_chat_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    new_chat_id: Mapped[int] = mapped_column(sa.BigInteger)
+    migrated_at: Mapped[datetime] = mapped_column(server_default=_now)
 
 
 class ProcessedUpdateRow(Base):

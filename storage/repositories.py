@@ -41,6 +41,7 @@ from storage.models import (
     AssignmentRow,
     AttachmentRow,
     CardRow,
+    ChatMigrationRow,
     DepartmentRow,
     DraftRow,
     EventRow,
@@ -85,6 +86,7 @@ invites = _table(InviteRow)
 outbox = _table(OutboxRow)
 processed_updates = _table(ProcessedUpdateRow)
 posts = _table(PostRow)
+chat_migrations = _table(ChatMigrationRow)
 
 # A deadline kind added to the domain needs a column (and a migration): fail at import, loudly.
 _DEADLINE_COLUMNS = {kind: f"{kind.value}_due" for kind in DeadlineKind}
@@ -1024,6 +1026,43 @@ class DirectoryRepository:
     async def bind_chat(self, department_id: int, chat_id: int | None) -> None:
         await self._update_one(departments, department_id, chat_id=chat_id)
 
+    # chats that move: Telegram upgrades a group to a supergroup with a new id
+
+    async def current_chat(self, chat_id: int) -> int:
+        """The chat a (possibly old) chat id means now, following recorded upgrades to supergroups."""
+        seen = {chat_id}
+        while True:
+            found = (
+                await self._session.execute(
+                    sa.select(chat_migrations.c.new_chat_id).where(chat_migrations.c.old_chat_id == chat_id)
+                )
+            ).scalar_one_or_none()
+            if found is None or found in seen:  # a cycle cannot happen in Telegram; do not loop on one
+                return chat_id
+            seen.add(found)
+            chat_id = found
+
+    async def record_chat_migration(self, old_chat_id: int, new_chat_id: int, at: datetime) -> bool:
+        """Record that ``old_chat_id`` became ``new_chat_id``; False if it was recorded before."""
+        try:
+            async with self._session.begin_nested():
+                await self._session.execute(
+                    sa.insert(chat_migrations).values(old_chat_id=old_chat_id, new_chat_id=new_chat_id, migrated_at=at)
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def rebind_chat(self, old_chat_id: int, new_chat_id: int) -> list[DepartmentRecord]:
+        """Departments bound to ``old_chat_id`` are bound to ``new_chat_id``; returns them, rebound."""
+        rows = await self._session.execute(
+            sa.update(departments)
+            .where(departments.c.chat_id == old_chat_id)
+            .values(chat_id=new_chat_id)
+            .returning(*departments.c)
+        )
+        return [_department(row) for row in rows]
+
     async def add_membership(self, user_id: int, department_id: int) -> None:
         """Idempotent: adding an existing membership changes nothing."""
         exists = (
@@ -1236,6 +1275,7 @@ class OutboxMessage:
     dedupe_key: str | None
     claimed_by: str | None = None
     claimed_until: datetime | None = None
+    sent_parts: list[list[int]] | None = None  # message ids of the parts Telegram already has, in order
 
 
 _OPEN = (OutboxStatus.pending, OutboxStatus.sending)
@@ -1401,6 +1441,50 @@ class OutboxRepository:
         )
         return [OutboxMessage(**row._asdict()) for row in await self._session.execute(statement)]
 
+    async def record_parts(self, message_id: int, instance: str, parts: Sequence[Sequence[int]]) -> bool:
+        """Record the parts of a claimed row Telegram has accepted so far (message ids per sending call);
+        False if the claim was lost."""
+        return await self._update_claimed(message_id, instance, {"sent_parts": [list(p) for p in parts]})
+
+    async def retarget(self, old_chat_id: int, new_chat_id: int, now: datetime) -> int:
+        """Rows for a chat that moved go to its new id: the open ones, and those given up because of the
+        move (their error names the supergroup), which are queued again. Returns how many rows moved."""
+        moved = await self._session.execute(
+            sa.update(outbox)
+            .where(outbox.c.chat_id == old_chat_id, outbox.c.status.in_(_OPEN))
+            .values(chat_id=new_chat_id)
+        )
+        failed = await self._session.execute(
+            sa.update(outbox)
+            .where(
+                outbox.c.chat_id == old_chat_id,
+                outbox.c.status == OutboxStatus.failed,
+                outbox.c.last_error.like("%supergroup%"),
+            )
+            .values(
+                chat_id=new_chat_id,
+                status=OutboxStatus.pending,
+                not_before=now,
+                attempts=0,
+                claimed_by=None,
+                claimed_until=None,
+                sent_parts=None,
+            )
+        )
+        return sum(cast(sa.CursorResult[Any], r).rowcount for r in (moved, failed))
+
+    async def merge_pending(self, dedupe_key: str, chat_id: int, payload: dict[str, Any], not_before: datetime) -> bool:
+        """Replace the payload of the still pending row with this key, or queue it; False when the key
+        belongs to a row already being sent or sent (the caller then uses a new key)."""
+        updated = await self._session.execute(
+            sa.update(outbox)
+            .where(outbox.c.dedupe_key == dedupe_key, outbox.c.status == OutboxStatus.pending)
+            .values(payload=payload, not_before=not_before)
+        )
+        if cast(sa.CursorResult[Any], updated).rowcount == 1:
+            return True
+        return await self.add(chat_id, payload, dedupe_key=dedupe_key, not_before=not_before) is not None
+
     async def mark_sent_many(self, message_ids: Sequence[int], at: datetime) -> None:
         await self._session.execute(
             sa.update(outbox)
@@ -1525,6 +1609,10 @@ class CardRepository:
         )
         if cast(sa.CursorResult[Any], result).rowcount == 0:
             await self._session.execute(sa.insert(cards).values(chat_id=chat_id, incident_id=incident_id, **values))
+
+    async def forget_chat(self, chat_id: int) -> None:
+        """A chat that moved: its cards cannot be edited under the new id, so the next notice draws anew."""
+        await self._session.execute(sa.delete(cards).where(cards.c.chat_id == chat_id))
 
     async def drawn_by(self, chat_id: int, incident_id: int) -> int | None:
         row = await self._session.execute(

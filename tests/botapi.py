@@ -161,11 +161,14 @@ class _ErrorCollector(logging.Handler):
 class ApiError(Exception):
     """An error answer of the Bot API: raised inside method handlers, turned into JSON by the server."""
 
-    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self, status: int, description: str, retry_after: int | None = None, migrate_to_chat_id: int | None = None
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
 
 
 def _bad(description: str) -> ApiError:
@@ -225,6 +228,7 @@ class ChatMessage:
     edit_date: int | None = None
     edits: int = 0
     deleted: bool = False
+    service: dict[str, Any] | None = None  # a service message's own fields, e.g. {"migrate_to_chat_id": …}
 
     @property
     def content(self) -> str:
@@ -296,6 +300,7 @@ class _Chat:
     members: dict[int, str] = field(default_factory=dict)  # user id -> ChatMember status
     bot_status: str = "member"
     actions: list[str] = field(default_factory=list)
+    migrated_to: int | None = None  # a group Telegram upgraded to this supergroup
 
     def json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "type": self.type}
@@ -587,6 +592,10 @@ class UserChat(ChatHandle):
     def unblock(self) -> None:
         self.api.blocked_chats.discard(self.user_id)
 
+    def deactivate(self) -> None:
+        """The user deletes their account: sending here answers 403 "user is deactivated"."""
+        self.api.deactivated_chats.add(self.user_id)
+
     async def send(
         self,
         text: str | None = None,
@@ -708,6 +717,8 @@ class GroupChat(ChatHandle):
         self._chat.members[user.user_id if isinstance(user, UserChat) else user] = status
 
     def set_bot_status(self, status: str) -> None:
+        """What the bot is in the group: "member", "administrator", or "kicked" / "left" — then sending and
+        editing there answer 403, as Telegram does once the bot is removed."""
         self._chat.bot_status = status
 
 
@@ -753,6 +764,8 @@ class BotAPIServer:
         # Telegram refuses chats the bot has never met; keep that so a test notices a wrong chat id.
         self.strict_chats = strict_chats
         self.blocked_chats: set[int] = set()
+        self.deactivated_chats: set[int] = set()  # users whose account is deleted
+        self._holds: dict[str, asyncio.Event] = {}  # method -> released when set (see hold())
         self.requests: list[RecordedRequest] = []
         self.updates: list[dict[str, Any]] = []  # every update ever enqueued
         self.alerts: dict[str, Alert] = {}
@@ -765,7 +778,7 @@ class BotAPIServer:
         self._fetched: set[int] = set()  # update ids delivered to the bot or dropped
         self._chats: dict[int, _Chat] = {}
         self._handles: dict[int, ChatHandle] = {}
-        self._faults: dict[str, deque[ApiError]] = defaultdict(deque)
+        self._faults: dict[str, deque[tuple[ApiError, int | None]]] = defaultdict(deque)  # with the chat it is for
         self._pending: list[dict[str, Any]] = []  # enqueued, not yet confirmed by offset
         self.webhook: dict[str, Any] | None = None  # what setWebhook asked for; updates are then pushed
         self.webhook_failures = 0  # pushes the bot did not answer with 2xx (Telegram retries them)
@@ -964,8 +977,10 @@ class BotAPIServer:
         description: str | None = None,
         retry_after: int | None = None,
         count: int = 1,
+        chat_id: int | None = None,
     ) -> None:
-        """Make the next `count` calls of `method` fail with this status (429 gets a retry_after, default 1)."""
+        """Make the next `count` calls of `method` (to `chat_id` only, if given) fail with this status (429
+        gets a retry_after, default 1)."""
         if status == 429:
             retry_after = 1 if retry_after is None else retry_after
             description = description or f"Too Many Requests: retry after {retry_after}"
@@ -973,7 +988,42 @@ class BotAPIServer:
             defaults = {500: "Internal Server Error", 502: "Bad Gateway", 403: "Forbidden: bot was blocked by the user"}
             description = description or defaults.get(status, f"Error {status}")
         for _ in range(count):
-            self._faults[method.lower()].append(ApiError(status, description, retry_after))
+            self._faults[method.lower()].append((ApiError(status, description, retry_after), chat_id))
+
+    def hold(self, method: str) -> Callable[[], None]:
+        """Calls of `method` arrive (and are recorded) but get no answer until the returned function is
+        called: a request in flight at a chosen moment, e.g. while the bot is told to stop."""
+        event = self._holds[method.lower()] = asyncio.Event()
+
+        def release() -> None:
+            self._holds.pop(method.lower(), None)
+            event.set()
+
+        return release
+
+    async def upgrade_group(
+        self, chat_id: int, new_chat_id: int, by: UserChat | None = None, *, notify: bool = True
+    ) -> GroupChat:
+        """Telegram upgrades a group to a supergroup: the supergroup gets a new id, members and the bot's
+        status; every call naming the old id is refused with 400 and ``migrate_to_chat_id``; and (unless not
+        `notify`, as when the bot misses them) the bot receives the two service messages
+        (``migrate_to_chat_id`` in the old group, ``migrate_from_chat_id`` in the new one)."""
+        old = self._chats.get(chat_id)
+        if old is None or old.type != "group":
+            raise AssertionError(f"chat {chat_id} is not a group the stand-in knows")
+        new = self.group(new_chat_id, old.title or "Group", type="supergroup")
+        new._chat.members.update(old.members)
+        new._chat.bot_status = old.bot_status
+        old.migrated_to = new_chat_id
+        sender = by.user_json() if by is not None else {"id": 1, "is_bot": False, "first_name": "Admin"}
+        notes = ((old, {"migrate_to_chat_id": new_chat_id}), (new._chat, {"migrate_from_chat_id": chat_id}))
+        for chat, fields in notes if notify else ():
+            message = ChatMessage(
+                chat.id, chat.take_message_id(), int(time.time()), from_bot=False, sender=sender, service=fields
+            )
+            chat.messages[message.message_id] = message
+            await self.enqueue({"message": self._message_json(message)})
+        return new
 
     async def enqueue(self, update: dict[str, Any]) -> int:
         """Queue a raw update (without update_id) for getUpdates; returns its update_id."""
@@ -1099,6 +1149,8 @@ class BotAPIServer:
             data["reply_markup"] = message.reply_markup  # Telegram echoes only inline keyboards
         if message.edit_date:
             data["edit_date"] = message.edit_date
+        if message.service:
+            data.update(message.service)
         return data
 
     async def _download(self, request: web.Request) -> web.Response:
@@ -1129,9 +1181,15 @@ class BotAPIServer:
             if handler is None:
                 record.unknown = True
                 raise ApiError(404, "Not Found: method not found")
+            held = self._holds.get(method.lower())
+            if held is not None:
+                await held.wait()
             faults = self._faults.get(method.lower())
             if faults:
-                raise faults.popleft()
+                fault = next((f for f in faults if f[1] is None or str(f[1]) == str(params.get("chat_id"))), None)
+                if fault is not None:
+                    faults.remove(fault)
+                    raise fault[0]
             result = await handler(_Call(token, params, files))
             record.status = 200
             return web.json_response({"ok": True, "result": result})
@@ -1141,6 +1199,8 @@ class BotAPIServer:
             body: dict[str, Any] = {"ok": False, "error_code": error.status, "description": error.description}
             if error.retry_after is not None:
                 body["parameters"] = {"retry_after": error.retry_after}
+            if error.migrate_to_chat_id is not None:
+                body["parameters"] = {"migrate_to_chat_id": error.migrate_to_chat_id}
             return web.json_response(body, status=error.status)
         finally:
             if counts:
@@ -1183,8 +1243,20 @@ class BotAPIServer:
                 found = self.user(int(chat_id))._chat if int(chat_id) > 0 else self.group(int(chat_id))._chat
         if found is None:
             raise _bad("chat not found")
+        if found.migrated_to is not None:
+            # Every call naming an upgraded group is refused with the supergroup's id (Bot API ResponseParameters).
+            raise ApiError(
+                400, "Bad Request: group chat was upgraded to a supergroup chat", migrate_to_chat_id=found.migrated_to
+            )
         if sending and found.id in self.blocked_chats:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if sending and found.id in self.deactivated_chats:
+            raise ApiError(403, "Forbidden: user is deactivated")
+        if sending and found.type in ("group", "supergroup") and found.bot_status in ("kicked", "left"):
+            where = "supergroup chat" if found.type == "supergroup" else "group chat"
+            if found.bot_status == "kicked":
+                raise ApiError(403, f"Forbidden: bot was kicked from the {where}")
+            raise ApiError(403, f"Forbidden: bot is not a member of the {where}")
         return found
 
     def _check_limits(self, chat: _Chat, count: int) -> None:
@@ -1289,7 +1361,7 @@ class BotAPIServer:
     def _edit_target(self, call: _Call) -> tuple[_Chat, ChatMessage]:
         if call.get("inline_message_id"):
             raise _bad("inline messages are not supported by the test stand-in")
-        chat = self._chat_for(call.require("chat_id"))
+        chat = self._chat_for(call.require("chat_id"), sending=True)
         message = chat.messages.get(int(call.require("message_id")))
         if message is None or message.deleted:
             raise _bad("message to edit not found")

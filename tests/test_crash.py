@@ -4,6 +4,7 @@ afterwards every registered incident exists, every notice was delivered, none tw
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import signal
@@ -195,3 +196,88 @@ async def test_sigkill_at_random_moments_loses_nothing_and_sends_nothing_twice(t
     rng = random.Random(20261125)
     for number in range(ROUNDS):
         await one_round(tmp_path, number, rng)
+
+
+# --- a normal stop (SIGTERM) between two parts of a notice (issue 9 §9) -----------------------------------
+
+STOP_CONFIG = """
+[bot]
+api_base_url = "{base_url}"
+default_locale = "en"
+{webhook}
+[database]
+url = "sqlite+aiosqlite:///{database}"
+[organisation]
+preset = "otradnaya"
+[organisation.overrides]
+monthly_report_to = "none"  # only the report row the test puts in goes to the head
+[people]
+admins = [100]
+curators = [100]
+heads = [400]
+[reminders]
+sweep_seconds = 3600
+morning_digest = false
+[delivery]
+lease_seconds = 120
+"""
+
+
+def report_parts(api: BotAPIServer) -> dict[str, list[int]]:
+    """Per part of the monthly report, the statuses Telegram answered to the head, in order."""
+    return {
+        method: [c.status for c in api.calls(method) if str(c.params.get("chat_id")) == "400"]
+        for method in ("sendMessage", "sendDocument", "sendPhoto")
+    }
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM")
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_sigterm_between_the_reports_text_and_chart_continues_at_once_after_restart(
+    tmp_path: Path, mode: str
+) -> None:
+    from tests.test_webhook import free_port
+
+    async with BotAPIServer() as api:
+        database = tmp_path / "otklik.sqlite3"
+        webhook = ""
+        if mode == "webhook":
+            port = free_port()
+            webhook = f'webhook_url = "http://127.0.0.1:{port}/hook"\nwebhook_port = {port}\nwebhook_secret = "s3"'
+        config = tmp_path / "config.toml"
+        config.write_text(STOP_CONFIG.format(base_url=api.base_url, database=database, webhook=webhook), "utf-8")
+        bot = BotProcess(config, tmp_path / "bot.log")
+        api.user(400, "Head", language_code="en")
+        await bot.start()
+        try:
+            up = (lambda: api.webhook is not None) if mode == "webhook" else (lambda: api.calls("getUpdates"))
+            assert await until(up, 60), bot.log.read_text()
+            release = api.hold("sendDocument")
+            db = sqlite3.connect(database)
+            try:
+                with db:
+                    db.execute(
+                        "insert into outbox (chat_id, payload, status, attempts) values (400, ?, 'pending', 0)",
+                        ('{"kind": "report", "month": "2026-02"}',),
+                    )
+                assert await until(lambda: api.calls("sendDocument"), 30), bot.log.read_text()
+                assert bot.proc is not None
+                bot.proc.send_signal(signal.SIGTERM)  # the workbook is on its way
+                await asyncio.sleep(0.5)
+                assert bot.proc.returncode is None  # the call in flight is let finish
+                release()
+                assert await asyncio.wait_for(bot.proc.wait(), 30) == 0, bot.log.read_text()[-3000:]
+                status, parts, claimed = db.execute("select status, sent_parts, claimed_until from outbox").fetchone()
+                assert (status, len(json.loads(parts)), claimed) == ("pending", 2, None)
+                assert report_parts(api) == {"sendMessage": [200], "sendDocument": [200], "sendPhoto": []}
+
+                started = time.monotonic()
+                await bot.start()
+                assert await until(lambda: api.calls("sendPhoto"), 30), bot.log.read_text()[-3000:]
+                assert time.monotonic() - started < 30  # not the 120 s lease
+                assert await until(lambda: db.execute("select status from outbox").fetchone()[0] == "sent", 10)
+                assert report_parts(api) == {"sendMessage": [200], "sendDocument": [200], "sendPhoto": [200]}
+            finally:
+                db.close()
+        finally:
+            await bot.stop()

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.i18n import make_i18n
-from bot.incident import Network, Role, Source
+from bot.incident import Attachment, Network, Role, Source
 from bot.outbox import DELIVERY_FAILED, DeliverySettings, OutboxSender
 from bot.presets import get_preset
 from bot.services import Person, Services
@@ -150,10 +150,9 @@ async def test_burst_to_many_chats_and_a_group_within_enforced_limits_loses_noth
             assert later.time - call.time >= 1.0
 
 
-async def test_blocked_chat_is_failed_once_and_the_curator_is_told(
-    sessions: Sessions, api: BotAPIServer, bot: Bot
-) -> None:
-    now = clock()
+async def card_for_executor(sessions: Sessions, now: ManualClock, source: Source) -> int:
+    """An incident registered by the curator, with one outbox row: its new card for the executor (whose name is
+    «Анна Исполнитель»); returns the incident's number."""
     async with sessions() as session, session.begin():
         directory = DirectoryRepository(session)
         curator_user = await directory.add_user(CURATOR, "Мария Куратор", roles=[Role.curator], locale="en")
@@ -161,12 +160,21 @@ async def test_blocked_chat_is_failed_once_and_the_curator_is_told(
     person = Person(
         curator_user.id, CURATOR, "Мария Куратор", "en", frozenset({Role.curator}), frozenset(), frozenset()
     )
-    source = Source(Network.vk, "https://vk.com/wall-1_7", "Пётр", "Не вывозят мусор", now.now())
     incident = await services(sessions, now).register(person, [source])
+    assert incident.id is not None
     async with sessions() as session, session.begin():
         await session.execute(sa.text("DELETE FROM outbox"))  # registration's own notices are not the point
         card = {"kind": "card", "incident_id": incident.id, "note": "routed", "fresh": True}
         await OutboxRepository(session).add(EXECUTOR, card, incident_id=incident.id)
+    return incident.id
+
+
+async def test_blocked_chat_is_failed_once_and_the_curator_is_told(
+    sessions: Sessions, api: BotAPIServer, bot: Bot
+) -> None:
+    now = clock()
+    source = Source(Network.vk, "https://vk.com/wall-1_7", "Пётр", "Не вывозят мусор", now.now())
+    number = await card_for_executor(sessions, now, source)
     curator = api.user(CURATOR, "Мария", language_code="en")
     api.user(EXECUTOR, "Анна", language_code="en").block()
     outbox_sender = sender(sessions, bot, now)
@@ -178,7 +186,7 @@ async def test_blocked_chat_is_failed_once_and_the_curator_is_told(
     assert [(r.status, r.attempts) for r in failed] == [("failed", 1)]
     assert "blocked" in failed[0].last_error
     text = curator.last.text or ""
-    assert "Анна Исполнитель" in text and f"incident No. {incident.id}" in text and "blocked the bot" in text
+    assert "Анна Исполнитель" in text and f"incident No. {number}" in text and "blocked the bot" in text
 
     # Nothing is retried: more passes make no further call to the blocked chat.
     calls = len(api.calls("sendMessage"))
@@ -254,3 +262,86 @@ async def test_restart_takes_rows_left_sending_after_their_lease_and_not_rows_se
     await restarted.drain_once()
     assert received(api) == {4001: [1, 2], 4002: [1]}
     assert await statuses(sessions) == {OutboxStatus.sent: 4}
+
+
+# --- a notice in several parts goes out once per part (issue 9 §9) ---------------------------------------
+
+HEAD = 4400
+
+
+async def enqueue_report(sessions: Sessions) -> int:
+    async with sessions() as session, session.begin():
+        row = await OutboxRepository(session).add(HEAD, {"kind": "report", "month": "2026-02"})
+    assert row is not None
+    return row
+
+
+def report_calls(api: BotAPIServer) -> dict[str, list[int]]:
+    """Per report part, the statuses Telegram answered to the head's chat, in order."""
+    return {
+        method: [c.status for c in api.calls(method) if c.params.get("chat_id") == HEAD]
+        for method in ("sendMessage", "sendDocument", "sendPhoto")
+    }
+
+
+async def test_a_500_on_the_reports_chart_sends_only_the_chart_again(
+    sessions: Sessions, api: BotAPIServer, bot: Bot
+) -> None:
+    api.user(HEAD, "Глава", language_code="en")
+    row = await enqueue_report(sessions)
+    api.fail_next("sendPhoto", 500)
+    now = clock()
+    await drain_until_done(sessions, sender(sessions, bot, now), now)
+
+    # The text and the workbook once; the chart refused once, then sent: the head reads the report once.
+    assert report_calls(api) == {"sendMessage": [200], "sendDocument": [200], "sendPhoto": [500, 200]}
+    async with sessions() as session:
+        sent = await OutboxRepository(session).get(row)
+    assert sent is not None and sent.status is OutboxStatus.sent and len(sent.sent_parts or []) == 3
+
+
+async def test_a_card_refused_after_its_album_went_out_does_not_send_the_album_again(
+    sessions: Sessions, api: BotAPIServer, bot: Bot
+) -> None:
+    now = clock()
+    executor = api.user(EXECUTOR, "Анна", language_code="en")
+    photos = [Attachment(api._new_file("photo").file_id, "photo") for _ in range(3)]
+    source = Source(Network.vk, "https://vk.com/wall-1_7", "Пётр", "Не вывозят мусор", now.now(), photos)
+    await card_for_executor(sessions, now, source)
+    api.fail_next("sendMessage", 502, chat_id=EXECUTOR)
+    await drain_until_done(sessions, sender(sessions, bot, now), now)
+
+    albums = [c.status for c in api.calls("sendMediaGroup") if c.params["chat_id"] == EXECUTOR]
+    cards = [c.status for c in api.calls("sendMessage") if c.params["chat_id"] == EXECUTOR]
+    assert albums == [200] and cards == [502, 200]
+    assert len([m for m in executor.messages if m.media is not None]) == 3
+    assert len([m for m in executor.messages if m.text and "Incident No." in m.text]) == 1
+
+
+async def test_a_stop_finishes_the_part_in_flight_and_a_restart_continues_at_once(
+    sessions: Sessions, api: BotAPIServer, bot: Bot
+) -> None:
+    api.user(HEAD, "Глава", language_code="en")
+    row = await enqueue_report(sessions)
+    release = api.hold("sendDocument")
+    now = clock()
+    first = sender(sessions, bot, now, instance="stopping")
+    running = asyncio.create_task(first.run())
+    await api._wait_for(lambda: api.calls("sendDocument"), 10.0)
+    stopping = asyncio.create_task(first.stop())  # SIGTERM while the workbook is on its way
+    await asyncio.sleep(0.2)
+    assert not stopping.done()  # the call in flight is let finish
+    release()
+    await asyncio.wait_for(stopping, 10.0)
+    await asyncio.wait_for(running, 10.0)
+
+    async with sessions() as session:
+        left = await OutboxRepository(session).get(row)
+    assert left is not None and left.status is OutboxStatus.pending and left.claimed_until is None
+    assert len(left.sent_parts or []) == 2  # the text and the workbook, recorded
+    assert report_calls(api) == {"sendMessage": [200], "sendDocument": [200], "sendPhoto": []}
+
+    # The restart does not wait for the lease (120 s): the clock has not moved.
+    await sender(sessions, bot, now, instance="restarted").drain_once()
+    assert report_calls(api) == {"sendMessage": [200], "sendDocument": [200], "sendPhoto": [200]}
+    assert await statuses(sessions) == {OutboxStatus.sent: 1}
