@@ -23,13 +23,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.clock import SystemClock
+from bot.domain.clock import SystemClock
+from bot.domain.presets import get_preset
+from bot.domain.workflow import Workflow
+from bot.domain.worktime import WeeklySchedule, WorkCalendar
 from bot.i18n import make_i18n
 from bot.outbox import DELIVERY_FAILED, DeliverySettings, OutboxSender
-from bot.presets import get_preset
 from bot.services import Services
-from bot.workflow import Workflow
-from bot.worktime import WeeklySchedule, WorkCalendar
 from handlers.delivery import make_deliver
 from storage.db import make_engine, make_session_factory, upgrade_async
 from storage.models import OutboxStatus

@@ -35,11 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import freeze_startup_objects
 from bot.demo import Story, detection_moments, ensure_directory
-from bot.incident import CLOSED_STATES, AssignmentState, DeadlineKind, DraftKind, DraftStatus, State
-from bot.presets import get_preset
+from bot.domain.incident import CLOSED_STATES, AssignmentState, DeadlineKind, DraftKind, DraftStatus, State
+from bot.domain.presets import get_preset
+from bot.domain.workflow import Workflow
+from bot.domain.worktime import WeeklySchedule, WorkCalendar
 from bot.report import MonthlyReport, build_report, month_bounds, previous_month
-from bot.workflow import Workflow
-from bot.worktime import WeeklySchedule, WorkCalendar
 from storage.db import alembic_config, make_engine, make_session_factory, upgrade
 from storage.repositories import IncidentRepository, events, incidents
 

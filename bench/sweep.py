@@ -25,14 +25,14 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bot.clock import ManualClock  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.incident import Network, Role, Source  # noqa: E402
-from bot.presets import get_preset  # noqa: E402
+from bot.domain.clock import ManualClock  # noqa: E402
+from bot.domain.incident import Network, Role, Source  # noqa: E402
+from bot.domain.presets import get_preset  # noqa: E402
+from bot.domain.workflow import Workflow  # noqa: E402
+from bot.domain.worktime import WeeklySchedule, WorkCalendar  # noqa: E402
 from bot.services import Person, Services  # noqa: E402
 from bot.sweep import ReminderSweep  # noqa: E402
-from bot.workflow import Workflow  # noqa: E402
-from bot.worktime import WeeklySchedule, WorkCalendar  # noqa: E402
 from storage.db import make_engine, make_session_factory, upgrade_async  # noqa: E402
 from storage.repositories import DirectoryRepository  # noqa: E402
 

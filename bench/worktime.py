@@ -1,4 +1,4 @@
-"""Benchmark bot.worktime against the businesstimedelta package: speed and agreement on random cases.
+"""Benchmark bot.domain.worktime against the businesstimedelta package: speed and agreement on random cases.
 
 Run from the repository root: ``python bench/worktime.py [--cases N] [--seed S]``.
 Exit status 1 if the two libraries disagree on any case.
@@ -21,7 +21,7 @@ import pytz
 # Allow ``python bench/worktime.py`` without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.worktime import CalendarOverrides, WorkCalendar
+from bot.domain.worktime import CalendarOverrides, WorkCalendar
 
 TZ = "Europe/Moscow"
 H = timedelta(hours=1)

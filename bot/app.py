@@ -22,13 +22,13 @@ from aiogram.utils.i18n import I18n
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.domain.clock import Clock, SystemClock
+from bot.domain.workflow import Workflow
 from bot.i18n import make_i18n
 from bot.outbox import OutboxSender, Pacer
 from bot.services import Services
 from bot.sweep import ReminderSweep, start_scheduler
-from bot.workflow import Workflow
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import Clock
-from bot.incident import Role
+from bot.domain.clock import Clock
+from bot.domain.incident import Role
 from storage.repositories import CardRepository, DirectoryRepository, OutboxRepository, UserRecord
 
 DELIVERY_FAILED = "delivery_failed"  # the text key of the "could not deliver" notice

@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from bot.domain.presets import PRESETS, Preset, get_preset
+from bot.domain.production_calendar import Decree, YearStatus, decrees_by_year
+from bot.domain.worktime import CalendarOverrides, Span, WeeklySchedule, WorkCalendar
 from bot.outbox import DeliverySettings
-from bot.presets import PRESETS, Preset, get_preset
-from bot.production_calendar import Decree, YearStatus, decrees_by_year
-from bot.worktime import CalendarOverrides, Span, WeeklySchedule, WorkCalendar
 
 ENV_CONFIG = "OTKLIK_CONFIG"
 ENV_TOKEN = "OTKLIK_BOT_TOKEN"

@@ -16,9 +16,20 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.errors import DomainError
-from bot.incident import DraftKind, Importance, Incident, Kind, MultiMode, Network, ReturnReason, Role, Source, State
-from bot.workflow import Actor, Workflow
+from bot.domain.errors import DomainError
+from bot.domain.incident import (
+    DraftKind,
+    Importance,
+    Incident,
+    Kind,
+    MultiMode,
+    Network,
+    ReturnReason,
+    Role,
+    Source,
+    State,
+)
+from bot.domain.workflow import Actor, Workflow
 from storage.repositories import DirectoryRepository, IncidentRepository
 
 DEPARTMENTS = ("Управление ЖКХ", "Комитет по дорогам", "Отдел образования", "Отдел благоустройства", "Отдел транспорта")

@@ -4,7 +4,7 @@ administration kept before the bot. Each row ends in the same domain call as a f
 The whole file is checked first by the intake contract (bot.intake_rules, the same validator as the
 intake API's), each row also by the workflow itself on a throwaway incident: one bad row and nothing
 is registered, with every problem listed by row. The rows are then registered in ONE transaction, on
-every database: all or nothing. Rows already registered (the same post, bot.links: its link in any
+every database: all or nothing. Rows already registered (the same post, bot.domain.links: its link in any
 form; without a link, the same text detected at the same moment) are skipped, so a file can be
 imported again after an interruption or with new rows appended — also while another import of it
 is still running.
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.errors import IllegalTransition
+from bot.domain.errors import IllegalTransition
 from bot.intake_rules import Row
 from bot.services import Person, Services
 

@@ -14,7 +14,7 @@ missing means now. The post goes through the same validator as an imported file
 
 * 201 ``{"number": 12, "created": true}`` — registered; the curators see it as usual;
 * 200 ``{"number": 12, "created": false}`` — this post is registered already: the same
-  ``source_id`` with the same post, or the same post (bot.links: its link in any form; without a
+  ``source_id`` with the same post, or the same post (bot.domain.links: its link in any form; without a
   link, the same text at the same moment) under any ``source_id``. Sending again is safe, also to
   several bot instances at once (the database's unique keys decide);
 * 409 ``{"error": "conflict", "number": 12, "problems": [...]}`` — the ``source_id`` belongs to
@@ -39,8 +39,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.errors import IllegalTransition
-from bot.incident import Role
+from bot.domain.errors import IllegalTransition
+from bot.domain.incident import Role
 from bot.intake_rules import FIELDS, Context, IntakeLimits, Problem, check
 from bot.services import Registered, Services
 

@@ -3,7 +3,7 @@ imported files alike — with the schema's limits, the link rules and sane bound
 detection, and every problem named by its field, a stable code and a sentence.
 
 A curator's own message in the chat passes the same domain checks (Workflow.register: the link,
-the text and the author's limits of bot.incident); this module adds what only machine input needs
+the text and the author's limits of bot.domain.incident); this module adds what only machine input needs
 (parsing values, names from the config, the moment of detection) and runs the domain checks on a
 throwaway incident, so a row that passes here registers.
 """
@@ -17,11 +17,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.config import Settings
-from bot.errors import DomainError
-from bot.incident import MAX_AUTHOR, MAX_EXTERNAL_ID, MAX_POST_TEXT, Importance, Kind, Network, Source
-from bot.links import BadLink, PostLink, parse_link
+from bot.domain.errors import DomainError
+from bot.domain.incident import MAX_AUTHOR, MAX_EXTERNAL_ID, MAX_POST_TEXT, Importance, Kind, Network, Source
+from bot.domain.links import BadLink, PostLink, parse_link
+from bot.domain.workflow import Workflow
 from bot.services import Directory, Person
-from bot.workflow import Workflow
 
 MAX_TOPICS = 20
 MAX_NAME = 255  # topics.name, locations.name

@@ -16,11 +16,22 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.errors import InvalidInput, NotAllowed
+from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.incident import Importance, Kind, Network, ReturnReason, Role, State
+from bot.domain.message_size import (
+    TEXT_LIMIT,
+    Block,
+    Elastic,
+    Part,
+    fit,
+    join_within,
+    line,
+    short_name,
+    template,
+    units,
+)
+from bot.domain.workflow import Workflow
 from bot.i18n import format_duration, translate
-from bot.incident import Importance, Kind, Network, ReturnReason, Role, State
-from bot.message_size import TEXT_LIMIT, Block, Elastic, Part, fit, join_within, line, short_name, template, units
-from bot.workflow import Workflow
 from storage.db import parallel_sessions, snapshot
 from storage.reports import (
     METRICS,
@@ -514,7 +525,7 @@ def summary_text(report: MonthlyReport, locale: str) -> str:
     """The concise chat message: the figures a head reads first; the workbook holds the rest.
 
     One Telegram message whatever the config holds: the figures are fixed, the names (the scope, the top
-    topics, the fastest and slowest departments) are shortened when needed (bot/message_size.py).
+    topics, the fastest and slowest departments) are shortened when needed (bot/domain/message_size.py).
     """
     t, q, v = report.timeliness, report.quality, report.volumes
     whole, before = t.whole, t.previous

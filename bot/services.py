@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import reminders
-from bot.absence import day_bounds, days_of
-from bot.clock import Clock
 from bot.config import Settings
-from bot.errors import IllegalTransition, InvalidInput, NotAllowed, NotFound
-from bot.incident import (
+from bot.domain import reminders
+from bot.domain.absence import day_bounds, days_of
+from bot.domain.clock import Clock
+from bot.domain.errors import IllegalTransition, InvalidInput, NotAllowed, NotFound
+from bot.domain.incident import (
     CLOSED_STATES,
     Attachment,
     DraftKind,
@@ -30,9 +30,9 @@ from bot.incident import (
     Source,
     State,
 )
-from bot.links import BadLink, parse_link, post_key
-from bot.notifications import Audience, notices
-from bot.workflow import Action, Actor, SplitPart, Transition, Workflow
+from bot.domain.links import BadLink, parse_link, post_key
+from bot.domain.notifications import Audience, notices
+from bot.domain.workflow import Action, Actor, SplitPart, Transition, Workflow
 from storage.db import bulk_writer
 from storage.repositories import (
     AbsenceRecord,
@@ -449,7 +449,7 @@ class Services:
 
         With the monitoring system's id (``source.external_id``) the incident holding that id answers,
         and ``conflict`` says whether the id came with another post (SPEC §7: idempotent on the
-        source's id). Otherwise the post's key decides (bot.links.post_key: the same link in any form;
+        source's id). Otherwise the post's key decides (bot.domain.links.post_key: the same link in any form;
         without a link, the same text at the same moment), whatever source id it came with.
         """
         key = post_key(source)
@@ -483,7 +483,7 @@ class Services:
             return await IncidentRepository(session).events(incident_id)
 
     async def repeat_candidates(self, url: str | None, author: str | None, topic_ids: Sequence[int]) -> list[Incident]:
-        """The same question asked before: the same post (its link in any form, bot.links), the same
+        """The same question asked before: the same post (its link in any form, bot.domain.links), the same
         author on the same topic recently, or an open incident on the same topic (a further post joins
         it as a source)."""
         since = self.clock.now() - REPEAT_WINDOW

@@ -13,8 +13,8 @@ from datetime import date, datetime, time, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import reminders
-from bot.incident import CLOSED_STATES, DeadlineKind, Role, State
+from bot.domain import reminders
+from bot.domain.incident import CLOSED_STATES, DeadlineKind, Role, State
 from bot.services import Services
 from storage.repositories import DirectoryRepository, IncidentRepository, OutboxRepository
 

@@ -13,11 +13,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.absence import days_of, parse_period
-from bot.errors import InvalidInput
+from bot.domain.absence import days_of, parse_period
+from bot.domain.errors import InvalidInput
+from bot.domain.incident import Role
+from bot.domain.message_size import Block, Elastic, button_text, fit, line, template
 from bot.i18n import format_day
-from bot.incident import Role
-from bot.message_size import Block, Elastic, button_text, fit, line, template
 from bot.services import Person, Services
 from handlers.callbacks import AbsenceCb, InviteCb
 from handlers.filters import HasRole, Known

@@ -22,10 +22,10 @@ from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.chats import follow_migration
-from bot.errors import ConcurrentUpdate, DomainError, IllegalTransition, InvalidInput, NotAllowed, NotFound
+from bot.domain.errors import ConcurrentUpdate, DomainError, IllegalTransition, InvalidInput, NotAllowed, NotFound
+from bot.domain.incident import Role
+from bot.domain.message_size import ALERT_LIMIT, cut, short_name
 from bot.i18n import locale_of
-from bot.incident import Role
-from bot.message_size import ALERT_LIMIT, cut, short_name
 from bot.services import Person, Services
 from handlers.callbacks import CardCb, LangCb
 from handlers.render import event_label, moment

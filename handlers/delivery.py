@@ -24,9 +24,9 @@ from aiogram.exceptions import (
 from aiogram.utils.i18n import I18n
 
 from bot.chats import CHAT_MIGRATED
+from bot.domain.message_size import join_within
 from bot.flood import FLOOD_SKIPPED, FloodLimits
 from bot.i18n import N_, format_day, translate
-from bot.message_size import join_within
 from bot.outbox import DELIVERY_FAILED, Deliver, DeliveryError
 from bot.services import Services
 from handlers.calls import install_calls

@@ -7,7 +7,7 @@ from typing import Any
 from aiogram.filters import Filter
 from aiogram.types import TelegramObject
 
-from bot.incident import Role
+from bot.domain.incident import Role
 from bot.services import Person
 
 

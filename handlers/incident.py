@@ -15,8 +15,8 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.errors import IllegalTransition, InvalidInput
-from bot.incident import (
+from bot.domain.errors import IllegalTransition, InvalidInput
+from bot.domain.incident import (
     AssignmentState,
     Attachment,
     DraftKind,
@@ -26,9 +26,9 @@ from bot.incident import (
     MultiMode,
     ReturnReason,
 )
-from bot.message_size import TEXT_LIMIT, button_text, units
+from bot.domain.message_size import TEXT_LIMIT, button_text, units
+from bot.domain.workflow import Action
 from bot.services import CURRENT_CARD, Person, Services
-from bot.workflow import Action
 from handlers.callbacks import CardCb, FullCb, PickCb
 from handlers.filters import Known
 from handlers.intake import _attachment

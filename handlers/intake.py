@@ -19,10 +19,10 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
-from bot.errors import IllegalTransition
-from bot.incident import MAX_POST_TEXT, Attachment, Importance, Kind, Network, Role, Source
-from bot.links import BadLink, cut_link, find_links, network_of, parse_link
-from bot.message_size import Block, Elastic, button_text, cut, fit, line, template
+from bot.domain.errors import IllegalTransition
+from bot.domain.incident import MAX_POST_TEXT, Attachment, Importance, Kind, Network, Role, Source
+from bot.domain.links import BadLink, cut_link, find_links, network_of, parse_link
+from bot.domain.message_size import Block, Elastic, button_text, cut, fit, line, template
 from bot.services import Person, Services
 from handlers.callbacks import IntakeCb
 from handlers.filters import HasRole
@@ -50,7 +50,7 @@ def parse_post(message: Message) -> dict[str, Any] | None:
     A post forwarded from a channel is that channel's message (t.me/name/123, or t.me/c/… for a
     private channel) and its text stays whole. Otherwise the post's link is the first link in the
     message, as Telegram's own entities mark it — a ``url`` (also without a scheme: vk.com/wall-1_2)
-    or a ``text_link`` (a hyperlinked word); without entities, found in the text (bot.links). A
+    or a ``text_link`` (a hyperlinked word); without entities, found in the text (bot.domain.links). A
     ``url`` is cut out of the text, which is tidied ("Яма во дворе (https://…)" → "Яма во дворе");
     a hyperlinked word stays in it.
     """
@@ -123,7 +123,7 @@ def _python_span(text: str, offset: int, length: int) -> tuple[int, int]:
 
 def intake_text(data: dict[str, Any], names: dict[str, dict[int, str]]) -> str:
     """The registration card, within one message: the post's text up to INTAKE_EXCERPT, and the link,
-    author and names shortened when they are long (bot/message_size.py)."""
+    author and names shortened when they are long (bot/domain/message_size.py)."""
     post = data["post"]
     author = post.get("author")
     blocks: list[Block] = [

@@ -7,9 +7,9 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.errors import InvalidInput
-from bot.incident import DeadlineKind
-from bot.message_size import button_text
+from bot.domain.errors import InvalidInput
+from bot.domain.incident import DeadlineKind
+from bot.domain.message_size import button_text
 from bot.services import Person, Services
 from handlers.callbacks import CardCb, QueueCb
 from handlers.filters import Known

@@ -1,7 +1,7 @@
 """How an incident looks in Telegram: the card's text, its buttons, and sending within Telegram's limits.
 
 Texts go through gettext; the caller sets the locale (handlers via middleware, the sender explicitly).
-Every text is measured and fitted by bot/message_size.py: a card keeps its essentials whole and
+Every text is measured and fitted by bot/domain/message_size.py: a card keeps its essentials whole and
 shortens the rest, offering «Show in full»; anything longer than one message is sent in parts.
 """
 
@@ -26,8 +26,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.i18n import format_left, format_moment
-from bot.incident import (
+from bot.domain.incident import (
     Assignment,
     AssignmentState,
     Attachment,
@@ -43,7 +42,7 @@ from bot.incident import (
     Source,
     State,
 )
-from bot.message_size import (
+from bot.domain.message_size import (
     CAPTION_LIMIT,
     TEXT_LIMIT,
     Block,
@@ -59,8 +58,9 @@ from bot.message_size import (
     units,
     whole,
 )
+from bot.domain.workflow import Action
+from bot.i18n import format_left, format_moment
 from bot.services import Directory, Person, Services
-from bot.workflow import Action
 from handlers.callbacks import CardCb, FullCb
 
 log = logging.getLogger(__name__)
@@ -231,7 +231,7 @@ def event_label(name: str) -> str:
     return labels.get(name, name)
 
 
-# Floors and weights of a card's elastic parts (units: UTF-16 code units, see bot/message_size.py). The
+# Floors and weights of a card's elastic parts (units: UTF-16 code units, see bot/domain/message_size.py). The
 # status, assignments, deadlines and the draft under decision are fixed; these share what is left.
 POST_FLOOR = 280  # the post's text: enough to recognise the question
 URL_FLOOR = 120  # a usual link stays whole and clickable

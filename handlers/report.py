@@ -10,8 +10,8 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.errors import DomainError
-from bot.incident import Role
+from bot.domain.errors import DomainError
+from bot.domain.incident import Role
 from bot.report import build_report, build_stats, parse_month, previous_month, report_scopes, stats_text, summary_text
 from bot.report_files import chart_png, workbook_xlsx
 from bot.services import Person, Services

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.incident import (
+from bot.domain.incident import (
     MAX_AUTHOR,
     MAX_EXTERNAL_ID,
     MAX_URL,
@@ -178,7 +178,7 @@ class IncidentRow(Base):
     published_at: Mapped[datetime | None]
     closed_reason: Mapped[str | None] = mapped_column(sa.Text)
     detected_clock: Mapped[int | None] = mapped_column(sa.BigInteger)  # working seconds, see Workflow.work_clock
-    # bot.incident.Milestones: what the monthly report reads instead of the events.
+    # bot.domain.incident.Milestones: what the monthly report reads instead of the events.
     route_clock: Mapped[int | None] = mapped_column(sa.BigInteger)
     response_clock: Mapped[int | None] = mapped_column(sa.BigInteger)
     draft_clock: Mapped[int | None] = mapped_column(sa.BigInteger)
@@ -189,7 +189,7 @@ class IncidentRow(Base):
     version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(server_default=_now)
     updated_at: Mapped[datetime] = mapped_column(server_default=_now)
-    # One column per bot.incident.DeadlineKind: "<kind>_due".
+    # One column per bot.domain.incident.DeadlineKind: "<kind>_due".
     routing_due: Mapped[datetime | None]
     reroute_due: Mapped[datetime | None]
     answer_due: Mapped[datetime | None]
@@ -226,7 +226,7 @@ class SourceRow(Base):
 
 
 class PostRow(Base):
-    """A post registered as an incident, by its canonical key (bot.links.post_key): one post is one
+    """A post registered as an incident, by its canonical key (bot.domain.links.post_key): one post is one
     incident, whatever path and link form it comes by, even when two processes register it at once.
 
     Written when a post is registered or added to an incident as a further source — not for the copies
@@ -256,7 +256,7 @@ class AssignmentRow(Base):
     received_at: Mapped[datetime | None]
     return_reason: Mapped[str | None] = mapped_column(sa.Text)
     returned_at: Mapped[datetime | None]
-    # One column per bot.incident.AssignmentDeadline: "<kind>_due".
+    # One column per bot.domain.incident.AssignmentDeadline: "<kind>_due".
     not_ours_due: Mapped[datetime | None]
     clarification_due: Mapped[datetime | None]
     contribution_due: Mapped[datetime | None]

@@ -10,7 +10,7 @@ Definitions (the report's footnotes say the same):
   left out because its per-department children carry the work. A department's incidents are
   those with a live assignment of it (not cancelled by re-routing, not returned "not ours").
 * Durations are working seconds from detection to the first event of a kind, as the workflow
-  keeps them on the incident (bot.incident.Milestones): route (``routed``/``rerouted``/
+  keeps them on the incident (bot.domain.incident.Milestones): route (``routed``/``rerouted``/
   ``split_from``), first response (``accepted``/``executor_assigned``/``contribution_submitted``),
   first draft (``draft_submitted``), publication (first ``published``, an intermediate answer
   included). Both ends are work clocks, so the difference needs no calendar in the database.
@@ -33,7 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.incident import CLOSED_STATES, AssignmentState, DraftKind, DraftStatus, ReturnReason, State
+from bot.domain.incident import CLOSED_STATES, AssignmentState, DraftKind, DraftStatus, ReturnReason, State
 from storage.repositories import assignments, drafts, incident_topics, incidents, sources
 from storage.types import UTCDateTime
 

@@ -1,7 +1,7 @@
 """Repositories: the incident aggregate, the directory, the outbox and processed updates.
 
 Each repository works inside the caller's transaction (``async with session.begin():``), never
-commits, and returns domain dataclasses (bot.incident) or the frozen records below — never ORM
+commits, and returns domain dataclasses (bot.domain.incident) or the frozen records below — never ORM
 objects, so nothing can lazy-load outside the session. Queries are explicit Core statements.
 """
 
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import ConcurrentUpdate, IllegalTransition, NotFound
-from bot.incident import (
+from bot.domain.errors import ConcurrentUpdate, IllegalTransition, NotFound
+from bot.domain.incident import (
     CLOSED_STATES,
     Assignment,
     AssignmentDeadline,
@@ -316,7 +316,7 @@ class IncidentRepository:
         return [_event_from_row(row) for row in rows]
 
     async def registered(self, keys: Iterable[str]) -> dict[str, int]:
-        """Of these post keys (bot.links.post_key), those registered already: key -> incident id."""
+        """Of these post keys (bot.domain.links.post_key), those registered already: key -> incident id."""
         by_digest = {_digest(key): key for key in keys}
         found: dict[str, int] = {}
         digests = list(by_digest)
@@ -381,7 +381,7 @@ class IncidentRepository:
         self, key: str | None, author: str | None, topic_ids: Sequence[int], since: datetime
     ) -> list[int]:
         """Ids of incidents that may be asked again: the one registered for the post with this key
-        (bot.links.post_key; at any time), or with a source by the same author since ``since`` on one
+        (bot.domain.links.post_key; at any time), or with a source by the same author since ``since`` on one
         of ``topic_ids``."""
         ids: list[int] = []
         if key:

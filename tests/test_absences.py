@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.absence import parse_period
-from bot.errors import InvalidInput
+from bot.domain.absence import parse_period
+from bot.domain.errors import InvalidInput
 from tests.botapi import ChatMessage
 from tests.world import World, world
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import NotFound
-from bot.incident import State
+from bot.domain.errors import NotFound
+from bot.domain.incident import State
 from tests.world import world
 
 POST = "https://vk.com/wall-1_100 На ул. Ленина третью неделю не вывозят мусор, контейнеры переполнены"
@@ -423,7 +423,7 @@ async def test_long_draft_preview_is_split_and_the_card_stays_within_limits(tmp_
 
 
 async def test_caption_over_1024_characters_goes_to_a_separate_message(tmp_path: Path) -> None:
-    from bot.incident import Attachment
+    from bot.domain.incident import Attachment
     from handlers.render import send_attachments
 
     async with world(tmp_path, "otradnaya") as w:
@@ -504,7 +504,7 @@ async def test_a_choice_pressed_twice_stays_chosen(tmp_path: Path) -> None:
 async def test_show_in_full_sends_every_source_whole_in_parts_under_a_card_that_keeps_the_draft(
     tmp_path: Path,
 ) -> None:
-    from bot.incident import Network, Source
+    from bot.domain.incident import Network, Source
 
     async with world(tmp_path, "otradnaya") as w:
         anna = await w.executor(200, "Анна Исполнитель", "Управление ЖКХ")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import ConfigError, load_settings
-from bot.incident import Role
+from bot.domain.incident import Role
 
 ROOT = Path(__file__).resolve().parent.parent
 

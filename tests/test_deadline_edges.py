@@ -10,17 +10,17 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import reminders
-from bot.clock import ManualClock
 from bot.config import Settings
+from bot.domain import reminders
+from bot.domain.clock import ManualClock
+from bot.domain.incident import DeadlineKind, DraftKind, Incident, Network, Role, Source
+from bot.domain.presets import get_preset
+from bot.domain.workflow import Workflow
+from bot.domain.worktime import WorkCalendar
 from bot.i18n import make_i18n
-from bot.incident import DeadlineKind, DraftKind, Incident, Network, Role, Source
-from bot.presets import get_preset
 from bot.report import build_report, build_stats, parse_month
 from bot.services import Person, Services
 from bot.sweep import ReminderSweep
-from bot.workflow import Workflow
-from bot.worktime import WorkCalendar
 from handlers.delivery import render_text
 from handlers.render import card_text, with_locale
 from storage.repositories import DirectoryRepository, OutboxRepository

@@ -13,14 +13,14 @@ import sqlalchemy as sa
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import ManualClock
+from bot.domain.clock import ManualClock
+from bot.domain.incident import Attachment, Network, Role, Source
+from bot.domain.presets import get_preset
+from bot.domain.workflow import Workflow
+from bot.domain.worktime import WeeklySchedule, WorkCalendar
 from bot.i18n import make_i18n
-from bot.incident import Attachment, Network, Role, Source
 from bot.outbox import DELIVERY_FAILED, DeliverySettings, OutboxSender
-from bot.presets import get_preset
 from bot.services import Person, Services
-from bot.workflow import Workflow
-from bot.worktime import WeeklySchedule, WorkCalendar
 from handlers.delivery import make_deliver
 from storage.models import OutboxRow, OutboxStatus
 from storage.repositories import DirectoryRepository, OutboxRepository

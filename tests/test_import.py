@@ -14,13 +14,13 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.__main__ import main
 from bot.app import make_services
-from bot.clock import ManualClock
+from bot.cli import main
 from bot.config import Settings
-from bot.errors import InvalidInput
+from bot.domain.clock import ManualClock
+from bot.domain.errors import InvalidInput
+from bot.domain.incident import DeadlineKind, Importance, Incident, Kind, Network, State
 from bot.importing import import_rows
-from bot.incident import DeadlineKind, Importance, Incident, Kind, Network, State
 from bot.intake_rules import Context, check
 from bot.services import Person, Services
 from storage.db import make_engine, make_session_factory
@@ -274,7 +274,7 @@ def test_many_bad_rows_print_the_first_hundred_and_count_the_rest(
 def test_a_progress_bar_on_a_terminal() -> None:
     import io
 
-    from bot.__main__ import _Progress
+    from bot.cli import _Progress
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

@@ -21,10 +21,19 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from bot.app import make_services
-from bot.clock import ManualClock
 from bot.config import ConfigError, Settings, load_settings
-from bot.errors import IllegalTransition, NotFound
-from bot.incident import MAX_AUTHOR, MAX_EXTERNAL_ID, MAX_POST_TEXT, MAX_URL, DeadlineKind, Importance, Network, Source
+from bot.domain.clock import ManualClock
+from bot.domain.errors import IllegalTransition, NotFound
+from bot.domain.incident import (
+    MAX_AUTHOR,
+    MAX_EXTERNAL_ID,
+    MAX_POST_TEXT,
+    MAX_URL,
+    DeadlineKind,
+    Importance,
+    Network,
+    Source,
+)
 from bot.intake_api import OPENAPI, make_app
 from bot.intake_rules import FIELDS, MAX_TOPICS, IntakeLimits
 from bot.services import Services

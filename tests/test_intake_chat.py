@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bot.incident import Network, State
+from bot.domain.incident import Network, State
 from bot.services import Services
 from tests.world import World, world
 

@@ -1,5 +1,5 @@
 # ruff: noqa: E501 - one link form per line reads as a table
-"""The canonical link of a post (bot.links): every form a link to one post comes in gives one key, and
+"""The canonical link of a post (bot.domain.links): every form a link to one post comes in gives one key, and
 different posts never share one; a link that cannot be used says what is wrong with it."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.incident import Network, Source
-from bot.links import BadLink, cut_link, find_links, network_of, parse_link, post_key
+from bot.domain.incident import Network, Source
+from bot.domain.links import BadLink, cut_link, find_links, network_of, parse_link, post_key
 
 MSK = ZoneInfo("Europe/Moscow")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.message_size import (
+from bot.domain.message_size import (
     BUTTON_TEXT_LIMIT,
     ELLIPSIS,
     TEXT_LIMIT,

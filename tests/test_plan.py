@@ -27,12 +27,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.__main__ import main
-from bot.incident import Importance
-from bot.plan import PlanItem, plan
-from bot.presets import get_preset
-from bot.workflow import Workflow
-from bot.worktime import WorkCalendar
+from bot.cli import main
+from bot.domain.incident import Importance
+from bot.domain.plan import PlanItem, plan
+from bot.domain.presets import get_preset
+from bot.domain.workflow import Workflow
+from bot.domain.worktime import WorkCalendar
 
 SITUATIONS = {
     "ordinary": "2026-03-10 10:00",  # Tuesday

@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import ManualClock
-from bot.errors import IllegalTransition
-from bot.incident import Network, Source, State
-from bot.presets import get_preset
+from bot.domain.clock import ManualClock
+from bot.domain.errors import IllegalTransition
+from bot.domain.incident import Network, Source, State
+from bot.domain.presets import get_preset
+from bot.domain.workflow import Workflow
+from bot.domain.worktime import WeeklySchedule, WorkCalendar
 from bot.services import Services
-from bot.workflow import Workflow
-from bot.worktime import WeeklySchedule, WorkCalendar
 from storage.db import make_session_factory
 from tests.conftest import MigratedDatabase
 from tests.test_services import directory

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.__main__ import main
+from bot.cli import main
 from bot.config import ConfigError, Settings, load_settings
-from bot.production_calendar import Decree
-from bot.worktime import Span, WorkCalendar
+from bot.domain.production_calendar import Decree
+from bot.domain.worktime import Span, WorkCalendar
 
 H = timedelta(hours=1)
 MSK = WorkCalendar("Europe/Moscow")

@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import ManualClock
 from bot.config import Settings
-from bot.incident import DraftKind, Importance, Network, Role, Source
-from bot.presets import get_preset
+from bot.domain.clock import ManualClock
+from bot.domain.incident import DraftKind, Importance, Network, Role, Source
+from bot.domain.presets import get_preset
+from bot.domain.workflow import Workflow
+from bot.domain.worktime import WeeklySchedule, WorkCalendar
 from bot.services import Person, Services
 from bot.sweep import ReminderSweep
-from bot.workflow import Workflow
-from bot.worktime import WeeklySchedule, WorkCalendar
 from storage.repositories import DirectoryRepository, OutboxRepository
 
 CURATOR_CHAT, EXEC_CHAT, HEAD_CHAT, RESPONSIBLE_CHAT, DEPUTY_CHAT, BOSS_CHAT = 1001, 1002, 1003, 1004, 1005, 1006

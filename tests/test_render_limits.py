@@ -17,9 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.clock import ManualClock
-from bot.i18n import format_moment, make_i18n, translate
-from bot.incident import (
+from bot.domain.clock import ManualClock
+from bot.domain.incident import (
     Assignment,
     AssignmentState,
     DeadlineKind,
@@ -37,8 +36,11 @@ from bot.incident import (
     Source,
     State,
 )
-from bot.message_size import BUTTON_TEXT_LIMIT, CALLBACK_DATA_LIMIT, TEXT_LIMIT, split, units
-from bot.presets import get_preset
+from bot.domain.message_size import BUTTON_TEXT_LIMIT, CALLBACK_DATA_LIMIT, TEXT_LIMIT, split, units
+from bot.domain.presets import get_preset
+from bot.domain.workflow import Action, Actor, Workflow
+from bot.domain.worktime import WeeklySchedule, WorkCalendar
+from bot.i18n import format_moment, make_i18n, translate
 from bot.report import (
     GroupTimeliness,
     LiveStats,
@@ -52,8 +54,6 @@ from bot.report import (
     summary_text,
 )
 from bot.services import DepartmentRecord, Directory, Person, Services
-from bot.workflow import Action, Actor, Workflow
-from bot.worktime import WeeklySchedule, WorkCalendar
 from handlers.admin import absences_page
 from handlers.delivery import DIGEST_LINES, render_text
 from handlers.incident import history_text
@@ -152,7 +152,7 @@ def incidents(draw: st.DrawFn) -> tuple[Incident, Directory, dict[int, str]]:
         drafts.append(
             Draft(
                 draw(st.sampled_from(list(DraftKind))),
-                draw(texts(166, 1)),  # up to 10,000 characters (bot/workflow.py MAX_TEXT)
+                draw(texts(166, 1)),  # up to 10,000 characters (bot/domain/workflow.py MAX_TEXT)
                 1,
                 draw(st.sampled_from(dep_ids or [1])),
                 NOW,

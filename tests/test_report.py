@@ -22,9 +22,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.errors import InvalidInput, NotAllowed
-from bot.incident import DraftKind, Importance, Incident, Kind, MultiMode, Network, ReturnReason, Role, Source
-from bot.presets import get_preset
+from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.incident import DraftKind, Importance, Incident, Kind, MultiMode, Network, ReturnReason, Role, Source
+from bot.domain.presets import get_preset
+from bot.domain.workflow import Actor, Workflow
+from bot.domain.worktime import WeeklySchedule, WorkCalendar
 from bot.report import (
     MonthlyReport,
     build_report,
@@ -35,8 +37,6 @@ from bot.report import (
     summary_text,
 )
 from bot.report_files import chart_png, workbook_xlsx
-from bot.workflow import Actor, Workflow
-from bot.worktime import WeeklySchedule, WorkCalendar
 from storage.repositories import DirectoryRepository, IncidentRepository
 
 MSK = ZoneInfo("Europe/Moscow")

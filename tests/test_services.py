@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import ManualClock
-from bot.errors import ConcurrentUpdate, DomainError, IllegalTransition
-from bot.incident import DeadlineKind, DraftKind, Network, ReturnReason, Role, Source, State
-from bot.presets import get_preset
+from bot.domain.clock import ManualClock
+from bot.domain.errors import ConcurrentUpdate, DomainError, IllegalTransition
+from bot.domain.incident import DeadlineKind, DraftKind, Network, ReturnReason, Role, Source, State
+from bot.domain.presets import get_preset
+from bot.domain.workflow import Workflow
+from bot.domain.worktime import WeeklySchedule, WorkCalendar
 from bot.services import Person, Services
-from bot.workflow import Workflow
-from bot.worktime import WeeklySchedule, WorkCalendar
 from storage.repositories import DirectoryRepository, IncidentRepository
 
 MSK = ZoneInfo("Europe/Moscow")

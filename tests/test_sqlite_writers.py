@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import make_services
-from bot.clock import ManualClock
 from bot.config import Settings
+from bot.domain.clock import ManualClock
 from bot.intake_api import make_app
 from bot.sweep import ReminderSweep
 from storage.db import make_engine, make_session_factory, upgrade_async

@@ -16,8 +16,8 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.demo import fill
-from bot.errors import ConcurrentUpdate, IllegalTransition, NotFound
-from bot.incident import (
+from bot.domain.errors import ConcurrentUpdate, IllegalTransition, NotFound
+from bot.domain.incident import (
     Assignment,
     AssignmentDeadline,
     AssignmentState,
@@ -37,10 +37,10 @@ from bot.incident import (
     Source,
     State,
 )
-from bot.links import parse_link, post_key
-from bot.presets import get_preset
-from bot.workflow import Workflow
-from bot.worktime import WeeklySchedule, WorkCalendar
+from bot.domain.links import parse_link, post_key
+from bot.domain.presets import get_preset
+from bot.domain.workflow import Workflow
+from bot.domain.worktime import WeeklySchedule, WorkCalendar
 from storage.db import (
     SQLITE_BUSY_TIMEOUT_MS,
     alembic_config,

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.errors import DomainError, IllegalTransition, InvalidInput, NotAllowed
-from bot.incident import (
+from bot.domain.errors import DomainError, IllegalTransition, InvalidInput, NotAllowed
+from bot.domain.incident import (
     AssignmentDeadline,
     AssignmentState,
     DeadlineKind,
@@ -26,9 +26,9 @@ from bot.incident import (
     Source,
     State,
 )
-from bot.presets import PRESETS, get_preset
-from bot.workflow import Actor, SplitPart, Workflow
-from bot.worktime import WeeklySchedule, WorkCalendar
+from bot.domain.presets import PRESETS, get_preset
+from bot.domain.workflow import Actor, SplitPart, Workflow
+from bot.domain.worktime import WeeklySchedule, WorkCalendar
 
 CURATOR = Actor(100, frozenset({Role.curator}))
 APPROVER = Actor(200, frozenset({Role.external_approver}))
@@ -440,7 +440,7 @@ def test_every_preset_value_cites_its_clause(name: str) -> None:
 
 
 def test_actions_offered_follow_role_department_and_state() -> None:
-    from bot.workflow import Action
+    from bot.domain.workflow import Action
 
     wf = make_workflow("otradnaya")
     incident, _ = register(wf)

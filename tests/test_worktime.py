@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.worktime import (
+from bot.domain.worktime import (
     CalendarOverrides,
     MonthTotal,
     NoWorkingTimeError,

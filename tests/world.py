@@ -18,8 +18,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.app import Running, running
-from bot.clock import ManualClock
 from bot.config import Settings
+from bot.domain.clock import ManualClock
 from tests.botapi import BotAPIServer, ChatMessage, GroupChat, UserChat
 
 CURATOR_ID = 100

@@ -2,7 +2,7 @@
 and the first late publication with its deadline and how late it was. The monthly report reads these
 instead of the events.
 
-Existing incidents are filled from their events, with the same rules as bot.incident.Milestones.
+Existing incidents are filled from their events, with the same rules as bot.domain.incident.Milestones.
 
 Revision ID: 0007
 Revises: 0006
@@ -23,7 +23,7 @@ down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# A copy of bot.incident.MILESTONE_EVENTS as of this revision: a migration must not change with the code.
+# A copy of bot.domain.incident.MILESTONE_EVENTS as of this revision: a migration must not change with the code.
 MILESTONE_EVENTS = {
     "route": ("routed", "rerouted", "split_from"),
     "response": ("accepted", "executor_assigned", "contribution_submitted"),

@@ -1,10 +1,10 @@
-"""Registered posts by their canonical key (bot.links.post_key), unique: one post is one incident,
+"""Registered posts by their canonical key (bot.domain.links.post_key), unique: one post is one incident,
 whatever path and link form it comes by, also when two processes register it at the same moment.
 
 Existing incidents are filled in from their sources, oldest first. A split's parts (parent_id set)
 share their parent's posts and get no rows of their own. Where the same post was already registered
 twice before this revision, the first incident keeps the key and the later ones stay as they are.
-The keys are computed with bot.links as of this revision; a later change of the link rules that
+The keys are computed with bot.domain.links as of this revision; a later change of the link rules that
 changes keys needs its own migration to recompute them.
 
 Revision ID: 0010
@@ -51,8 +51,8 @@ def upgrade() -> None:
 
 
 def _fill() -> None:
-    from bot.incident import Network, Source
-    from bot.links import BadLink, post_key
+    from bot.domain.incident import Network, Source
+    from bot.domain.links import BadLink, post_key
 
     sources = sa.table(
         "sources",

@@ -20,7 +20,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-from bot.production_calendar import Decree, YearCalendar, YearStatus, check_country, decrees_by_year, year_calendar
+from bot.domain.production_calendar import (
+    Decree,
+    YearCalendar,
+    YearStatus,
+    check_country,
+    decrees_by_year,
+    year_calendar,
+)
 
 __all__ = [
     "CalendarOverrides",
@@ -208,7 +215,7 @@ class WorkCalendar:
     1. ``overrides.custom_hours`` — exact spans;
     2. ``overrides.days_off`` — day off;
     3. ``overrides.working_days`` — the normal-day spans (first weekday with spans);
-    4. production calendar (``bot.production_calendar``: the ``holidays`` package, Labour Code
+    4. production calendar (``bot.domain.production_calendar``: the ``holidays`` package, Labour Code
        art. 112 moves for a year without a known decree, and the ``decrees`` given here for such a
        year): public holidays and transferred days off are days off; working weekend days get the
        normal-day spans;

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from bot.errors import InvalidInput
-from bot.incident import MAX_URL, Network, Source
+from bot.domain.errors import InvalidInput
+from bot.domain.incident import MAX_URL, Network, Source
 
 # A host belongs to a network when it is one of these or a subdomain of one (m.vk.com, web.max.ru).
 NETWORK_HOSTS: dict[Network, tuple[str, ...]] = {

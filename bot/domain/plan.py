@@ -11,7 +11,7 @@ import copy
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.incident import (
+from bot.domain.incident import (
     AssignmentDeadline,
     DeadlineKind,
     DraftKind,
@@ -23,8 +23,8 @@ from bot.incident import (
     Source,
     State,
 )
-from bot.presets import Term
-from bot.workflow import Actor, Workflow
+from bot.domain.presets import Term
+from bot.domain.workflow import Actor, Workflow
 
 
 @dataclass(frozen=True)

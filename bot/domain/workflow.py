@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from bot.errors import DomainError, IllegalTransition, InvalidInput, NotAllowed
-from bot.incident import (
+from bot.domain.errors import DomainError, IllegalTransition, InvalidInput, NotAllowed
+from bot.domain.incident import (
     MAX_AUTHOR,
     MAX_POST_TEXT,
     Assignment,
@@ -37,9 +37,9 @@ from bot.incident import (
     Source,
     State,
 )
-from bot.links import parse_link, post_key
-from bot.presets import Preset, Term
-from bot.worktime import WorkCalendar
+from bot.domain.links import parse_link, post_key
+from bot.domain.presets import Preset, Term
+from bot.domain.worktime import WorkCalendar
 
 CLOCK_ORIGIN_YEAR = 2020  # work_clock counts working seconds from 1 January of this year
 MAX_TEXT = 10_000  # a draft longer than this is not an answer in a social network
@@ -1007,8 +1007,8 @@ def _url(value: str) -> str:
 
 
 def _check_source(source: Source) -> None:
-    """A source post within the limits every intake path shares (bot.incident MAX_*): a link or a text,
-    a usable link (bot.links.parse_link says what is wrong with one), an author that fits."""
+    """A source post within the limits every intake path shares (bot.domain.incident MAX_*): a link or a text,
+    a usable link (bot.domain.links.parse_link says what is wrong with one), an author that fits."""
     _aware(source.detected_at)
     if not (source.text or "").strip() and not source.url:
         raise InvalidInput("a source needs a link or a text", key="empty_source")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from bot.incident import AssignmentState, DraftKind, Event, Importance, Incident, MultiMode, Role
+from bot.domain.incident import AssignmentState, DraftKind, Event, Importance, Incident, MultiMode, Role
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Audience:
     report_high_to_head: bool = False  # the preset's immediate report (Отрадная п. 24, Удмуртия п. 22)
 
     def reminder_chats(self, audience: str, incident: Incident) -> set[int]:
-        """Chats for a reminder mark's audience (see bot.reminders.Mark.audience)."""
+        """Chats for a reminder mark's audience (see bot.domain.reminders.Mark.audience)."""
         if audience == "curators":
             return set(self.curators)
         if audience == "approvers":

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 from typing import Any
 
-from bot.incident import Importance, MultiMode, Role
+from bot.domain.incident import Importance, MultiMode, Role
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.incident import AssignmentDeadline, AssignmentState, DeadlineKind, Importance, Incident, State
-from bot.presets import Term
-from bot.workflow import Workflow
+from bot.domain.incident import AssignmentDeadline, AssignmentState, DeadlineKind, Importance, Incident, State
+from bot.domain.presets import Term
+from bot.domain.workflow import Workflow
 
 ONE_HOUR = timedelta(hours=1)
 

@@ -11,7 +11,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.errors import InvalidInput
+from bot.domain.errors import InvalidInput
 
 LONGEST = timedelta(days=366)
 HALF_YEAR = timedelta(days=183)

@@ -20,7 +20,7 @@ class Role(StrEnum):
 
 
 class Network(StrEnum):
-    """Where a post was published (SPEC §2); bot.links tells it from the post's link."""
+    """Where a post was published (SPEC §2); bot.domain.links tells it from the post's link."""
 
     vk = "vk"
     ok = "ok"
