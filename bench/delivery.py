@@ -33,7 +33,7 @@ from bot.services import Services
 from handlers.delivery import make_deliver
 from storage.db import make_engine, make_session_factory, upgrade_async
 from storage.models import OutboxStatus
-from storage.repositories import OutboxRepository
+from storage.outbox import OutboxRepository
 from tests.botapi import BotAPIServer, Limits
 
 FIRST_CHAT = 10_000

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.chats import DELIVERY_FAILED
 from storage.models import OutboxStatus
-from storage.repositories import OutboxRepository
+from storage.outbox import OutboxRepository
 from tests.botapi import Limits
 from tests.world import World, world
 

@@ -41,7 +41,8 @@ from bot.domain.workflow import Workflow
 from bot.domain.worktime import WeeklySchedule, WorkCalendar
 from bot.report import MonthlyReport, build_report, month_bounds, previous_month
 from storage.db import alembic_config, make_engine, make_session_factory, upgrade
-from storage.repositories import IncidentRepository, events, incidents
+from storage.incidents import IncidentRepository
+from storage.tables import events, incidents
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 TZ = ZoneInfo("Europe/Moscow")
@@ -179,7 +180,7 @@ async def naive_month(sessions: Any, start: datetime, end: datetime, cutoff: dat
         ).all()
         loaded = []
         for i in range(0, len(rows), 2000):
-            chunk = await repo._assemble(rows[i : i + 2000])  # the repository's own loading, in batches
+            chunk = await repo.assemble(rows[i : i + 2000])  # the repository's own loading, in batches
             trail: dict[int, list[Any]] = {}
             for event in await session.execute(
                 sa.select(events).where(events.c.incident_id.in_([c.id for c in chunk])).order_by(events.c.id)

@@ -34,7 +34,7 @@ from bot.domain.worktime import WeeklySchedule, WorkCalendar  # noqa: E402
 from bot.services import Person, Services  # noqa: E402
 from bot.sweep import ReminderSweep  # noqa: E402
 from storage.db import make_engine, make_session_factory, upgrade_async  # noqa: E402
-from storage.repositories import DirectoryRepository  # noqa: E402
+from storage.directory import DirectoryRepository  # noqa: E402
 
 CACHE = ROOT / "bench" / ".cache"
 TZ = ZoneInfo("Europe/Moscow")

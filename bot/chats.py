@@ -18,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.clock import Clock
 from bot.domain.incident import Role
-from storage.repositories import CardRepository, DirectoryRepository, OutboxRepository, UserRecord
+from storage.cards import CardRepository
+from storage.directory import DirectoryRepository, UserRecord
+from storage.outbox import OutboxRepository
 
 DELIVERY_FAILED = "delivery_failed"  # the text key of the "could not deliver" notice
 CHAT_MIGRATED = "chat_migrated"  # the text key of the administrators' notice about a moved group

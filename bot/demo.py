@@ -30,7 +30,8 @@ from bot.domain.incident import (
     State,
 )
 from bot.domain.workflow import Actor, Workflow
-from storage.repositories import DirectoryRepository, IncidentRepository
+from storage.directory import DirectoryRepository
+from storage.incidents import IncidentRepository
 
 DEPARTMENTS = ("Управление ЖКХ", "Комитет по дорогам", "Отдел образования", "Отдел благоустройства", "Отдел транспорта")
 TOPICS = ("ЖКХ", "Дороги", "Образование", "Благоустройство", "Транспорт", "Здравоохранение", "Мусор")

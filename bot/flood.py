@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.repositories import OutboxRepository
+from storage.outbox import OutboxRepository
 
 FLOOD_SKIPPED = "flood_skipped"  # the text key of the notice
 EXCERPT = 60  # characters of a skipped message quoted in the notice

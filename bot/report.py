@@ -33,6 +33,7 @@ from bot.domain.message_size import (
 from bot.domain.workflow import Workflow
 from bot.i18n import format_duration, translate
 from storage.db import parallel_sessions, snapshot
+from storage.directory import DirectoryRepository
 from storage.reports import (
     METRICS,
     Durations,
@@ -44,7 +45,6 @@ from storage.reports import (
     month_figures,
     month_quality,
 )
-from storage.repositories import DirectoryRepository
 
 DIMENSIONS = ("topic", "network", "location", "department", "importance", "kind")
 OVERDUE_IN_SUMMARY = 5

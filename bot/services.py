@@ -33,18 +33,14 @@ from bot.domain.incident import (
 from bot.domain.links import BadLink, parse_link, post_key
 from bot.domain.notifications import Audience, notices
 from bot.domain.workflow import Action, Actor, SplitPart, Transition, Workflow
+from storage.cards import CardRepository
 from storage.db import bulk_writer
-from storage.repositories import (
-    AbsenceRecord,
-    CardRepository,
-    DepartmentRecord,
-    DirectoryRepository,
-    IncidentRepository,
-    InviteRecord,
-    OutboxRepository,
-    ProcessedUpdates,
-    UserRecord,
-)
+from storage.directory import AbsenceRecord, DepartmentRecord, DirectoryRepository, InviteRecord, UserRecord
+from storage.incidents import IncidentRepository
+from storage.outbox import OutboxRepository
+from storage.posts import PostRepository
+from storage.reminders import ReminderRepository
+from storage.updates import ProcessedUpdates
 
 # The Telegram update being handled: a state change records it as processed in its own
 # transaction, so an update redelivered after a crash cannot apply the change twice.
@@ -406,9 +402,9 @@ class Services:
         results: list[tuple[int, bool]] = []
         batch = _Batch()
         async with bulk_writer(self.sessions, BULK_WAIT_SECONDS) as session, session.begin():
-            repo = IncidentRepository(session)
-            await repo.wait_for_bulk_registrations()
-            known = await repo.registered(keys)
+            posts = PostRepository(session)
+            await posts.wait_for_bulk_registrations()
+            known = await posts.registered(keys)
             for done, ((source, options), key) in enumerate(zip(items, keys, strict=True), start=1):
                 if key in known:
                     results.append((known[key], False))
@@ -439,7 +435,7 @@ class Services:
         incident, events = self.workflow.register(person.actor, now, sources, repeat_of=earlier, **options)
         await repo.add(incident, events)
         assert incident.id is not None
-        await repo.claim_posts(incident.id, {post_key(s): s.id for s in incident.sources}.items())
+        await PostRepository(session).claim_posts(incident.id, {post_key(s): s.id for s in incident.sources}.items())
         await self._after_change(session, [(incident, events)], person, batch)
         await self._surge_check(session, incident, batch)
         return incident
@@ -454,13 +450,13 @@ class Services:
         """
         key = post_key(source)
         async with self.sessions() as session:
-            repo = IncidentRepository(session)
+            posts = PostRepository(session)
             if source.external_id:
-                found = await repo.by_external_id(source.external_id)
+                found = await posts.by_external_id(source.external_id)
                 if found is not None:
                     number, stored = found
                     return Registered(number, conflict=post_key(stored) != key)
-            number = (await repo.registered([key])).get(key)
+            number = (await posts.registered([key])).get(key)
         return Registered(number) if number is not None else None
 
     async def get(self, incident_id: int, viewer: Person | None = None) -> Incident:
@@ -539,7 +535,7 @@ class Services:
                 events = result[1] if isinstance(result, tuple) else result
                 await repo.save(incident, events)
                 touched.append((incident, events))
-            await repo.claim_posts(incident_id, [(post_key(s), s.id) for s in posts])
+            await PostRepository(session).claim_posts(incident_id, [(post_key(s), s.id) for s in posts])
             await self._after_change(session, touched, person)
         self.outbox_ready.set()
         return incident
@@ -561,11 +557,11 @@ class Services:
         if card is not None and touched and touched[0][0].id is not None:
             await CardRepository(session).remember(card[0], touched[0][0].id, card[1])
         await self._queue_notices(session, touched, person, batch)
-        repo = IncidentRepository(session)
         ids = [i.id for i, _ in touched if i.id is not None]
-        sent = await repo.sent_marks(ids)
+        reminders_repo = ReminderRepository(session)
+        sent = await reminders_repo.sent_marks(ids)
         now = self.clock.now()
-        await repo.set_next_reminders(
+        await reminders_repo.set_next_reminders(
             {i.id: reminders.next_fire(i, self.workflow, sent.get(i.id, set()), now) for i, _ in touched if i.id}
         )
 

@@ -16,7 +16,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.domain import reminders
 from bot.domain.incident import CLOSED_STATES, DeadlineKind, Role, State
 from bot.services import Services
-from storage.repositories import DirectoryRepository, IncidentRepository, OutboxRepository
+from storage.directory import DirectoryRepository
+from storage.incidents import IncidentRepository
+from storage.outbox import OutboxRepository
+from storage.reminders import ReminderRepository
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +39,12 @@ class ReminderSweep:
         workflow = self.services.workflow
         queued = 0
         async with self.services.sessions() as session, session.begin():
-            repo = IncidentRepository(session)
-            due = await repo.claim_due(now, self.batch)
+            reminders_repo = ReminderRepository(session)
+            due = await reminders_repo.claim_due(now, self.batch)
             if not due:
                 return 0
             audience = await self.services._audience(DirectoryRepository(session))
-            sent = await repo.sent_marks(i.id for i in due if i.id is not None)
+            sent = await reminders_repo.sent_marks(i.id for i in due if i.id is not None)
             rows: list[dict[str, object]] = []
             recorded: list[tuple[int, str]] = []
             next_at: dict[int, datetime | None] = {}
@@ -65,8 +68,8 @@ class ReminderSweep:
                 recorded += [(incident.id, m.dedupe) for m in [*result.fired, *result.folded]]
                 next_at[incident.id] = result.next_at
             await OutboxRepository(session).add_many(rows)
-            await repo.record_marks(recorded, now)
-            await repo.set_next_reminders(next_at)
+            await reminders_repo.record_marks(recorded, now)
+            await reminders_repo.set_next_reminders(next_at)
             queued = len(rows)
         if queued:
             self.services.outbox_ready.set()

@@ -24,7 +24,7 @@ from handlers.filters import HasRole, Known
 from handlers.incident import cancel_keyboard
 from handlers.render import NAME_FLOOR, moment
 from handlers.states import AbsenceDialog
-from storage.repositories import AbsenceRecord
+from storage.directory import AbsenceRecord
 
 INVITABLE = (Role.executor, Role.responsible, Role.curator, Role.head, Role.external_approver, Role.admin)
 

@@ -31,7 +31,7 @@ from bot.outbox import DELIVERY_FAILED, Deliver, DeliveryError
 from bot.services import Services
 from handlers.calls import install_calls
 from handlers.render import send_attachments, send_long, show_card, with_locale
-from storage.repositories import OutboxMessage
+from storage.outbox import OutboxMessage
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.incident import CLOSED_STATES, AssignmentState, DraftKind, DraftStatus, ReturnReason, State
-from storage.repositories import assignments, drafts, incident_topics, incidents, sources
+from storage.tables import assignments, drafts, incident_topics, incidents, sources
 from storage.types import UTCDateTime
 
 METRICS = ("route", "response", "draft", "publish")

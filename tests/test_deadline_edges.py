@@ -23,7 +23,8 @@ from bot.services import Person, Services
 from bot.sweep import ReminderSweep
 from handlers.delivery import render_text
 from handlers.render import card_text, with_locale
-from storage.repositories import DirectoryRepository, OutboxRepository
+from storage.directory import DirectoryRepository
+from storage.outbox import OutboxRepository
 
 Sessions = async_sessionmaker[AsyncSession]
 CURATOR_CHAT, EXEC_CHAT, HEAD_CHAT, RESPONSIBLE_CHAT, ADMIN_CHAT = 2001, 2002, 2003, 2004, 2005

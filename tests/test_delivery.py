@@ -22,8 +22,9 @@ from bot.i18n import make_i18n
 from bot.outbox import DELIVERY_FAILED, DeliverySettings, OutboxSender
 from bot.services import Person, Services
 from handlers.delivery import make_deliver
+from storage.directory import DirectoryRepository
 from storage.models import OutboxRow, OutboxStatus
-from storage.repositories import DirectoryRepository, OutboxRepository
+from storage.outbox import OutboxRepository
 from tests.botapi import BotAPIServer, Limits
 
 Sessions = async_sessionmaker[AsyncSession]

@@ -24,7 +24,7 @@ from bot.importing import import_rows
 from bot.intake_rules import Context, check
 from bot.services import Person, Services
 from storage.db import make_engine, make_session_factory
-from storage.repositories import IncidentRepository
+from storage.incidents import IncidentRepository
 from tests.conftest import MigratedDatabase
 
 MSK = ZoneInfo("Europe/Moscow")

@@ -18,7 +18,8 @@ from bot.domain.workflow import Workflow
 from bot.domain.worktime import WeeklySchedule, WorkCalendar
 from bot.services import Person, Services
 from bot.sweep import ReminderSweep
-from storage.repositories import DirectoryRepository, OutboxRepository
+from storage.directory import DirectoryRepository
+from storage.outbox import OutboxRepository
 
 CURATOR_CHAT, EXEC_CHAT, HEAD_CHAT, RESPONSIBLE_CHAT, DEPUTY_CHAT, BOSS_CHAT = 1001, 1002, 1003, 1004, 1005, 1006
 

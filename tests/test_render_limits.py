@@ -68,8 +68,8 @@ from handlers.render import (
     state_label,
     with_locale,
 )
+from storage.directory import AbsenceRecord
 from storage.reports import Durations, LiveFigures
-from storage.repositories import AbsenceRecord
 
 MSK = ZoneInfo("Europe/Moscow")
 NOW = datetime(2026, 3, 10, 10, 0, tzinfo=MSK)

@@ -37,7 +37,8 @@ from bot.report import (
     summary_text,
 )
 from bot.report_files import chart_png, workbook_xlsx
-from storage.repositories import DirectoryRepository, IncidentRepository
+from storage.directory import DirectoryRepository
+from storage.incidents import IncidentRepository
 
 MSK = ZoneInfo("Europe/Moscow")
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,7 +16,8 @@ from bot.domain.presets import get_preset
 from bot.domain.workflow import Workflow
 from bot.domain.worktime import WeeklySchedule, WorkCalendar
 from bot.services import Person, Services
-from storage.repositories import DirectoryRepository, IncidentRepository
+from storage.directory import DirectoryRepository
+from storage.incidents import IncidentRepository
 
 MSK = ZoneInfo("Europe/Moscow")
 
@@ -125,7 +126,7 @@ async def test_split_saves_one_incident_per_department(sessions: async_sessionma
 
 
 async def pending_chats(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[int, bool, str]]:
-    from storage.repositories import OutboxRepository
+    from storage.outbox import OutboxRepository
 
     async with sessions() as session:
         rows = await OutboxRepository(session).pending(100)

@@ -49,14 +49,14 @@ from storage.db import (
     parallel_sessions,
     upgrade_async,
 )
+from storage.directory import DirectoryRepository
+from storage.incidents import IncidentRepository
 from storage.models import Base, OutboxStatus
-from storage.repositories import (
-    DirectoryRepository,
-    IncidentRepository,
-    OutboxRepository,
-    ProcessedUpdates,
-)
+from storage.outbox import OutboxRepository
+from storage.posts import PostRepository
+from storage.reminders import ReminderRepository
 from storage.types import UTCDateTime
+from storage.updates import ProcessedUpdates
 from tests.conftest import MigratedDatabase
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -440,7 +440,7 @@ async def test_find_repeat_candidates_by_post_key_or_by_author_on_topic(sessions
         repository = IncidentRepository(session)
         earlier = await repository.add(new_incident(s))
         assert earlier.id is not None
-        await repository.claim_posts(earlier.id, [(post_key(earlier.sources[0]), earlier.sources[0].id)])
+        await PostRepository(session).claim_posts(earlier.id, [(post_key(earlier.sources[0]), earlier.sources[0].id)])
 
         key = parse_link("https://m.vk.com/wall-1_100/?utm_source=tg").key  # another form of the same link
         assert await repository.find_repeat_candidates(key, None, [], at(1000)) == [earlier.id]
@@ -459,16 +459,16 @@ async def test_a_post_key_is_registered_once_and_the_database_refuses_it_again(s
         repository = IncidentRepository(session)
         first = await repository.add(new_incident(s))
         assert first.id is not None
-        await repository.claim_posts(first.id, [(post_key(src), src.id) for src in first.sources])
+        await PostRepository(session).claim_posts(first.id, [(post_key(src), src.id) for src in first.sources])
         second = await repository.add(new_incident(s))
         assert second.id is not None
     key = post_key(first.sources[0])
     async with sessions() as session:
-        assert await IncidentRepository(session).registered([key, "https://vk.com/wall-9_9"]) == {key: first.id}
+        assert await PostRepository(session).registered([key, "https://vk.com/wall-9_9"]) == {key: first.id}
     async with sessions() as session:
         with pytest.raises(IllegalTransition) as refused:
             async with session.begin():
-                await IncidentRepository(session).claim_posts(second.id, [(key, second.sources[0].id)])
+                await PostRepository(session).claim_posts(second.id, [(key, second.sources[0].id)])
     assert refused.value.key == "already_registered"
 
 
@@ -499,9 +499,9 @@ async def test_next_reminder_does_not_bump_the_version(sessions: Sessions) -> No
         repository = IncidentRepository(session)
         incident = await repository.add(new_incident(s))
         assert incident.id is not None
-        await repository.set_next_reminders({incident.id: at(30)})
-        assert await repository.claim_due(at(29)) == []
-        assert [i.id for i in await repository.claim_due(at(30))] == [incident.id]
+        await ReminderRepository(session).set_next_reminders({incident.id: at(30)})
+        assert await ReminderRepository(session).claim_due(at(29)) == []
+        assert [i.id for i in await ReminderRepository(session).claim_due(at(30))] == [incident.id]
     assert (await load(sessions, incident.id)).version == 0
 
 

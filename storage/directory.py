@@ -1,0 +1,468 @@
+"""The directory: people and their roles, departments and their chats, topics, locations, absences, invites."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.errors import NotFound
+from bot.domain.incident import Role
+from storage.tables import (
+    absences,
+    chat_migrations,
+    departments,
+    invites,
+    locations,
+    memberships,
+    topics,
+    user_roles,
+    users,
+)
+
+# --- the directory: people, departments, topics, locations, absences, invites -------------------
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    id: int
+    telegram_id: int
+    full_name: str
+    username: str | None
+    locale: str
+    is_active: bool
+    created_at: datetime
+    roles: frozenset[Role]
+
+
+@dataclass(frozen=True)
+class DepartmentRecord:
+    id: int
+    name: str
+    chat_id: int | None  # the bound group chat
+    responsible_user_id: int | None
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class TopicRecord:
+    id: int
+    name: str
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class LocationRecord:
+    id: int
+    name: str
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class AbsenceRecord:
+    id: int
+    user_id: int
+    substitute_id: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class ChatMap:
+    chats: dict[int, int]  # user id -> the chat that receives their notices now
+    members: dict[int, frozenset[int]]  # department id -> active member user ids
+
+
+@dataclass(frozen=True)
+class InviteRecord:
+    id: int
+    code: str
+    role: Role
+    department_id: int | None
+    created_by: int | None
+    created_at: datetime
+    expires_at: datetime | None
+    used_by: int | None
+    used_at: datetime | None
+
+
+def _department(row: sa.Row[Any]) -> DepartmentRecord:
+    return DepartmentRecord(
+        id=row.id,
+        name=row.name,
+        chat_id=row.chat_id,
+        responsible_user_id=row.responsible_user_id,
+        is_active=row.is_active,
+    )
+
+
+def _invite(row: sa.Row[Any]) -> InviteRecord:
+    return InviteRecord(
+        id=row.id,
+        code=row.code,
+        role=row.role,
+        department_id=row.department_id,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        used_by=row.used_by,
+        used_at=row.used_at,
+    )
+
+
+class DirectoryRepository:
+    """Who is who: users and roles, departments and members, topics, locations, invites."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    # users
+
+    async def get_user(self, user_id: int) -> UserRecord:
+        found = await self._users(users.c.id == user_id)
+        if not found:
+            raise NotFound(f"user #{user_id} not found", user_id=user_id)
+        return found[0]
+
+    async def get_by_telegram_id(self, telegram_id: int) -> UserRecord | None:
+        found = await self._users(users.c.telegram_id == telegram_id)
+        return found[0] if found else None
+
+    async def users_with_role(self, role: Role, *, active_only: bool = True) -> list[UserRecord]:
+        condition = users.c.id.in_(sa.select(user_roles.c.user_id).where(user_roles.c.role == role))
+        if active_only:
+            condition = sa.and_(condition, users.c.is_active.is_(True))
+        return await self._users(condition)
+
+    async def add_user(
+        self,
+        telegram_id: int,
+        full_name: str,
+        username: str | None = None,
+        *,
+        locale: str = "ru",
+        roles: Iterable[Role] = (),
+        created_at: datetime | None = None,
+    ) -> UserRecord:
+        values: dict[str, Any] = {
+            "telegram_id": telegram_id,
+            "full_name": full_name,
+            "username": username,
+            "locale": locale,
+        }
+        if created_at is not None:
+            values["created_at"] = created_at
+        user_id = (await self._session.execute(sa.insert(users).values(**values).returning(users.c.id))).scalar_one()
+        await self.set_roles(user_id, roles)
+        return await self.get_user(user_id)
+
+    async def set_roles(self, user_id: int, roles: Iterable[Role]) -> None:
+        await self._session.execute(sa.delete(user_roles).where(user_roles.c.user_id == user_id))
+        wanted = sorted(set(roles))
+        if wanted:
+            await self._session.execute(sa.insert(user_roles), [{"user_id": user_id, "role": role} for role in wanted])
+
+    async def set_locale(self, user_id: int, locale: str) -> None:
+        await self._update_one(users, user_id, locale=locale)
+
+    async def set_user_active(self, user_id: int, is_active: bool) -> None:
+        await self._update_one(users, user_id, is_active=is_active)
+
+    async def _users(self, condition: sa.ColumnElement[bool]) -> list[UserRecord]:
+        rows = (await self._session.execute(sa.select(users).where(condition).order_by(users.c.id))).all()
+        if not rows:
+            return []
+        role_rows = await self._session.execute(
+            sa.select(user_roles).where(user_roles.c.user_id.in_([row.id for row in rows]))
+        )
+        roles_of: dict[int, set[Role]] = defaultdict(set)
+        for role_row in role_rows:
+            roles_of[role_row.user_id].add(role_row.role)
+        return [
+            UserRecord(
+                id=row.id,
+                telegram_id=row.telegram_id,
+                full_name=row.full_name,
+                username=row.username,
+                locale=row.locale,
+                is_active=row.is_active,
+                created_at=row.created_at,
+                roles=frozenset(roles_of[row.id]),
+            )
+            for row in rows
+        ]
+
+    # departments and memberships
+
+    async def add_department(
+        self, name: str, *, chat_id: int | None = None, responsible_user_id: int | None = None
+    ) -> DepartmentRecord:
+        row = (
+            await self._session.execute(
+                sa.insert(departments)
+                .values(name=name, chat_id=chat_id, responsible_user_id=responsible_user_id)
+                .returning(*departments.c)
+            )
+        ).one()
+        return _department(row)
+
+    async def list_departments(self, *, active_only: bool = True) -> list[DepartmentRecord]:
+        statement = sa.select(departments).order_by(departments.c.name)
+        if active_only:
+            statement = statement.where(departments.c.is_active.is_(True))
+        return [_department(row) for row in await self._session.execute(statement)]
+
+    async def get_department(self, department_id: int) -> DepartmentRecord:
+        row = (
+            await self._session.execute(sa.select(departments).where(departments.c.id == department_id))
+        ).one_or_none()
+        if row is None:
+            raise NotFound(f"department #{department_id} not found", department_id=department_id)
+        return _department(row)
+
+    async def department_by_chat(self, chat_id: int) -> DepartmentRecord | None:
+        row = (await self._session.execute(sa.select(departments).where(departments.c.chat_id == chat_id))).first()
+        return _department(row) if row is not None else None
+
+    async def set_responsible(self, department_id: int, user_id: int | None) -> None:
+        await self._update_one(departments, department_id, responsible_user_id=user_id)
+
+    async def bind_chat(self, department_id: int, chat_id: int | None) -> None:
+        await self._update_one(departments, department_id, chat_id=chat_id)
+
+    # chats that move: Telegram upgrades a group to a supergroup with a new id
+
+    async def current_chat(self, chat_id: int) -> int:
+        """The chat a (possibly old) chat id means now, following recorded upgrades to supergroups."""
+        seen = {chat_id}
+        while True:
+            found = (
+                await self._session.execute(
+                    sa.select(chat_migrations.c.new_chat_id).where(chat_migrations.c.old_chat_id == chat_id)
+                )
+            ).scalar_one_or_none()
+            if found is None or found in seen:  # a cycle cannot happen in Telegram; do not loop on one
+                return chat_id
+            seen.add(found)
+            chat_id = found
+
+    async def record_chat_migration(self, old_chat_id: int, new_chat_id: int, at: datetime) -> bool:
+        """Record that ``old_chat_id`` became ``new_chat_id``; False if it was recorded before."""
+        try:
+            async with self._session.begin_nested():
+                await self._session.execute(
+                    sa.insert(chat_migrations).values(old_chat_id=old_chat_id, new_chat_id=new_chat_id, migrated_at=at)
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def rebind_chat(self, old_chat_id: int, new_chat_id: int) -> list[DepartmentRecord]:
+        """Departments bound to ``old_chat_id`` are bound to ``new_chat_id``; returns them, rebound."""
+        rows = await self._session.execute(
+            sa.update(departments)
+            .where(departments.c.chat_id == old_chat_id)
+            .values(chat_id=new_chat_id)
+            .returning(*departments.c)
+        )
+        return [_department(row) for row in rows]
+
+    async def add_membership(self, user_id: int, department_id: int) -> None:
+        """Idempotent: adding an existing membership changes nothing."""
+        exists = (
+            await self._session.execute(
+                sa.select(memberships.c.user_id).where(
+                    memberships.c.user_id == user_id, memberships.c.department_id == department_id
+                )
+            )
+        ).first()
+        if exists is None:
+            await self._session.execute(sa.insert(memberships).values(user_id=user_id, department_id=department_id))
+
+    async def remove_membership(self, user_id: int, department_id: int) -> None:
+        await self._session.execute(
+            sa.delete(memberships).where(memberships.c.user_id == user_id, memberships.c.department_id == department_id)
+        )
+
+    async def departments_of(self, user_id: int) -> list[DepartmentRecord]:
+        rows = await self._session.execute(
+            sa.select(departments)
+            .join(memberships, memberships.c.department_id == departments.c.id)
+            .where(memberships.c.user_id == user_id)
+            .order_by(departments.c.name)
+        )
+        return [_department(row) for row in rows]
+
+    async def members(self, department_id: int) -> list[UserRecord]:
+        return await self._users(
+            users.c.id.in_(sa.select(memberships.c.user_id).where(memberships.c.department_id == department_id))
+        )
+
+    # topics and locations
+
+    async def add_topic(self, name: str) -> TopicRecord:
+        row = (await self._session.execute(sa.insert(topics).values(name=name).returning(*topics.c))).one()
+        return TopicRecord(id=row.id, name=row.name, is_active=row.is_active)
+
+    async def list_topics(self, *, active_only: bool = True) -> list[TopicRecord]:
+        statement = sa.select(topics).order_by(topics.c.name)
+        if active_only:
+            statement = statement.where(topics.c.is_active.is_(True))
+        rows = await self._session.execute(statement)
+        return [TopicRecord(id=row.id, name=row.name, is_active=row.is_active) for row in rows]
+
+    async def add_location(self, name: str) -> LocationRecord:
+        row = (await self._session.execute(sa.insert(locations).values(name=name).returning(*locations.c))).one()
+        return LocationRecord(id=row.id, name=row.name, is_active=row.is_active)
+
+    async def list_locations(self, *, active_only: bool = True) -> list[LocationRecord]:
+        statement = sa.select(locations).order_by(locations.c.name)
+        if active_only:
+            statement = statement.where(locations.c.is_active.is_(True))
+        rows = await self._session.execute(statement)
+        return [LocationRecord(id=row.id, name=row.name, is_active=row.is_active) for row in rows]
+
+    # absences
+
+    async def add_absence(
+        self,
+        user_id: int,
+        substitute_id: int,
+        starts_at: datetime,
+        ends_at: datetime,
+        reason: str | None = None,
+    ) -> AbsenceRecord:
+        row = (
+            await self._session.execute(
+                sa.insert(absences)
+                .values(
+                    user_id=user_id,
+                    substitute_id=substitute_id,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    reason=reason,
+                )
+                .returning(*absences.c)
+            )
+        ).one()
+        return AbsenceRecord(**row._asdict())
+
+    async def list_absences(self, ending_after: datetime) -> list[AbsenceRecord]:
+        """Absences running or still to come at ``ending_after``, the earliest first."""
+        rows = await self._session.execute(
+            sa.select(absences).where(absences.c.ends_at > ending_after).order_by(absences.c.starts_at, absences.c.id)
+        )
+        return [AbsenceRecord(**row._asdict()) for row in rows]
+
+    async def get_absence(self, absence_id: int) -> AbsenceRecord:
+        row = (await self._session.execute(sa.select(absences).where(absences.c.id == absence_id))).one_or_none()
+        if row is None:
+            raise NotFound(f"absence #{absence_id} not found", key="absence_gone")
+        return AbsenceRecord(**row._asdict())
+
+    async def delete_absence(self, absence_id: int) -> None:
+        await self._session.execute(sa.delete(absences).where(absences.c.id == absence_id))
+
+    async def active_substitute(self, user_id: int, at: datetime) -> int | None:
+        """Who stands in for ``user_id`` at ``at`` (the latest-started absence wins), if anyone."""
+        return (
+            await self._session.execute(
+                sa.select(absences.c.substitute_id)
+                .where(
+                    absences.c.user_id == user_id,
+                    absences.c.starts_at <= at,
+                    absences.c.ends_at > at,
+                )
+                .order_by(absences.c.starts_at.desc(), absences.c.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+
+    async def substituted_by(self, substitute_id: int, at: datetime) -> list[int]:
+        """The people ``substitute_id`` stands in for at ``at``."""
+        rows = await self._session.execute(
+            sa.select(absences.c.user_id).where(
+                absences.c.substitute_id == substitute_id, absences.c.starts_at <= at, absences.c.ends_at > at
+            )
+        )
+        return sorted(set(rows.scalars()))
+
+    async def chat_map(self, at: datetime) -> ChatMap:
+        """Everybody's Telegram chat, with substitutes in place of absent people, in three queries."""
+        people = {
+            row.id: (row.telegram_id, row.is_active)
+            for row in await self._session.execute(sa.select(users.c.id, users.c.telegram_id, users.c.is_active))
+        }
+        standing_in: dict[int, int] = {}
+        absent = await self._session.execute(
+            sa.select(absences.c.user_id, absences.c.substitute_id)
+            .where(absences.c.starts_at <= at, absences.c.ends_at > at)
+            .order_by(absences.c.starts_at, absences.c.id)  # the latest-started absence wins
+        )
+        for user_id, substitute_id in absent:
+            standing_in[user_id] = substitute_id
+        chats = {
+            user_id: people[standing_in.get(user_id, user_id)][0]
+            for user_id in people
+            if standing_in.get(user_id, user_id) in people
+        }
+        members: dict[int, set[int]] = {}
+        for department_id, user_id in await self._session.execute(
+            sa.select(memberships.c.department_id, memberships.c.user_id)
+        ):
+            if people.get(user_id, (0, False))[1]:
+                members.setdefault(department_id, set()).add(user_id)
+        return ChatMap(chats, {d: frozenset(m) for d, m in members.items()})
+
+    # invites
+
+    async def create_invite(
+        self,
+        code: str,
+        role: Role,
+        *,
+        created_by: int | None,
+        department_id: int | None = None,
+        expires_at: datetime | None = None,
+        created_at: datetime | None = None,
+    ) -> InviteRecord:
+        values: dict[str, Any] = {
+            "code": code,
+            "role": role,
+            "department_id": department_id,
+            "created_by": created_by,
+            "expires_at": expires_at,
+        }
+        if created_at is not None:
+            values["created_at"] = created_at
+        row = (await self._session.execute(sa.insert(invites).values(**values).returning(*invites.c))).one()
+        return _invite(row)
+
+    async def get_invite(self, code: str) -> InviteRecord | None:
+        row = (await self._session.execute(sa.select(invites).where(invites.c.code == code))).one_or_none()
+        return _invite(row) if row is not None else None
+
+    get_by_code = get_invite
+
+    async def mark_invite_used(self, invite_id: int, user_id: int, at: datetime) -> bool:
+        """Claim the invite; False if someone used it first (expiry is the caller's rule)."""
+        result = await self._session.execute(
+            sa.update(invites)
+            .where(invites.c.id == invite_id, invites.c.used_by.is_(None))
+            .values(used_by=user_id, used_at=at)
+        )
+        return cast(sa.CursorResult[Any], result).rowcount == 1
+
+    mark_used = mark_invite_used
+
+    async def _update_one(self, table: sa.Table, row_id: int, **values: Any) -> None:
+        result = await self._session.execute(sa.update(table).where(table.c.id == row_id).values(**values))
+        if cast(sa.CursorResult[Any], result).rowcount != 1:
+            raise NotFound(f"{table.name} #{row_id} not found", id=row_id)
