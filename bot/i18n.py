@@ -1,8 +1,8 @@
 """Translations and locale-aware formatting: catalogs compiled on first use, gettext outside handlers, dates and
 working-time durations in Russian and English.
 
-The catalogs live in the ``locales`` package as ``.po`` files only; ``compiled_locales_dir()`` compiles them into a
-per-user cache keyed by their contents, so neither a checkout nor an installed wheel needs a build step.
+The catalogs live in the ``locales`` package as ``.po`` files only; ``compiled_catalogs()`` compiles them in memory
+once per process, so neither a checkout nor an installed wheel needs a build step or a writable cache folder.
 
 Handlers translate with aiogram's ``_`` / ``ngettext`` (the locale middleware sets the context). Scheduler jobs and
 the outbox sender have no such context: they call ``translate`` / ``translate_plural`` with the recipient's locale.
@@ -22,22 +22,17 @@ then fill the new empty ``msgstr`` in both ``locales/ru`` and ``locales/en`` and
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import hashlib
+import gettext
 import io
 import logging
-import os
-import shutil
 import string
-import tempfile
 from datetime import date, datetime, timedelta
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import babel
 from aiogram.utils.i18n import I18n
 from babel.dates import format_date, format_datetime
 from babel.messages.catalog import Catalog
@@ -98,9 +93,6 @@ def locale_of(language_code: str | None) -> str:
 
 # --- catalogs ---------------------------------------------------------------------------------------------------
 
-# Part of the cache key: bump when the compiled layout or the compilation itself changes.
-_COMPILED_LAYOUT_VERSION = "1"
-
 
 def _catalog_sources(root: Traversable | None = None) -> dict[str, bytes]:
     """``{locale: .po bytes}`` for every ``<locale>/LC_MESSAGES/messages.po`` of the ``locales`` package."""
@@ -119,77 +111,23 @@ def _read_catalog(locale: str, source: bytes) -> Catalog:
     return read_po(io.BytesIO(source), locale=locale, domain=DOMAIN)
 
 
-def _cache_roots() -> list[Path]:
-    """Where compiled catalogs may go, most preferred first."""
-    roots: list[Path] = []
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    if xdg:
-        roots.append(Path(xdg) / "otklik" / "locales")
-    with contextlib.suppress(RuntimeError):  # no home directory (some service users)
-        roots.append(Path.home() / ".cache" / "otklik" / "locales")
-    uid = getattr(os, "getuid", lambda: "user")()
-    roots.append(Path(tempfile.gettempdir()) / f"otklik-{uid}" / "locales")
-    return roots
+@functools.cache
+def compiled_catalogs() -> dict[str, Translations]:
+    """``{locale: translations}`` compiled in memory from the shipped ``.po`` catalogs, once per process.
 
-
-def _sources_key(sources: dict[str, bytes]) -> str:
-    digest = hashlib.sha256(f"{_COMPILED_LAYOUT_VERSION}:{babel.__version__}".encode())
-    for locale, source in sources.items():
-        digest.update(b"\0" + locale.encode() + b"\0")
-        digest.update(hashlib.sha256(source).digest())
-    return digest.hexdigest()[:16]
-
-
-def _compile_into(root: Path, key: str, sources: dict[str, bytes]) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    if hasattr(os, "getuid") and root.stat().st_uid != os.getuid():
-        # Another user's directory (the shared temp dir) could hold planted catalogs.
-        raise PermissionError(f"{root} belongs to another user")
-    target = root / key
-    if target.is_dir():
-        return target
-    # Compile next to the target and rename: a concurrent process sees either nothing or the whole directory.
-    staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
-    try:
-        for locale, source in sources.items():
-            catalog = _read_catalog(locale, source)
-            mo_dir = staging / locale / "LC_MESSAGES"
-            mo_dir.mkdir(parents=True)
-            with (mo_dir / f"{DOMAIN}.mo").open("wb") as mo:
-                write_mo(mo, catalog, use_fuzzy=False)
-        staging.chmod(0o755)  # mkdtemp makes it 0700; the result is no secret
-        try:
-            staging.rename(target)
-        except OSError:
-            if not target.is_dir():  # not a lost race: a real failure
-                raise
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    for problem in _problems(sources):
-        logger.warning("translation catalog problem (the message will show untranslated): %s", problem)
-    return target
-
-
-def compiled_locales_dir(cache_root: Path | None = None) -> Path:
-    """A directory of compiled ``<locale>/LC_MESSAGES/messages.mo``, compiled from the shipped ``.po`` if needed.
-
-    The directory is ``<cache root>/<hash of the catalogs>``; the cache root is ``cache_root`` if given, otherwise
-    the first writable of ``$XDG_CACHE_HOME/otklik/locales``, ``~/.cache/otklik/locales`` and
-    ``<tempdir>/otklik-<uid>/locales``. Fuzzy and untranslated entries are left out of the compiled catalogs (gettext
-    semantics) and logged as warnings.
+    No build step and no files: an installed wheel, a read-only checkout and a service user without a home directory
+    all work the same. Fuzzy and untranslated entries are left out (gettext semantics) and logged as warnings.
     """
     sources = _catalog_sources()
-    key = _sources_key(sources)
-    if cache_root is not None:
-        return _compile_into(cache_root, key, sources)
-    failures: list[str] = []
-    for root in _cache_roots():
-        try:
-            return _compile_into(root, key, sources)
-        except OSError as error:  # read-only or foreign directory: try the next one
-            failures.append(f"{root}: {error}")
-    raise OSError("cannot write compiled catalogs to any cache directory: " + "; ".join(failures))
+    compiled: dict[str, Translations] = {}
+    for locale, source in sources.items():
+        mo = io.BytesIO()
+        write_mo(mo, _read_catalog(locale, source), use_fuzzy=False)
+        mo.seek(0)
+        compiled[locale] = Translations(mo, domain=DOMAIN)
+    for problem in _problems(sources):
+        logger.warning("translation catalog problem (the message will show untranslated): %s", problem)
+    return compiled
 
 
 def _placeholders(text: str) -> set[str]:
@@ -246,29 +184,28 @@ def _problems(sources: dict[str, bytes]) -> list[str]:
     return problems
 
 
+class CatalogI18n(I18n):
+    """aiogram's I18n whose locales come from :func:`compiled_catalogs` (in memory) instead of ``.mo`` files."""
+
+    def find_locales(self) -> dict[str, gettext.GNUTranslations]:
+        return dict(compiled_catalogs())
+
+
 def make_i18n() -> I18n:
-    """aiogram's I18n over the compiled catalogs, Russian by default."""
-    return I18n(path=compiled_locales_dir(), default_locale=DEFAULT_LOCALE, domain=DOMAIN)
+    """aiogram's I18n over the shipped catalogs, Russian by default."""
+    return CatalogI18n(path=Path(str(files("locales"))), default_locale=DEFAULT_LOCALE, domain=DOMAIN)
 
 
 # --- translation outside handlers ----------------------------------------------------------------------------
 
 
-@functools.cache
-def _default_compiled_dir() -> Path:
-    return compiled_locales_dir()
-
-
-@functools.cache
 def _translations(locale: str) -> Translations:
-    with (_default_compiled_dir() / locale / "LC_MESSAGES" / f"{DOMAIN}.mo").open("rb") as mo:
-        return Translations(mo, domain=DOMAIN)
+    return compiled_catalogs()[locale]
 
 
 def reload_catalogs() -> None:
-    """Forget loaded translations (after the catalogs or the cache location changed)."""
-    _translations.cache_clear()
-    _default_compiled_dir.cache_clear()
+    """Forget the compiled translations (after the catalogs changed)."""
+    compiled_catalogs.cache_clear()
 
 
 def translate(locale: str, message: str, **params: object) -> str:

@@ -3,10 +3,7 @@ build step, and dates and working-time durations read naturally in both language
 
 from __future__ import annotations
 
-import os
 import re
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
@@ -25,7 +22,7 @@ from bot.i18n import (
     EXTRACT_COMMENT_TAG,
     EXTRACT_KEYWORDS,
     check_catalogs,
-    compiled_locales_dir,
+    compiled_catalogs,
     extract_command,
     format_duration,
     format_left,
@@ -39,16 +36,6 @@ from bot.i18n import (
 
 REPO = Path(__file__).resolve().parent.parent
 MOSCOW = ZoneInfo("Europe/Moscow")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Compiled catalogs of this module go to a temporary cache, not the developer's ~/.cache."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
-        i18n.reload_catalogs()
-        yield
-    i18n.reload_catalogs()
 
 
 # --- every message in the code is translated -------------------------------------------------------------------
@@ -229,54 +216,26 @@ def test_check_catalogs_reports_fuzzy_empty_short_plurals_bad_placeholders_and_o
     assert len(problems.splitlines()) == 5, problems
 
 
-def test_catalogs_compile_into_the_cache_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    compiled = compiled_locales_dir(cache_root=tmp_path)
-    assert compiled.parent == tmp_path
-    for locale in ("ru", "en"):
-        assert (compiled / locale / "LC_MESSAGES" / "messages.mo").is_file()
+def test_catalogs_compile_in_memory_once_and_write_no_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A read-only install, a service user without a home: nothing is written anywhere.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    i18n.reload_catalogs()
+    try:
+        catalogs = compiled_catalogs()
+        assert set(catalogs) == {"ru", "en"}
+        assert catalogs["ru"].ngettext("{n} hour", "{n} hours", 2) == "{n} часа"
 
-    def no_recompiling(*args: object, **kwargs: object) -> None:
-        raise AssertionError("catalogs compiled again although unchanged")
+        def no_recompiling(*args: object, **kwargs: object) -> None:
+            raise AssertionError("catalogs compiled again although unchanged")
 
-    monkeypatch.setattr(i18n, "write_mo", no_recompiling)
-    assert compiled_locales_dir(cache_root=tmp_path) == compiled
-
-
-def test_processes_starting_together_share_one_complete_compilation(tmp_path: Path) -> None:
-    results: list[Path] = []
-    threads = [
-        threading.Thread(target=lambda: results.append(compiled_locales_dir(cache_root=tmp_path))) for _ in range(8)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(set(results)) == 1 and len(results) == 8
-    assert [p.name for p in tmp_path.iterdir()] == [results[0].name]  # no half-written staging directories left
-
-
-def test_cache_follows_xdg_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert compiled_locales_dir().parent == tmp_path / "otklik" / "locales"
-
-
-def test_unwritable_cache_falls_back_to_the_temp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    not_a_dir = tmp_path / "file"
-    not_a_dir.write_text("")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(not_a_dir))
-    monkeypatch.setenv("HOME", str(not_a_dir))
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
-    (tmp_path / "tmp").mkdir()
-    assert compiled_locales_dir().is_relative_to(tmp_path / "tmp")
-
-
-@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="needs root to give a directory away")
-def test_cache_directory_of_another_user_is_not_trusted(tmp_path: Path) -> None:
-    planted = tmp_path / "planted"
-    planted.mkdir()
-    os.chown(planted, 12345, 12345)
-    with pytest.raises(PermissionError, match="another user"):
-        compiled_locales_dir(cache_root=planted)
+        monkeypatch.setattr(i18n, "write_mo", no_recompiling)
+        assert compiled_catalogs() is catalogs
+        assert make_i18n().gettext("{n} hour", "{n} hours", 2, locale="ru") == "{n} часа"
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        monkeypatch.undo()
+        i18n.reload_catalogs()
 
 
 def test_aiogram_i18n_loads_both_locales() -> None:
