@@ -10,8 +10,10 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TextIO
+
+from babel.dates import format_date
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.incident import Importance, Role
@@ -19,21 +21,7 @@ from bot.domain.presets import PRESETS, get_preset
 from bot.domain.production_calendar import YearStatus
 from bot.domain.worktime import NoWorkingTimeError
 
-WEEKDAYS_RU = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")
-MONTHS_RU = (
-    "Январь",
-    "Февраль",
-    "Март",
-    "Апрель",
-    "Май",
-    "Июнь",
-    "Июль",
-    "Август",
-    "Сентябрь",
-    "Октябрь",
-    "Ноябрь",
-    "Декабрь",
-)
+CLI_LOCALE = "ru"  # the command line speaks Russian, as the officials who run it do (month and weekday names by Babel)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -221,7 +209,8 @@ def _calendar(settings: Settings, year: int, as_json: bool) -> int:
     print(_status_ru(status))
     print(f"{'Месяц':<10} {'Рабочих дней':>13} {'Рабочих часов':>14}")
     for t in totals:
-        print(f"{MONTHS_RU[t.month - 1]:<10} {t.working_days:>13} {_hours(t.working_time.total_seconds()):>14}")
+        month = format_date(date(year, t.month, 1), "LLLL", locale=CLI_LOCALE).capitalize()  # standalone: «Январь»
+        print(f"{month:<10} {t.working_days:>13} {_hours(t.working_time.total_seconds()):>14}")
     print(f"{'Итого':<10} {days:>13} {_hours(seconds):>14}")
     return 0
 
@@ -290,7 +279,7 @@ def _deadline(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _day_ru(moment: datetime) -> str:
-    return f"{WEEKDAYS_RU[moment.weekday()]} {moment:%d.%m.%Y %H:%M}"
+    return f"{format_date(moment, 'EEE', locale=CLI_LOCALE)} {moment:%d.%m.%Y %H:%M}"
 
 
 # The production calendar's data begins in 1991; a year past 2100 is a typo, and 9999 would overflow.

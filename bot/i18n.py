@@ -191,6 +191,11 @@ class CatalogI18n(I18n):
         return dict(compiled_catalogs())
 
 
+# aiogram keeps "the current instance" in a context variable per class (ContextInstanceMixin), and its gettext asks
+# I18n's: the subclass must set that one, or `_()` would find no context inside `i18n.context()`.
+CatalogI18n._ContextInstanceMixin__context_instance = I18n._ContextInstanceMixin__context_instance  # type: ignore[attr-defined]
+
+
 def make_i18n() -> I18n:
     """aiogram's I18n over the shipped catalogs, Russian by default."""
     return CatalogI18n(path=Path(str(files("locales"))), default_locale=DEFAULT_LOCALE, domain=DOMAIN)

@@ -439,8 +439,14 @@ def month_name(month: date, locale: str) -> str:
     return format_date(month, "LLLL y", locale=locale_of(locale))
 
 
-def percent(share: float | None) -> str:
-    return "—" if share is None else f"{share * 100:.0f}%"
+def percent(share: float | None, locale: str = "ru") -> str:
+    """A share (0…1) as Babel writes a whole percentage in ``locale`` ("83 %" in Russian, "83%" in English);
+    "—" for none."""
+    from babel.numbers import format_percent
+
+    from bot.i18n import locale_of
+
+    return "—" if share is None else format_percent(share, locale=locale_of(locale))
 
 
 def duration(seconds: float | None, locale: str) -> str:
@@ -557,7 +563,7 @@ def summary_text(report: MonthlyReport, locale: str) -> str:
             translate(
                 locale,
                 "Answered on time: {share} ({change}); overdue: {overdue}",
-                share=percent(whole.on_time_share),
+                share=percent(whole.on_time_share, locale),
                 change=change(whole.on_time_share, before.on_time_share, as_percent_points=True, locale=locale) or "—",
                 overdue=whole.overdue,
             )
@@ -578,7 +584,7 @@ def summary_text(report: MonthlyReport, locale: str) -> str:
                 locale,
                 "Approved at first submission: {share}; returned drafts: {returned}; intermediate answers without a "
                 "final: {awaiting}; not processable: {not_processable}",
-                share=percent(q.first_time_share),
+                share=percent(q.first_time_share, locale),
                 returned=q.returned,
                 awaiting=q.awaiting_final.current,
                 not_processable=q.not_processable.current,
