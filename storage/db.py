@@ -64,7 +64,14 @@ def _is_memory(url: str) -> bool:
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An engine for ``sqlite+aiosqlite://...`` or ``postgresql+asyncpg://...``."""
+    """An engine for ``sqlite+aiosqlite://...`` or ``postgresql+asyncpg://...``; ``kwargs`` go to
+    ``create_async_engine``.
+
+    SQLite connections get WAL, foreign keys and a busy timeout of ``SQLITE_BUSY_TIMEOUT_MS`` ms, and a
+    writing unit of work begins with ``BEGIN IMMEDIATE`` (:class:`UnitOfWorkSession`); in-memory SQLite
+    shares one connection. Raises ``sqlalchemy.exc.ArgumentError`` for a malformed URL and
+    ``NoSuchModuleError`` for an unknown dialect; nothing connects until first use.
+    """
     if not _is_sqlite(url):
         return create_async_engine(url, **kwargs)
     if _is_memory(url):
@@ -125,6 +132,11 @@ class UnitOfWorkSession(Session):
     """
 
     def begin(self, nested: bool = False) -> SessionTransaction:
+        """Begin the session's transaction (``Session.begin``); an outer one is marked as a writing unit of work.
+
+        Raises ``sqlalchemy.exc.InvalidRequestError`` if a transaction is already under way (a read autobegun
+        one included): a unit of work starts with ``begin()``, before any query.
+        """
         if not nested and self._transaction is None:
             self.execution_options = self.execution_options.union({WRITE_OPTION: True})
         return super().begin(nested)
@@ -132,24 +144,37 @@ class UnitOfWorkSession(Session):
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions for services and repositories: an explicit ``begin()`` is a writing unit of work
-    (:class:`UnitOfWorkSession`); objects stay usable after commit (``expire_on_commit=False``)."""
+    (:class:`UnitOfWorkSession`); objects stay usable after commit (``expire_on_commit=False``).
+
+    Returns the factory; calling it opens a session, which connects on its first statement.
+    """
     return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=UnitOfWorkSession)
 
 
 def bulk_writer(sessions: async_sessionmaker[AsyncSession], wait_seconds: float) -> AsyncSession:
-    """A session for one long unit of work (an import) that may wait up to ``wait_seconds`` for the write lock
-    while another such one finishes (SQLite; PostgreSQL waits on its own locks)."""
+    """A session for one long unit of work (an import) that may wait up to ``wait_seconds`` (seconds, whole
+    milliseconds kept) for the write lock while another such one finishes (SQLite; PostgreSQL waits on its
+    own locks). Past the wait, its first statement raises ``sqlalchemy.exc.OperationalError`` ("database is
+    locked")."""
     return sessions(execution_options={BUSY_TIMEOUT_OPTION: int(wait_seconds * 1000)})
 
 
 def snapshot(sessions: async_sessionmaker[AsyncSession]) -> AsyncSession:
     """A session for a long read that needs one consistent snapshot (``async with snapshot(f) as s, s.begin():``):
-    it never takes SQLite's write lock, so a report computed for seconds blocks no writer."""
+    it never takes SQLite's write lock, so a report computed for seconds blocks no writer.
+
+    For reads only: on SQLite a write in it does not queue for the write lock and may fail at once with
+    ``OperationalError`` ("database is locked").
+    """
     return sessions(execution_options={SNAPSHOT_OPTION: True})
 
 
 def alembic_config(url: str | None = None) -> Config:
-    """An Alembic configuration built in code, pointing at the packaged migrations."""
+    """An Alembic configuration built in code, pointing at the packaged migrations (``MIGRATIONS_DIR``).
+
+    ``url`` (any SQLAlchemy URL, ``%`` allowed) becomes ``sqlalchemy.url``; without it ``env.py`` takes the
+    connection from ``config.attributes`` or ``OTKLIK_DATABASE_URL``.
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if url is not None:
@@ -161,13 +186,19 @@ def alembic_config(url: str | None = None) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the database at ``url`` to ``revision``; blocking, for start-up and scripts.
 
-    Must not be called from a running event loop (use :func:`upgrade_async` there).
+    Must not be called from a running event loop (use :func:`upgrade_async` there). Raises
+    ``alembic.util.CommandError`` for an unknown revision; database errors propagate.
     """
     command.upgrade(alembic_config(url), revision)
 
 
 async def upgrade_async(engine_or_url: AsyncEngine | str, revision: str = "head") -> None:
-    """Migrate from inside a running event loop (tests, start-up of the bot)."""
+    """Migrate the database of an engine or URL to ``revision`` from inside a running event loop (tests,
+    start-up of the bot). The caller's engine is used as it is, except a SQLite file, which is migrated
+    through a plain engine with foreign keys off; the migrations commit together at the end.
+
+    Raises as :func:`upgrade` does.
+    """
     url = (
         engine_or_url.url.render_as_string(hide_password=False)
         if isinstance(engine_or_url, AsyncEngine)

@@ -31,6 +31,8 @@ from storage.tables import (
 
 @dataclass(frozen=True)
 class UserRecord:
+    """A user as stored, with the roles they hold (SPEC §1); ``created_at`` aware UTC."""
+
     id: int
     telegram_id: int
     full_name: str
@@ -43,6 +45,8 @@ class UserRecord:
 
 @dataclass(frozen=True)
 class DepartmentRecord:
+    """A department (отраслевой орган) and the group chat and responsible official it has, if any."""
+
     id: int
     name: str
     chat_id: int | None  # the bound group chat
@@ -52,6 +56,8 @@ class DepartmentRecord:
 
 @dataclass(frozen=True)
 class TopicRecord:
+    """A topic of the rubricator (SPEC §2); an inactive one is left out of the lists by default."""
+
     id: int
     name: str
     is_active: bool
@@ -59,6 +65,8 @@ class TopicRecord:
 
 @dataclass(frozen=True)
 class LocationRecord:
+    """A location of the directory (SPEC §2); an inactive one is left out of the lists by default."""
+
     id: int
     name: str
     is_active: bool
@@ -66,6 +74,8 @@ class LocationRecord:
 
 @dataclass(frozen=True)
 class AbsenceRecord:
+    """An absence of ``user_id`` in ``[starts_at, ends_at)`` (aware UTC), ``substitute_id`` standing in."""
+
     id: int
     user_id: int
     substitute_id: int
@@ -76,12 +86,17 @@ class AbsenceRecord:
 
 @dataclass(frozen=True)
 class ChatMap:
+    """Where notices go at one moment: every user's chat (their substitute's while absent), and each
+    department's active members."""
+
     chats: dict[int, int]  # user id -> the chat that receives their notices now
     members: dict[int, frozenset[int]]  # department id -> active member user ids
 
 
 @dataclass(frozen=True)
 class InviteRecord:
+    """An invitation code for a role (and department); ``used_by`` set once claimed; datetimes aware UTC."""
+
     id: int
     code: str
     role: Role
@@ -118,7 +133,11 @@ def _invite(row: sa.Row[Any]) -> InviteRecord:
 
 
 class DirectoryRepository:
-    """Who is who: users and roles, departments and members, topics, locations, invites."""
+    """Who is who: users and roles, departments and members, topics, locations, absences, invites.
+
+    Works in the caller's transaction. Moments in are aware (any zone), moments out aware UTC; a naive one
+    raises ``sqlalchemy.exc.StatementError``. Lookups by id raise NotFound (key ``not_found``) unless said.
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -126,16 +145,19 @@ class DirectoryRepository:
     # users
 
     async def get_user(self, user_id: int) -> UserRecord:
+        """The user with their roles, active or not. Raises NotFound (param ``user_id``) if there is none."""
         found = await self._users(users.c.id == user_id)
         if not found:
             raise NotFound(f"user #{user_id} not found", user_id=user_id)
         return found[0]
 
     async def get_by_telegram_id(self, telegram_id: int) -> UserRecord | None:
+        """The user with this Telegram user id, active or not, or None."""
         found = await self._users(users.c.telegram_id == telegram_id)
         return found[0] if found else None
 
     async def users_with_role(self, role: Role, *, active_only: bool = True) -> list[UserRecord]:
+        """The users holding ``role`` (only active ones unless ``active_only`` is False), by user id."""
         condition = users.c.id.in_(sa.select(user_roles.c.user_id).where(user_roles.c.role == role))
         if active_only:
             condition = sa.and_(condition, users.c.is_active.is_(True))
@@ -151,6 +173,10 @@ class DirectoryRepository:
         roles: Iterable[Role] = (),
         created_at: datetime | None = None,
     ) -> UserRecord:
+        """Store a new active user with these roles; ``created_at`` (aware) defaults to the database's clock.
+
+        Returns the stored record. Raises IntegrityError if the Telegram id is registered already.
+        """
         values: dict[str, Any] = {
             "telegram_id": telegram_id,
             "full_name": full_name,
@@ -164,15 +190,19 @@ class DirectoryRepository:
         return await self.get_user(user_id)
 
     async def set_roles(self, user_id: int, roles: Iterable[Role]) -> None:
+        """Replace the user's roles with ``roles`` (empty: none). Raises IntegrityError if the user does not
+        exist and roles are given."""
         await self._session.execute(sa.delete(user_roles).where(user_roles.c.user_id == user_id))
         wanted = sorted(set(roles))
         if wanted:
             await self._session.execute(sa.insert(user_roles), [{"user_id": user_id, "role": role} for role in wanted])
 
     async def set_locale(self, user_id: int, locale: str) -> None:
+        """Set the user's interface language (a locale code such as ``ru``, ``en``). Raises NotFound (param ``id``)."""
         await self._update_one(users, user_id, locale=locale)
 
     async def set_user_active(self, user_id: int, is_active: bool) -> None:
+        """Activate or deactivate the user (roles and memberships are kept). Raises NotFound (param ``id``)."""
         await self._update_one(users, user_id, is_active=is_active)
 
     async def _users(self, condition: sa.ColumnElement[bool]) -> list[UserRecord]:
@@ -204,6 +234,8 @@ class DirectoryRepository:
     async def add_department(
         self, name: str, *, chat_id: int | None = None, responsible_user_id: int | None = None
     ) -> DepartmentRecord:
+        """Store a new active department and return it. Raises IntegrityError if the name is taken or the
+        responsible user does not exist."""
         row = (
             await self._session.execute(
                 sa.insert(departments)
@@ -214,12 +246,14 @@ class DirectoryRepository:
         return _department(row)
 
     async def list_departments(self, *, active_only: bool = True) -> list[DepartmentRecord]:
+        """The departments (only active ones unless ``active_only`` is False), by name."""
         statement = sa.select(departments).order_by(departments.c.name)
         if active_only:
             statement = statement.where(departments.c.is_active.is_(True))
         return [_department(row) for row in await self._session.execute(statement)]
 
     async def get_department(self, department_id: int) -> DepartmentRecord:
+        """The department, active or not. Raises NotFound (param ``department_id``) if there is none."""
         row = (
             await self._session.execute(sa.select(departments).where(departments.c.id == department_id))
         ).one_or_none()
@@ -228,19 +262,25 @@ class DirectoryRepository:
         return _department(row)
 
     async def department_by_chat(self, chat_id: int) -> DepartmentRecord | None:
+        """The department bound to this Telegram chat id as stored (see :meth:`current_chat`), or None; any one
+        of them if several share the chat."""
         row = (await self._session.execute(sa.select(departments).where(departments.c.chat_id == chat_id))).first()
         return _department(row) if row is not None else None
 
     async def set_responsible(self, department_id: int, user_id: int | None) -> None:
+        """Set (None: clear) the department's responsible official. Raises NotFound (param ``id``) for an
+        unknown department, IntegrityError for an unknown user."""
         await self._update_one(departments, department_id, responsible_user_id=user_id)
 
     async def bind_chat(self, department_id: int, chat_id: int | None) -> None:
+        """Bind the department to this Telegram group chat (None: unbind). Raises NotFound (param ``id``)."""
         await self._update_one(departments, department_id, chat_id=chat_id)
 
     # chats that move: Telegram upgrades a group to a supergroup with a new id
 
     async def current_chat(self, chat_id: int) -> int:
-        """The chat a (possibly old) chat id means now, following recorded upgrades to supergroups."""
+        """The Telegram chat id a (possibly old) chat id means now, following recorded upgrades to supergroups;
+        the id itself if it never moved."""
         seen = {chat_id}
         while True:
             found = (
@@ -254,7 +294,8 @@ class DirectoryRepository:
             chat_id = found
 
     async def record_chat_migration(self, old_chat_id: int, new_chat_id: int, at: datetime) -> bool:
-        """Record that ``old_chat_id`` became ``new_chat_id``; False if it was recorded before."""
+        """Record that ``old_chat_id`` became ``new_chat_id`` at ``at`` (aware); False if it was recorded before
+        (then nothing is written; a savepoint keeps the caller's transaction usable)."""
         try:
             async with self._session.begin_nested():
                 await self._session.execute(
@@ -265,7 +306,8 @@ class DirectoryRepository:
         return True
 
     async def rebind_chat(self, old_chat_id: int, new_chat_id: int) -> list[DepartmentRecord]:
-        """Departments bound to ``old_chat_id`` are bound to ``new_chat_id``; returns them, rebound."""
+        """Departments bound to ``old_chat_id`` are bound to ``new_chat_id``; returns them, rebound, in no
+        particular order (empty if none was bound)."""
         rows = await self._session.execute(
             sa.update(departments)
             .where(departments.c.chat_id == old_chat_id)
@@ -275,7 +317,10 @@ class DirectoryRepository:
         return [_department(row) for row in rows]
 
     async def add_membership(self, user_id: int, department_id: int) -> None:
-        """Idempotent: adding an existing membership changes nothing."""
+        """Make the user a member of the department; idempotent: adding an existing membership changes nothing.
+
+        Raises IntegrityError if the user or the department does not exist.
+        """
         exists = (
             await self._session.execute(
                 sa.select(memberships.c.user_id).where(
@@ -287,11 +332,13 @@ class DirectoryRepository:
             await self._session.execute(sa.insert(memberships).values(user_id=user_id, department_id=department_id))
 
     async def remove_membership(self, user_id: int, department_id: int) -> None:
+        """End the user's membership of the department; nothing happens if there is none."""
         await self._session.execute(
             sa.delete(memberships).where(memberships.c.user_id == user_id, memberships.c.department_id == department_id)
         )
 
     async def departments_of(self, user_id: int) -> list[DepartmentRecord]:
+        """The departments the user is a member of, active or not, by name (empty for an unknown user)."""
         rows = await self._session.execute(
             sa.select(departments)
             .join(memberships, memberships.c.department_id == departments.c.id)
@@ -301,6 +348,7 @@ class DirectoryRepository:
         return [_department(row) for row in rows]
 
     async def members(self, department_id: int) -> list[UserRecord]:
+        """The department's members, active or not, by user id (empty for an unknown department)."""
         return await self._users(
             users.c.id.in_(sa.select(memberships.c.user_id).where(memberships.c.department_id == department_id))
         )
@@ -308,10 +356,12 @@ class DirectoryRepository:
     # topics and locations
 
     async def add_topic(self, name: str) -> TopicRecord:
+        """Store a new active topic and return it. Raises IntegrityError if the name is taken."""
         row = (await self._session.execute(sa.insert(topics).values(name=name).returning(*topics.c))).one()
         return TopicRecord(id=row.id, name=row.name, is_active=row.is_active)
 
     async def list_topics(self, *, active_only: bool = True) -> list[TopicRecord]:
+        """The topics (only active ones unless ``active_only`` is False), by name."""
         statement = sa.select(topics).order_by(topics.c.name)
         if active_only:
             statement = statement.where(topics.c.is_active.is_(True))
@@ -319,10 +369,12 @@ class DirectoryRepository:
         return [TopicRecord(id=row.id, name=row.name, is_active=row.is_active) for row in rows]
 
     async def add_location(self, name: str) -> LocationRecord:
+        """Store a new active location and return it. Raises IntegrityError if the name is taken."""
         row = (await self._session.execute(sa.insert(locations).values(name=name).returning(*locations.c))).one()
         return LocationRecord(id=row.id, name=row.name, is_active=row.is_active)
 
     async def list_locations(self, *, active_only: bool = True) -> list[LocationRecord]:
+        """The locations (only active ones unless ``active_only`` is False), by name."""
         statement = sa.select(locations).order_by(locations.c.name)
         if active_only:
             statement = statement.where(locations.c.is_active.is_(True))
@@ -339,6 +391,9 @@ class DirectoryRepository:
         ends_at: datetime,
         reason: str | None = None,
     ) -> AbsenceRecord:
+        """Store an absence of ``user_id`` in ``[starts_at, ends_at)`` (aware) with ``substitute_id`` standing
+        in (SPEC §1; Отрадная п. 8.2, Боровичи п. 6) and return it. The order of the two moments is the
+        caller's rule. Raises IntegrityError if either user does not exist."""
         row = (
             await self._session.execute(
                 sa.insert(absences)
@@ -355,23 +410,26 @@ class DirectoryRepository:
         return AbsenceRecord(**row._asdict())
 
     async def list_absences(self, ending_after: datetime) -> list[AbsenceRecord]:
-        """Absences running or still to come at ``ending_after``, the earliest first."""
+        """Absences running or still to come at ``ending_after`` (aware; ending after it), the earliest start
+        first."""
         rows = await self._session.execute(
             sa.select(absences).where(absences.c.ends_at > ending_after).order_by(absences.c.starts_at, absences.c.id)
         )
         return [AbsenceRecord(**row._asdict()) for row in rows]
 
     async def get_absence(self, absence_id: int) -> AbsenceRecord:
+        """The absence. Raises NotFound with key ``absence_gone`` if there is none (deleted meanwhile)."""
         row = (await self._session.execute(sa.select(absences).where(absences.c.id == absence_id))).one_or_none()
         if row is None:
             raise NotFound(f"absence #{absence_id} not found", key="absence_gone")
         return AbsenceRecord(**row._asdict())
 
     async def delete_absence(self, absence_id: int) -> None:
+        """Delete the absence; nothing happens if it is gone already."""
         await self._session.execute(sa.delete(absences).where(absences.c.id == absence_id))
 
     async def active_substitute(self, user_id: int, at: datetime) -> int | None:
-        """Who stands in for ``user_id`` at ``at`` (the latest-started absence wins), if anyone."""
+        """The user id standing in for ``user_id`` at ``at`` (aware; the latest-started absence wins), or None."""
         return (
             await self._session.execute(
                 sa.select(absences.c.substitute_id)
@@ -386,7 +444,7 @@ class DirectoryRepository:
         ).scalar_one_or_none()
 
     async def substituted_by(self, substitute_id: int, at: datetime) -> list[int]:
-        """The people ``substitute_id`` stands in for at ``at``."""
+        """The user ids ``substitute_id`` stands in for at ``at`` (aware), ascending, each once."""
         rows = await self._session.execute(
             sa.select(absences.c.user_id).where(
                 absences.c.substitute_id == substitute_id, absences.c.starts_at <= at, absences.c.ends_at > at
@@ -395,7 +453,9 @@ class DirectoryRepository:
         return sorted(set(rows.scalars()))
 
     async def chat_map(self, at: datetime) -> ChatMap:
-        """Everybody's Telegram chat, with substitutes in place of absent people, in three queries."""
+        """Everybody's Telegram chat at ``at`` (aware), with substitutes in place of absent people, in three
+        queries: ``chats`` covers every user, active or not; ``members`` holds active members only, and a
+        department without any is absent."""
         people = {
             row.id: (row.telegram_id, row.is_active)
             for row in await self._session.execute(sa.select(users.c.id, users.c.telegram_id, users.c.is_active))
@@ -433,6 +493,9 @@ class DirectoryRepository:
         expires_at: datetime | None = None,
         created_at: datetime | None = None,
     ) -> InviteRecord:
+        """Store a new invitation ``code`` for ``role`` (and department), valid until ``expires_at`` (aware; None:
+        no expiry); ``created_at`` defaults to the database's clock. Returns it. Raises IntegrityError if the
+        code is taken or the department or creator does not exist."""
         values: dict[str, Any] = {
             "code": code,
             "role": role,
@@ -446,13 +509,15 @@ class DirectoryRepository:
         return _invite(row)
 
     async def get_invite(self, code: str) -> InviteRecord | None:
+        """The invite with this code, used or expired ones included (the caller judges), or None."""
         row = (await self._session.execute(sa.select(invites).where(invites.c.code == code))).one_or_none()
         return _invite(row) if row is not None else None
 
     get_by_code = get_invite
 
     async def mark_invite_used(self, invite_id: int, user_id: int, at: datetime) -> bool:
-        """Claim the invite; False if someone used it first (expiry is the caller's rule)."""
+        """Claim the invite for ``user_id`` at ``at`` (aware); False if someone used it first or it does not
+        exist (expiry is the caller's rule)."""
         result = await self._session.execute(
             sa.update(invites)
             .where(invites.c.id == invite_id, invites.c.used_by.is_(None))

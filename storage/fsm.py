@@ -23,25 +23,43 @@ def _key(key: StorageKey) -> str:
 
 
 class SqlStorage(BaseStorage):
+    """aiogram's FSM storage (``aiogram.fsm.storage.base.BaseStorage``) on the ``fsm_states`` table.
+
+    One row per storage key (bot, chat, user, thread, business connection, destiny). Each write is its own
+    committed transaction from ``sessions``, apart from the caller's unit of work; database errors propagate.
+    """
+
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        """Store the key's state (a ``State`` or its string name; None clears it), keeping its data.
+
+        Raises IntegrityError (PostgreSQL) if another process created the same key's row at the same moment.
+        """
         value = state.state if isinstance(state, State) else state
         await self._upsert(_key(key), state=value)
 
     async def get_state(self, key: StorageKey) -> str | None:
+        """The key's state name (``"Group:state"``), or None if it has none."""
         row = await self._row(_key(key))
         return None if row is None else row.state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        """Replace the key's data with a copy of ``data`` (JSON-serialisable values), keeping its state.
+
+        Raises IntegrityError (PostgreSQL) if another process created the same key's row at the same moment;
+        a value JSON cannot hold raises (TypeError wrapped in ``sqlalchemy.exc.StatementError``).
+        """
         await self._upsert(_key(key), data=dict(data))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        """A copy of the key's data, ``{}`` if it has none."""
         row = await self._row(_key(key))
         return {} if row is None else dict(row.data or {})
 
     async def close(self) -> None:
+        """Nothing to release: the engine behind ``sessions`` belongs to the caller, who disposes of it."""
         return None
 
     async def _row(self, key: str) -> sa.Row[Any] | None:

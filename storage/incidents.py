@@ -175,13 +175,22 @@ def _place(topic_id: int | None, location_id: int | None) -> list[sa.ColumnEleme
 
 
 class IncidentRepository:
-    """Loads and stores whole incidents; ``save`` is optimistic on ``Incident.version``."""
+    """Loads and stores whole incidents; ``save`` is optimistic on ``Incident.version``.
+
+    Works in the caller's transaction. Datetimes in are aware (any zone), out aware UTC; a naive one raises
+    ``sqlalchemy.exc.StatementError``. Clocks (``detected_clock``, milestones, ``late_by``) are working seconds.
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def add(self, incident: Incident, events_: Sequence[Event] = ()) -> Incident:
-        """Insert a new incident with its children; ids are written back into the dataclasses."""
+        """Insert a new incident with its children and ``events_``; ids are written back into the dataclasses.
+
+        Returns the same incident. Raises ValueError if it has an id already; IllegalTransition (key
+        ``already_registered``) if a source's ``external_id`` is registered already (another instance may have
+        just done it; roll back); IntegrityError for an unknown topic, location, department or user id.
+        """
         if incident.id is not None:
             raise ValueError(f"incident already stored as #{incident.id}: use save()")
         incident.id = await self._scalar(
@@ -194,6 +203,7 @@ class IncidentRepository:
         return incident
 
     async def get(self, incident_id: int) -> Incident:
+        """The whole incident with its children. Raises NotFound (param ``incident_id``) if there is none."""
         row = (await self._session.execute(sa.select(incidents).where(incidents.c.id == incident_id))).one_or_none()
         if row is None:
             raise NotFound(f"incident #{incident_id} not found", incident_id=incident_id)
@@ -204,7 +214,9 @@ class IncidentRepository:
         """Store a changed incident if nobody else changed it since it was loaded.
 
         Raises ConcurrentUpdate otherwise (the caller's transaction must then be rolled back).
-        On success ``incident.version`` is bumped and new children get their ids.
+        On success ``incident.version`` is bumped, new children get their ids and ``events_`` are appended.
+        Also raises ValueError if it was never stored; NotFound if a child carries another incident's row id;
+        IllegalTransition (key ``already_registered``) and IntegrityError as :meth:`add` does.
         """
         if incident.id is None:
             raise ValueError("incident was never stored: use add()")
@@ -244,19 +256,21 @@ class IncidentRepository:
         incident.version += 1
 
     async def events(self, incident_id: int) -> list[Event]:
+        """The incident's audit trail in the order it was recorded (empty for an unknown incident)."""
         rows = await self._session.execute(
             sa.select(events).where(events.c.incident_id == incident_id).order_by(events.c.id)
         )
         return [_event_from_row(row) for row in rows]
 
     async def first_activity(self) -> datetime | None:
-        """When the first thing was recorded in the bot (the oldest event; events are append-only), or None on
-        a fresh database: the monthly report goes only to months the organisation worked in the bot."""
+        """When the first thing was recorded in the bot (the oldest event's ``at``, aware UTC; events are
+        append-only), or None on a fresh database: the monthly report goes only to months the organisation
+        worked in the bot."""
         return (await self._session.execute(sa.select(events.c.at).order_by(events.c.id).limit(1))).scalar()
 
     async def latest_open_deadline(self) -> datetime | None:
-        """The latest answer (or final answer) deadline of an open incident, or None. Every step window ends by
-        it (Workflow._fit), so no open deadline lies later."""
+        """The latest answer (or final answer) deadline of an open incident, aware UTC, or None. Every step
+        window ends by it (Workflow._fit), so no open deadline lies later."""
         column = incidents.c.answer_due
         due = sa.func.max(sa.func.coalesce(incidents.c.final_due, column, type_=column.type), type_=column.type)
         return await self._scalar(sa.select(due).where(incidents.c.state.notin_(list(CLOSED_STATES))))
@@ -265,8 +279,8 @@ class IncidentRepository:
         self, key: str | None, author: str | None, topic_ids: Sequence[int], since: datetime
     ) -> list[int]:
         """Ids of incidents that may be asked again: the one registered for the post with this key
-        (bot.domain.links.post_key; at any time), or with a source by the same author since ``since`` on one
-        of ``topic_ids``."""
+        (bot.domain.links.post_key; at any time), or with a source by the same author since ``since`` (aware)
+        on one of ``topic_ids``. That one first, then the others by id, each once; empty if none."""
         ids: list[int] = []
         if key:
             ids += (await PostRepository(self._session).registered([key])).values()
@@ -289,7 +303,8 @@ class IncidentRepository:
         return list(dict.fromkeys(ids))
 
     async def list_by_state(self, states: Iterable[State], limit: int = 50, offset: int = 0) -> list[Incident]:
-        """Incidents in any of ``states``, oldest detection first."""
+        """A page of whole incidents in any of ``states``: ``limit`` of them after skipping ``offset``, oldest
+        detection first (then by id)."""
         rows = (
             await self._session.execute(
                 sa.select(incidents)
@@ -317,7 +332,9 @@ class IncidentRepository:
         """A page of incidents matching every given filter, most urgent first, and the total count.
 
         department_ids / executor_id match live assignments (not cancelled, not returned);
-        overdue_at keeps those whose answer (or final answer) deadline passed before it.
+        overdue_at keeps those whose answer (or final answer) deadline passed before it; detected_since keeps
+        those detected at or after it (both aware). Returns (``limit`` whole incidents after ``offset``, the
+        count of all matches); most urgent is the earliest answer (or final answer) deadline, none last.
         """
         condition: list[sa.ColumnElement[bool]] = []
         if states is not None:
@@ -359,7 +376,8 @@ class IncidentRepository:
     async def count_detected_since(
         self, since: datetime, *, topic_id: int | None = None, location_id: int | None = None
     ) -> int:
-        """How many incidents were detected at or after ``since`` on this topic or at this location."""
+        """How many incidents were detected at or after ``since`` (aware) on this topic and at this location
+        (None: any), split parents included."""
         condition = [incidents.c.detected_at >= since, *_place(topic_id, location_id)]
         return int(await self._scalar(sa.select(sa.func.count()).select_from(incidents).where(*condition)))
 
@@ -499,7 +517,8 @@ class IncidentRepository:
                 await self._session.execute(sa.update(attachments).where(attachments.c.id == row.id).values(**values))
 
     async def assemble(self, rows: Sequence[sa.Row[Any]]) -> list[Incident]:
-        """Build incidents from their rows, loading all children with one query per table."""
+        """Build whole incidents from full ``incidents`` rows (a select or RETURNING of every column), in the
+        rows' order, loading all children with one query per table; children in stored order (topics as chosen)."""
         if not rows:
             return []
         ids = [row.id for row in rows]

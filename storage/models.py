@@ -32,6 +32,8 @@ from storage.types import UTCDateTime
 
 
 class OutboxStatus(StrEnum):
+    """Where an outbox row is in its delivery: pending → sending → sent, or failed for good."""
+
     pending = "pending"
     sending = "sending"  # claimed by a sender until `claimed_until`; taken again after a crash
     sent = "sent"
@@ -61,6 +63,8 @@ def _enum(enum_cls: type[StrEnum]) -> sa.Enum:
 
 
 class Base(DeclarativeBase):
+    """The models' base: stable constraint names, and every ``datetime`` column a :class:`UTCDateTime`."""
+
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
         datetime: UTCDateTime(),
@@ -76,6 +80,8 @@ _now = sa.func.now()
 
 
 class UserRow(Base):
+    """A person known to the bot by their Telegram id; the storage layer deactivates, never deletes one."""
+
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,6 +94,8 @@ class UserRow(Base):
 
 
 class UserRoleRow(Base):
+    """One role a user holds (SPEC §1); a person may hold several."""
+
     __tablename__ = "user_roles"
 
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
@@ -95,6 +103,8 @@ class UserRoleRow(Base):
 
 
 class DepartmentRow(Base):
+    """A department (отраслевой орган) with its bound group chat and responsible official."""
+
     __tablename__ = "departments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -105,6 +115,8 @@ class DepartmentRow(Base):
 
 
 class MembershipRow(Base):
+    """A user's membership of a department: whose queue they see and act on."""
+
     __tablename__ = "memberships"
 
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
@@ -127,6 +139,8 @@ class AbsenceRow(Base):
 
 
 class TopicRow(Base):
+    """A topic of the rubricator an incident can be filed under (SPEC §2)."""
+
     __tablename__ = "topics"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -135,6 +149,8 @@ class TopicRow(Base):
 
 
 class LocationRow(Base):
+    """A location of the directory an incident can be placed at (SPEC §2)."""
+
     __tablename__ = "locations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -143,6 +159,8 @@ class LocationRow(Base):
 
 
 class InviteRow(Base):
+    """A one-time invitation code for a role (and department); used_by/used_at once claimed."""
+
     __tablename__ = "invites"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -160,6 +178,8 @@ class InviteRow(Base):
 
 
 class IncidentRow(Base):
+    """One incident: its state, classification, deadlines (aware UTC) and working-second milestones."""
+
     __tablename__ = "incidents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -203,6 +223,8 @@ class IncidentRow(Base):
 
 
 class IncidentTopicRow(Base):
+    """A topic of an incident, in the order the curator chose them."""
+
     __tablename__ = "incident_topics"
 
     incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
@@ -212,6 +234,8 @@ class IncidentTopicRow(Base):
 
 
 class SourceRow(Base):
+    """A post an incident answers (network, link, author, text); an incident may have several."""
+
     __tablename__ = "sources"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -245,6 +269,8 @@ class PostRow(Base):
 
 
 class AssignmentRow(Base):
+    """An incident's routing to one department, with its executor, state and per-step deadlines."""
+
     __tablename__ = "assignments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -263,6 +289,8 @@ class AssignmentRow(Base):
 
 
 class DraftRow(Base):
+    """A draft of an incident (answer, intermediate, clarification, contribution) and its decision."""
+
     __tablename__ = "drafts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -299,6 +327,8 @@ class AttachmentRow(Base):
 
 
 class PauseRow(Base):
+    """A clarification pause of an incident's answer clock (SPEC §3, Боровичи п. 10); ended_at None while it runs."""
+
     __tablename__ = "pauses"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -19,6 +19,8 @@ from storage.tables import outbox
 
 @dataclass(frozen=True)
 class OutboxMessage:
+    """One outbox row as read: a Bot API payload for ``chat_id`` and its delivery state (datetimes aware UTC)."""
+
     id: int
     chat_id: int
     payload: dict[str, Any]
@@ -50,13 +52,18 @@ def _claimable(now: datetime) -> sa.ColumnElement[bool]:
 
 
 class OutboxRepository:
-    """Notifications written with the change they announce, sent later by the sender."""
+    """Notifications written with the change they announce, sent later by the sender (SPEC §8: nothing lost).
+
+    Works in the caller's transaction. Moments in are aware (any zone), moments out aware UTC; a naive one
+    raises ``sqlalchemy.exc.StatementError`` (:class:`storage.types.UTCDateTime`).
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def add_many(self, rows: Iterable[dict[str, Any]]) -> None:
-        """Queue several messages at once (chat_id, payload, incident_id; no dedupe keys)."""
+        """Queue several messages at once, each a dict of chat_id, payload (JSON) and optional incident_id; no
+        dedupe keys. Raises IntegrityError if an incident id does not exist."""
         values = [{"chat_id": r["chat_id"], "payload": r["payload"], "incident_id": r.get("incident_id")} for r in rows]
         if values:
             await self._session.execute(sa.insert(outbox), values)
@@ -71,7 +78,10 @@ class OutboxRepository:
         *,
         created_at: datetime | None = None,
     ) -> int | None:
-        """Queue a message; returns its id, or None if ``dedupe_key`` was already queued."""
+        """Queue a message (``payload`` JSON) due at ``not_before`` (aware; None: now); returns its id, or None
+        if ``dedupe_key`` was already queued (then nothing is written; a savepoint keeps the caller's
+        transaction usable). ``created_at`` defaults to the database's clock. Raises IntegrityError if the
+        incident does not exist."""
         values: dict[str, Any] = {
             "chat_id": chat_id,
             "payload": payload,
@@ -91,7 +101,8 @@ class OutboxRepository:
             return None
 
     async def pending(self, limit: int = 100, now: datetime | None = None) -> list[OutboxMessage]:
-        """The oldest pending messages; with ``now``, only those whose ``not_before`` passed."""
+        """Up to ``limit`` pending messages (not those being sent), oldest (lowest id) first; with ``now``
+        (aware), only those whose ``not_before`` passed."""
         statement = sa.select(outbox).where(outbox.c.status == OutboxStatus.pending)
         if now is not None:
             statement = statement.where(sa.or_(outbox.c.not_before.is_(None), outbox.c.not_before <= now))
@@ -99,6 +110,8 @@ class OutboxRepository:
         return [OutboxMessage(**row._asdict()) for row in rows]
 
     async def mark_sent(self, message_id: int, at: datetime) -> None:
+        """Record the row as sent at ``at`` (aware), counting the attempt, whoever holds it; an unknown id changes
+        nothing."""
         await self._session.execute(
             sa.update(outbox)
             .where(outbox.c.id == message_id)
@@ -106,7 +119,8 @@ class OutboxRepository:
         )
 
     async def mark_failed(self, message_id: int, error: str, *, retry_at: datetime | None = None) -> None:
-        """Record a failed attempt: retried after ``retry_at`` if given, else given up."""
+        """Record a failed attempt with its ``error`` text: retried after ``retry_at`` (aware) if given, else
+        given up (``failed``). An unknown id changes nothing."""
         values: dict[str, Any] = {"attempts": outbox.c.attempts + 1, "last_error": error}
         if retry_at is None:
             values["status"] = OutboxStatus.failed
@@ -125,7 +139,7 @@ class OutboxRepository:
         return self._session
 
     async def has_due(self, chat_id: int, now: datetime) -> bool:
-        """Whether the chat has a pending row due now: a cheap read before trying a claim (a write)."""
+        """Whether the chat has a pending row due at ``now`` (aware): a cheap read before trying a claim (a write)."""
         statement = sa.select(outbox.c.id).where(
             outbox.c.chat_id == chat_id,
             outbox.c.status == OutboxStatus.pending,
@@ -134,7 +148,8 @@ class OutboxRepository:
         return (await self._session.execute(statement.limit(1))).first() is not None
 
     async def ready_heads(self, now: datetime, limit: int) -> list[OutboxMessage]:
-        """Heads that may be claimed now, oldest first."""
+        """Up to ``limit`` chat heads claimable at ``now`` (aware): due pending rows, or rows whose lease ran
+        out; oldest (lowest id) first, at most one per chat. A read: claim them with :meth:`claim`."""
         earlier = outbox.alias("earlier")
         earlier_open = (
             sa.select(earlier.c.id)
@@ -147,7 +162,8 @@ class OutboxRepository:
     async def claim(
         self, ids: Sequence[int], instance: str, now: datetime, lease_until: datetime
     ) -> list[OutboxMessage]:
-        """Claim those of ``ids`` still claimable; returns the rows this call won, oldest first."""
+        """Claim those of ``ids`` still claimable at ``now`` for ``instance`` until ``lease_until`` (both aware);
+        returns the rows this call won, now ``sending``, oldest first (empty if another sender won them all)."""
         if not ids:
             return []
         statement = (
@@ -162,7 +178,9 @@ class OutboxRepository:
     async def claim_next(
         self, chat_id: int, instance: str, now: datetime, lease_until: datetime
     ) -> OutboxMessage | None:
-        """Claim the chat's head if it is due: the sender keeps going in a chat it just delivered to."""
+        """Claim the chat's head if it is due at ``now``, for ``instance`` until ``lease_until`` (both aware): the
+        sender keeps going in a chat it just delivered to. Returns the claimed row, or None (nothing due, the
+        head is another sender's, or the chat has nothing open)."""
         rows = outbox.alias("open_rows")  # an alias, or the subquery would correlate to the updated row
         head = (
             sa.select(sa.func.min(rows.c.id))
@@ -181,7 +199,8 @@ class OutboxRepository:
     async def claim_heads(
         self, chat_ids: Sequence[int], instance: str, now: datetime, lease_until: datetime
     ) -> list[OutboxMessage]:
-        """``claim_next`` for several chats in one statement (the sender's group commit)."""
+        """:meth:`claim_next` for several chats in one statement (the sender's group commit); returns the rows
+        won, at most one per chat, in no particular order."""
         if not chat_ids:
             return []
         rows = outbox.alias("open_rows")  # an alias, or the subquery would correlate to the updated row
@@ -199,13 +218,14 @@ class OutboxRepository:
         return [OutboxMessage(**row._asdict()) for row in await self._session.execute(statement)]
 
     async def record_parts(self, message_id: int, instance: str, parts: Sequence[Sequence[int]]) -> bool:
-        """Record the parts of a claimed row Telegram has accepted so far (message ids per sending call);
-        False if the claim was lost."""
+        """Record the parts of a claimed row Telegram has accepted so far (Telegram message ids, one list per
+        sending call, in order); False if the claim was lost (``instance`` no longer holds the row)."""
         return await self._update_claimed(message_id, instance, {"sent_parts": [list(p) for p in parts]})
 
     async def retarget(self, old_chat_id: int, new_chat_id: int, now: datetime) -> int:
         """Rows for a chat that moved go to its new id: the open ones, and those given up because of the
-        move (their error names the supergroup), which are queued again. Returns how many rows moved."""
+        move (their error names the supergroup), which are queued again due at ``now`` (aware) with their
+        attempts reset. Returns how many rows moved."""
         moved = await self._session.execute(
             sa.update(outbox)
             .where(outbox.c.chat_id == old_chat_id, outbox.c.status.in_(_OPEN))
@@ -231,8 +251,8 @@ class OutboxRepository:
         return sum(cast(sa.CursorResult[Any], r).rowcount for r in (moved, failed))
 
     async def merge_pending(self, dedupe_key: str, chat_id: int, payload: dict[str, Any], not_before: datetime) -> bool:
-        """Replace the payload of the still pending row with this key, or queue it; False when the key
-        belongs to a row already being sent or sent (the caller then uses a new key)."""
+        """Replace the payload and ``not_before`` (aware) of the still pending row with this key, or queue it;
+        False when the key belongs to a row already being sent, sent or failed (the caller then uses a new key)."""
         updated = await self._session.execute(
             sa.update(outbox)
             .where(outbox.c.dedupe_key == dedupe_key, outbox.c.status == OutboxStatus.pending)
@@ -243,6 +263,7 @@ class OutboxRepository:
         return await self.add(chat_id, payload, dedupe_key=dedupe_key, not_before=not_before) is not None
 
     async def mark_sent_many(self, message_ids: Sequence[int], at: datetime) -> None:
+        """:meth:`mark_sent` for several rows in one statement; unknown ids change nothing."""
         await self._session.execute(
             sa.update(outbox)
             .where(outbox.c.id.in_(list(message_ids)))
@@ -252,7 +273,8 @@ class OutboxRepository:
     async def release(
         self, message_id: int, instance: str, *, not_before: datetime, error: str, attempt: bool = True
     ) -> bool:
-        """Hand a claimed row back to be tried again after ``not_before``; False if the claim was lost."""
+        """Hand a claimed row back to be tried again after ``not_before`` (aware), recording ``error`` and, with
+        ``attempt``, counting the attempt (the sender does not count a 429 wait); False if the claim was lost."""
         values: dict[str, Any] = {
             "status": OutboxStatus.pending,
             "not_before": not_before,
@@ -264,7 +286,7 @@ class OutboxRepository:
         return await self._update_claimed(message_id, instance, values)
 
     async def give_up(self, message_id: int, instance: str, error: str) -> bool:
-        """Record a claimed row as failed for good; False if the claim was lost."""
+        """Record a claimed row as failed for good with ``error``, counting the attempt; False if the claim was lost."""
         values = {
             "status": OutboxStatus.failed,
             "last_error": error,
@@ -287,7 +309,8 @@ class OutboxRepository:
         return cast(sa.CursorResult[Any], result).rowcount == 1
 
     async def next_due(self, now: datetime) -> datetime | None:
-        """When the next waiting row becomes claimable (a retry's moment or a lease's end), if any."""
+        """When the next waiting row becomes claimable (a retry's moment after ``now`` or a lease's end), aware
+        UTC, or None if nothing waits. A lease already run out gives a moment before ``now``: claimable at once."""
         retry = sa.select(sa.func.min(outbox.c.not_before)).where(
             outbox.c.status == OutboxStatus.pending, outbox.c.not_before > now
         )
@@ -297,9 +320,11 @@ class OutboxRepository:
         return min(found) if found else None
 
     async def status_counts(self) -> dict[OutboxStatus, int]:
+        """How many rows are in each status; a status with no rows is absent."""
         rows = await self._session.execute(sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c.status))
         return {OutboxStatus(status): count for status, count in rows}
 
     async def get(self, message_id: int) -> OutboxMessage | None:
+        """The row with this id, or None."""
         row = (await self._session.execute(sa.select(outbox).where(outbox.c.id == message_id))).first()
         return None if row is None else OutboxMessage(**row._asdict())

@@ -24,13 +24,17 @@ def _digest(key: str) -> str:
 
 class PostRepository:
     """Registered posts (a post's canonical key → the incident that answers it): one post, one incident,
-    whatever path and link form it comes by (SPEC §7); the unique digest decides races."""
+    whatever path and link form it comes by (SPEC §7); the unique digest decides races. Works in the caller's
+    transaction."""
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def registered(self, keys: Iterable[str]) -> dict[str, int]:
-        """Of these post keys (bot.domain.links.post_key), those registered already: key -> incident id."""
+        """Of these post keys (bot.domain.links.post_key), those registered already: key -> incident id.
+
+        Keys not registered are absent from the dict; any number of keys (queried 500 at a time).
+        """
         by_digest = {_digest(key): key for key in keys}
         found: dict[str, int] = {}
         digests = list(by_digest)
@@ -54,11 +58,11 @@ class PostRepository:
             await self._session.execute(sa.select(sa.func.pg_advisory_xact_lock(_BULK_REGISTRATION_LOCK)))
 
     async def claim_posts(self, incident_id: int, claimed: Iterable[tuple[str, int | None]]) -> None:
-        """Record that ``incident_id`` answers these posts, as (post key, source id) pairs.
+        """Record that ``incident_id`` answers these posts, as (post key, source id or None) pairs (SPEC §7).
 
         Raises IllegalTransition (key ``already_registered``) when one is registered already — also
         by another process at the same moment: the unique digest decides, and the caller's
-        transaction must then be rolled back.
+        transaction must then be rolled back. Nothing is written for no pairs.
         """
         values = [
             {"digest": _digest(key), "key": key, "incident_id": incident_id, "source_id": source_id}
@@ -72,7 +76,8 @@ class PostRepository:
             raise IllegalTransition("this post is registered already", key="already_registered") from None
 
     async def by_external_id(self, external_id: str) -> tuple[int, Source] | None:
-        """The incident and the source that carry this id of the monitoring system, if any."""
+        """The incident id and the source that carry this id of the monitoring system (the intake API's
+        ``source_id``), or None. The source comes without attachments; its ``detected_at`` is aware UTC."""
         row = (await self._session.execute(sa.select(sources).where(sources.c.external_id == external_id))).first()
         if row is None:
             return None

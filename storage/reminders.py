@@ -15,16 +15,21 @@ from storage.tables import incidents, reminders_sent
 
 
 class ReminderRepository:
-    """What the reminder sweep reads and writes: incidents whose next reminder is due, and the marks sent."""
+    """What the reminder sweep reads and writes: incidents whose next reminder is due, and the marks sent.
+
+    Works in the caller's transaction; moments in and out are aware (stored and returned as UTC).
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def claim_due(self, now: datetime, limit: int = 500) -> list[Incident]:
-        """Take the incidents whose next reminder is due, in this transaction.
+        """Take up to ``limit`` incidents whose next reminder is due at ``now`` (aware), in this transaction.
 
-        The conditional UPDATE is the claim: a second sweeper (another instance) updating the same
-        rows waits for this transaction and then finds nothing due, so no reminder goes twice.
+        Returns the whole incidents, in no particular order, their ``next_reminder_at`` now cleared: the
+        caller sets the next one (:meth:`set_next_reminders`). The conditional UPDATE is the claim: a
+        second sweeper (another instance) updating the same rows waits for this transaction and then
+        finds nothing due, so no reminder goes twice (SPEC §8: several instances without double reminders).
         """
         due = (
             sa.select(incidents.c.id)
@@ -44,7 +49,10 @@ class ReminderRepository:
         return await IncidentRepository(self._session).assemble(rows)
 
     async def set_next_reminders(self, moments: dict[int, datetime | None]) -> None:
-        """Set when the sweep looks at each incident again ({incident id: aware moment, or None: never})."""
+        """Set when the sweep looks at each incident again ({incident id: aware moment, or None: never}).
+
+        An id with no incident changes nothing.
+        """
         if moments:
             await self._session.execute(
                 sa.update(incidents)
@@ -69,7 +77,10 @@ class ReminderRepository:
 
     async def record_marks(self, marks: Iterable[tuple[int, str]], at: datetime) -> None:
         """Record (incident id, dedupe key) marks as sent at ``at`` (aware); each is sent at most once
-        (SLA-EDGE-CASES 16: one reminder per incident, mark and deadline version)."""
+        (SLA-EDGE-CASES 16: one reminder per incident, mark and deadline version).
+
+        Raises IntegrityError if a mark is recorded already (unique per incident) or the incident does not exist.
+        """
         values = [{"incident_id": i, "mark": m, "sent_at": at} for i, m in marks]
         if values:
             await self._session.execute(sa.insert(reminders_sent), values)

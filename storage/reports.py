@@ -72,6 +72,9 @@ class TimelinessRow:
 
 @dataclass(frozen=True)
 class OverdueRow:
+    """One overdue incident of the month (SPEC §6 overdue list): datetimes aware UTC, ``importance`` and
+    ``state`` as enum values, the scope's live departments holding it by id (empty if none)."""
+
     incident_id: int
     detected_at: datetime
     importance: str
@@ -84,6 +87,9 @@ class OverdueRow:
 
 @dataclass(frozen=True)
 class QualityFigures:
+    """Draft counts of the month's incidents (SPEC §6 quality); ``returns_by_reason`` has every ReturnReason
+    value as a key."""
+
     approved: int  # answer / intermediate drafts approved (or published)
     approved_first_time: int  # ... with no earlier returned answer-track draft on the incident
     returned: int  # drafts returned for revision
@@ -95,6 +101,8 @@ NO_QUALITY = QualityFigures(0, 0, 0, {r.value: 0 for r in ReturnReason})
 
 @dataclass(frozen=True)
 class MonthFigures:
+    """Everything the monthly report shows for one scope (the organisation or one department)."""
+
     total: int
     volumes: dict[str, dict[Any, int]]  # VOLUME_DIMENSIONS -> key -> incidents (None: not set / not routed)
     daily: list[int]  # incidents per day, one entry per [day_starts[i], day_starts[i+1])
@@ -105,6 +113,9 @@ class MonthFigures:
 
 @dataclass(frozen=True)
 class LiveFigures:
+    """The /stats picture at one moment: counts of open incidents (by state value, by department id) and
+    the month's average working seconds from detection to publication."""
+
     open_by_state: dict[str, int]
     open_by_department: dict[int, int]
     overdue_now: int
@@ -275,13 +286,19 @@ class _MonthTables:
 
 
 def interpolate(low: float, high: float, count: int, numerator: int, denominator: int) -> float:
-    """The p-quantile (p = numerator/denominator) of ``count`` values, from the values at its two bracketing ranks."""
+    """The p-quantile (p = numerator/denominator) of ``count`` values, from the values at its two bracketing ranks.
+
+    Linear between the ranks, as PostgreSQL's ``percentile_cont``; ``count`` ≥ 1.
+    """
     rest = numerator * (count - 1) % denominator
     return float(low) if rest == 0 else low + (high - low) * rest / denominator
 
 
 def bracket(count: int, numerator: int, denominator: int) -> tuple[int, int]:
-    """The 0-based offset of the lower bracketing rank of the p-quantile, and how many ranks it needs (1 or 2)."""
+    """The 0-based offset of the lower bracketing rank of the p-quantile, and how many ranks it needs (1 or 2).
+
+    For ``count`` ≥ 1 values sorted ascending; feeds :func:`interpolate`.
+    """
     low, rest = divmod(numerator * (count - 1), denominator)
     return low, 1 if rest == 0 else 2
 
@@ -300,13 +317,17 @@ async def month_figures(
     detailed: bool = True,
     quality: bool = True,
 ) -> MonthFigures:
-    """All the figures of ``[start, end)`` for the organisation or one department.
+    """All the figures of ``[start, end)`` (aware) for the organisation or one department; overdue means by
+    ``cutoff`` (aware). Durations are working seconds.
 
     ``day_starts`` are the local midnights of the month (and ``end``) as aware datetimes: the
     caller knows the zone, the database only compares instants. ``detailed=False`` (the previous
     month, shown only for comparison) skips the percentiles, the days and the overdue list.
     ``quality=False`` leaves the quality figures empty, for a caller that gets them from
     :func:`month_quality` on another connection meanwhile.
+
+    Creates, fills and drops temporary tables on the session's connection (per connection, so concurrent
+    reports do not meet); callers read in a :func:`storage.db.snapshot` session. Database errors propagate.
     """
     tables = _MonthTables()
     await tables.fill(session, start, end, cutoff, department_id)
@@ -324,7 +345,7 @@ async def month_figures(
 async def month_quality(
     session: AsyncSession, start: datetime, end: datetime, department_id: int | None = None
 ) -> QualityFigures:
-    """The quality figures of ``[start, end)`` alone, straight from the incidents table."""
+    """The quality figures of ``[start, end)`` (aware) alone, straight from the incidents table."""
     cohort_ids = sa.select(incidents.c.id).where(*_in_cohort(start, end, department_id))
     return await _quality(session, cohort_ids, department_id)
 
@@ -533,7 +554,13 @@ async def live_figures(
     today_start: datetime,
     month_start: datetime,
 ) -> LiveFigures:
-    """The picture at ``now`` for the whole organisation (/stats)."""
+    """The picture at ``now`` for the whole organisation (/stats); every moment aware.
+
+    Overdue and due counts use the answer (or final answer) deadline: ``overdue_now`` before ``now``,
+    ``due_within`` in ``[now, due_horizon)``; ``intake_today`` counts detections since ``today_start``;
+    the average covers incidents detected in ``[month_start, now)`` and answered. Split parents are left out
+    of the intake and the average.
+    """
     count = sa.func.count()
     by_state = {
         _plain(state): int(n)

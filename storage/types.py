@@ -22,11 +22,17 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        """The column type per backend: ``timestamptz`` on PostgreSQL, a plain DATETIME elsewhere (SQLite)."""
         if dialect.name == "postgresql":
             return dialect.type_descriptor(sa.DateTime(timezone=True))
         return dialect.type_descriptor(sa.DateTime())
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """An aware datetime (any zone) as UTC: aware on PostgreSQL, the naive UTC wall time on SQLite; None stays.
+
+        Raises TypeError for a non-datetime and ValueError for a naive one; SQLAlchemy hands either to the
+        caller of the statement wrapped in ``sqlalchemy.exc.StatementError``.
+        """
         if value is None:
             return None
         if not isinstance(value, datetime):
@@ -39,6 +45,7 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return value.replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """The stored moment as an aware UTC datetime (a naive SQLite value is UTC by construction); None stays."""
         if value is None:
             return None
         if value.tzinfo is None:
