@@ -106,11 +106,11 @@ def card_keyboard(incident: Incident, actions: Sequence[Action], *, full: bool =
         data = CardCb(incident_id=incident.id, action=CardAction.of(action), draft_number=number)
         buttons.button(text=action_label(action), callback_data=data)
     history = (_("History"), CardCb(incident_id=incident.id, action=CardAction.history))
-    last = _row(history, full_button(incident.id)) if full else _row(history)
+    last = _row(history, _full_button(incident.id)) if full else _row(history)
     return _stack(buttons.adjust(2), last)
 
 
-def full_button(incident_id: int) -> tuple[str, FullCb]:
+def _full_button(incident_id: int) -> tuple[str, FullCb]:
     """«Show in full»: the whole card, nothing shortened, sent in parts (handlers/card.py)."""
     return _("Show in full"), FullCb(incident_id=incident_id)
 
@@ -125,7 +125,7 @@ def group_keyboard(incident: Incident, department_id: int, *, full: bool = False
     if assignment is not None and assignment.state is AssignmentState.routed:
         buttons.append((_("Take into work"), TakeCb(incident_id=incident.id, department_id=department_id)))
     if full:
-        buttons.append(full_button(incident.id))
+        buttons.append(_full_button(incident.id))
     return _stack(_column(buttons)) if buttons else None
 
 
