@@ -53,7 +53,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.chats import DELIVERY_FAILED as DELIVERY_FAILED  # where callers have always found it
 from bot.chats import tell_undeliverable
 from bot.domain.clock import Clock
-from storage.outbox import OutboxMessage, OutboxRepository
+from storage.outbox import OutboxMessage as OutboxMessage  # re-exported: handlers never import storage
+from storage.outbox import OutboxRepository
 
 log = logging.getLogger(__name__)
 

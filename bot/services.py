@@ -35,7 +35,8 @@ from bot.domain.notifications import Audience, notices
 from bot.domain.workflow import Action, Actor, SplitPart, Transition, Workflow
 from storage.cards import CardRepository
 from storage.db import bulk_writer
-from storage.directory import AbsenceRecord, DepartmentRecord, DirectoryRepository, InviteRecord, UserRecord
+from storage.directory import AbsenceRecord as AbsenceRecord  # re-exported: handlers never import storage
+from storage.directory import DepartmentRecord, DirectoryRepository, InviteRecord, UserRecord
 from storage.incidents import IncidentRepository
 from storage.outbox import OutboxRepository
 from storage.posts import PostRepository
@@ -110,7 +111,7 @@ class _Batch:
 
     async def audience_of(self, services: Services, session: AsyncSession) -> Audience:
         if self.audience is None:
-            self.audience = await services._audience(DirectoryRepository(session))
+            self.audience = await services.audience(session)
         return self.audience
 
 
@@ -694,8 +695,12 @@ class Services:
             for notice in notices(incident, events, audience, person.telegram_id):
                 await outbox.add(notice.chat_id, notice.payload(), incident_id=notice.incident_id)
 
-    async def _audience(self, repo: DirectoryRepository) -> Audience:
-        # An absent person's notices go to their substitute (Отрадная п. 8.2, Боровичи п. 6).
+    async def audience(self, session: AsyncSession) -> Audience:
+        """Who receives an incident's notices and reminders, as Telegram chat ids: curators, the regional centre,
+        each department's members, responsible official and bound group chat, every user's private chat, heads.
+        An absent person's notices go to their substitute (Отрадная п. 8.2, Боровичи п. 6) at this moment of the
+        clock. Read within the caller's transaction `session`; raises nothing of its own (database errors pass)."""
+        repo = DirectoryRepository(session)
         chat_map = await repo.chat_map(self.clock.now())
         chats = chat_map.chats
 

@@ -43,7 +43,7 @@ class ReminderSweep:
             due = await reminders_repo.claim_due(now, self.batch)
             if not due:
                 return 0
-            audience = await self.services._audience(DirectoryRepository(session))
+            audience = await self.services.audience(session)
             sent = await reminders_repo.sent_marks(i.id for i in due if i.id is not None)
             rows: list[dict[str, object]] = []
             recorded: list[tuple[int, str]] = []

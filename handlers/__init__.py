@@ -8,11 +8,15 @@ from aiogram import Router
 def build_routers() -> list[Router]:
     """Fresh routers for every dispatcher (a router can belong to only one), in the order they
     are asked: dialogs before the curator's catch-all intake, the fallback last."""
-    from handlers import admin, common, incident, intake, queue, report
+    from handlers import admin, card, common, dialogs, draft, intake, queue, report, revision, routing
 
     return [
         common.build_router(),
-        incident.build_router(),
+        card.build_router(),
+        routing.build_router(),
+        revision.build_router(),
+        draft.build_router(),
+        dialogs.build_router(),
         queue.build_router(),
         admin.build_router(),
         report.build_router(),

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.absence import days_of, parse_period
@@ -18,96 +19,72 @@ from bot.domain.errors import InvalidInput
 from bot.domain.incident import Role
 from bot.domain.message_size import Block, Elastic, button_text, fit, line, template
 from bot.i18n import format_day
-from bot.services import Person, Services
-from handlers.callbacks import AbsenceCb, InviteCb
+from bot.services import AbsenceRecord, Person, Services
+from handlers.callbacks import AbsenceAction, AbsenceCb, InviteCb
 from handlers.filters import HasRole, Known
-from handlers.incident import cancel_keyboard
-from handlers.render import NAME_FLOOR, moment
+from handlers.keyboards import (
+    absence_departments_keyboard,
+    absence_people_keyboard,
+    absences_keyboard,
+    cancel_keyboard,
+    invite_departments_keyboard,
+    invite_roles_keyboard,
+    substitutes_keyboard,
+)
+from handlers.render import NAME_FLOOR, moment, role_label
 from handlers.states import AbsenceDialog
-from storage.directory import AbsenceRecord
 
 INVITABLE = (Role.executor, Role.responsible, Role.curator, Role.head, Role.external_approver, Role.admin)
-
-
-def role_label(role: Role) -> str:
-    return {
-        Role.executor: _("executor"),
-        Role.responsible: _("responsible official of a department"),
-        Role.curator: _("curator"),
-        Role.head: _("head"),
-        Role.external_approver: _("regional centre (second approval)"),
-        Role.admin: _("administrator"),
-    }[role]
-
-
-def build_router() -> Router:
-    router = Router(name="admin")
-
-    @router.message(Command("invite"), HasRole(Role.admin))
-    async def invite(message: Message) -> None:
-        rows = [
-            [InlineKeyboardButton(text=role_label(r), callback_data=InviteCb(role=r.value).pack())] for r in INVITABLE
-        ]
-        await message.answer(_("Whom do you invite?"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
-
-    @router.message(Command("invite"))
-    async def invite_refused(message: Message) -> None:
-        await message.answer(_("Only administrators create invitation links."))
-
-    @router.callback_query(InviteCb.filter(), HasRole(Role.admin))
-    async def invite_role(
-        callback: CallbackQuery, callback_data: InviteCb, person: Person, services: Services, bot: Bot
-    ) -> None:
-        try:
-            role = Role(callback_data.role)
-        except ValueError:
-            raise InvalidInput("bad role", key="stale_button") from None
-        message = callback.message
-        assert isinstance(message, Message)
-        if role in (Role.executor, Role.responsible) and not callback_data.dep:
-            directory = await services.directory()
-            if not directory.departments:
-                await callback.answer(_("There are no departments yet: add them to the config."), show_alert=True)
-                return
-            rows = [
-                [
-                    InlineKeyboardButton(
-                        text=button_text(d.name), callback_data=InviteCb(role=role.value, dep=d.id).pack()
-                    )
-                ]
-                for d in directory.departments
-            ]
-            await message.edit_text(_("Which department?"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
-            await callback.answer()
-            return
-        record = await services.create_invite(person, role, callback_data.dep or None)
-        me = await bot.me()
-        link = f"https://t.me/{me.username}?start={record.code}"
-        expires = moment(services, record.expires_at, person.locale) if record.expires_at else "—"
-        await message.edit_text(
-            _(
-                "Invitation for the role «{role}». Send this link to the person; "
-                "it works once, until {expires}:\n{link}"
-            ).format(role=role_label(role), expires=expires, link=link)
-        )
-        await callback.answer()
-
-    @router.callback_query(InviteCb.filter())
-    async def invite_refused_button(callback: CallbackQuery) -> None:
-        await callback.answer(_("Only administrators create invitation links."), show_alert=True)
-
-    _absence_handlers(router)
-    return router
-
-
-# --- absences ---------------------------------------------------------------------------------------
-
-
-def _button(text: str, data: AbsenceCb) -> list[InlineKeyboardButton]:
-    return [InlineKeyboardButton(text=text, callback_data=data.pack())]
-
-
+DEPARTMENT_ROLES = (Role.executor, Role.responsible)  # an invitation for these names the department
 ABSENCES_PAGE = 10  # absences per page of /absence: ten lines and ten «Cancel» buttons
+
+
+# --- invitations --------------------------------------------------------------------------------------------
+
+
+async def invite(message: Message) -> None:
+    """/invite: the roles to invite to."""
+    await message.answer(_("Whom do you invite?"), reply_markup=invite_roles_keyboard(INVITABLE))
+
+
+async def invite_refused(message: Message) -> None:
+    """/invite from someone who is not an administrator."""
+    await message.answer(_("Only administrators create invitation links."))
+
+
+async def invite_role(
+    callback: CallbackQuery, callback_data: InviteCb, person: Person, services: Services, bot: Bot
+) -> None:
+    """A role chosen: first its department (for a department's role), then a one-time link to the bot."""
+    role = callback_data.role
+    message = callback.message
+    assert isinstance(message, Message)
+    if role in DEPARTMENT_ROLES and not callback_data.department_id:
+        directory = await services.directory()
+        if not directory.departments:
+            await callback.answer(_("There are no departments yet: add them to the config."), show_alert=True)
+            return
+        departments = [(d.id, d.name) for d in directory.departments]
+        await message.edit_text(_("Which department?"), reply_markup=invite_departments_keyboard(role, departments))
+        await callback.answer()
+        return
+    record = await services.create_invite(person, role, callback_data.department_id or None)
+    link = await create_start_link(bot, record.code)  # https://t.me/<bot>?start=<code> (Telegram deep links)
+    expires = moment(services, record.expires_at, person.locale) if record.expires_at else "—"
+    await message.edit_text(
+        _(
+            "Invitation for the role «{role}». Send this link to the person; it works once, until {expires}:\n{link}"
+        ).format(role=role_label(role), expires=expires, link=link)
+    )
+    await callback.answer()
+
+
+async def invite_refused_button(callback: CallbackQuery) -> None:
+    """An invitation button pressed by someone who is no longer an administrator."""
+    await callback.answer(_("Only administrators create invitation links."), show_alert=True)
+
+
+# --- absences -----------------------------------------------------------------------------------------------
 
 
 async def _overview(services: Services, person: Person, page: int = 0) -> tuple[str, InlineKeyboardMarkup]:
@@ -130,7 +107,7 @@ def absences_page(
     if pages > 1:
         title += " " + _("page {page} of {pages}").format(page=page + 1, pages=pages)
     blocks: list[Block] = [line(title)]
-    rows = []
+    cancels = []
     for record in shown:
         first, last = days_of(record.starts_at, record.ends_at, tz)
         name = Elastic(names.get(record.user_id, "?"), NAME_FLOOR)
@@ -149,16 +126,8 @@ def absences_page(
             first=first.strftime("%d.%m"),
             last=last.strftime("%d.%m"),
         )
-        rows.append(_button(button_text(label), AbsenceCb(a="del", id=record.id)))
-    navigation = []
-    if page > 0:
-        navigation.append(InlineKeyboardButton(text="‹", callback_data=AbsenceCb(a="page", id=page - 1).pack()))
-    if page + 1 < pages:
-        navigation.append(InlineKeyboardButton(text="›", callback_data=AbsenceCb(a="page", id=page + 1).pack()))
-    if navigation:
-        rows.append(navigation)
-    rows.append(_button(_("➕ Record an absence"), AbsenceCb(a="add")))
-    return fit(blocks).text, InlineKeyboardMarkup(inline_keyboard=rows)
+        cancels.append((button_text(label), record.id))
+    return fit(blocks).text, absences_keyboard(cancels, page, pages)
 
 
 async def _members(services: Services, person: Person, department_id: int) -> list[tuple[int, str]]:
@@ -168,134 +137,150 @@ async def _members(services: Services, person: Person, department_id: int) -> li
     return [(u.id, u.full_name) for u in await services.department_members(department_id) if u.is_active]
 
 
-def _absence_handlers(router: Router) -> None:
-    @router.message(Command("absence"), Known())
-    async def absences(message: Message, person: Person, services: Services) -> None:
-        text, keyboard = await _overview(services, person)
-        await message.answer(text, reply_markup=keyboard)
+async def absences(message: Message, person: Person, services: Services) -> None:
+    """/absence: the first page of the absences the person manages."""
+    text, keyboard = await _overview(services, person)
+    await message.answer(text, reply_markup=keyboard)
 
-    @router.callback_query(AbsenceCb.filter(F.a == "add"), Known())
-    async def choose_department(callback: CallbackQuery, person: Person, services: Services) -> None:
-        departments = await services.absence_departments(person)
-        message = callback.message
-        assert isinstance(message, Message)
-        if not departments:
-            await callback.answer(_("There are no departments yet: add them to the config."), show_alert=True)
-            return
-        rows = [_button(button_text(d.name), AbsenceCb(a="dep", dep=d.id)) for d in departments]
-        keyboard = InlineKeyboardMarkup(inline_keyboard=rows)
-        await message.edit_text(_("Whose absence? Choose the department."), reply_markup=keyboard)
-        await callback.answer()
 
-    @router.callback_query(AbsenceCb.filter(F.a == "dep"), Known())
-    async def choose_person(
-        callback: CallbackQuery, callback_data: AbsenceCb, person: Person, services: Services
-    ) -> None:
-        members = await _members(services, person, callback_data.dep)
-        message = callback.message
-        assert isinstance(message, Message)
-        if not members:
-            await callback.answer(_("Nobody has joined this department yet."), show_alert=True)
-            return
-        rows = [
-            _button(button_text(name), AbsenceCb(a="who", dep=callback_data.dep, user=uid)) for uid, name in members
-        ]
-        await message.edit_text(_("Who will be away?"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
-        await callback.answer()
+async def choose_department(callback: CallbackQuery, person: Person, services: Services) -> None:
+    """«Record an absence»: whose — first the department."""
+    departments = await services.absence_departments(person)
+    message = callback.message
+    assert isinstance(message, Message)
+    if not departments:
+        await callback.answer(_("There are no departments yet: add them to the config."), show_alert=True)
+        return
+    keyboard = absence_departments_keyboard([(d.id, d.name) for d in departments])
+    await message.edit_text(_("Whose absence? Choose the department."), reply_markup=keyboard)
+    await callback.answer()
 
-    @router.callback_query(AbsenceCb.filter(F.a == "who"), Known())
-    async def ask_period(
-        callback: CallbackQuery, callback_data: AbsenceCb, person: Person, services: Services, state: FSMContext
-    ) -> None:
-        members = dict(await _members(services, person, callback_data.dep))
-        if callback_data.user not in members:
-            raise InvalidInput("not a member", key="stale_button")
-        message = callback.message
-        assert isinstance(message, Message)
-        await state.set_state(AbsenceDialog.period)
-        await state.set_data({"user": callback_data.user, "dep": callback_data.dep})
-        await message.edit_text(
-            _(
-                "Absence of {name}. Send the period: the first and the last day, for example "
-                "01.12.2026–05.12.2026 (one date for a single day)."
-            ).format(name=members[callback_data.user]),
-            reply_markup=cancel_keyboard(),
-        )
-        await callback.answer()
 
-    @router.message(AbsenceDialog.period, Known(), F.text)
-    async def choose_substitute(message: Message, person: Person, services: Services, state: FSMContext) -> None:
-        data = await state.get_data()
-        today = services.clock.now().astimezone(services.workflow.calendar.tz).date()
-        first, last = parse_period(message.text or "", today)  # a bad period is explained; the dialog goes on
-        absent = data["user"]
-        candidates = [(uid, name) for uid, name in await _members(services, person, data["dep"]) if uid != absent]
-        if not person.has(Role.admin) and person.id != absent and person.id not in dict(candidates):
-            candidates.append((person.id, person.full_name))  # the official may stand in themselves
-        if not candidates:
-            await state.clear()
-            await message.answer(
-                _("Nobody else in the department can stand in. Invite a colleague first; nothing was recorded.")
-            )
-            return
-        await state.set_state(AbsenceDialog.substitute)
-        await state.update_data(first=first.isoformat(), last=last.isoformat())
-        names = await services.user_names([absent])
-        rows = [_button(button_text(name), AbsenceCb(a="sub", user=uid)) for uid, name in candidates]
-        rows += cancel_keyboard().inline_keyboard
-        await message.answer(
-            _("Who stands in for {name} from {first} to {last}?").format(
-                name=names.get(absent, "?"),
-                first=format_day(first, person.locale),
-                last=format_day(last, person.locale),
-            ),
-            reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
-        )
+async def choose_person(callback: CallbackQuery, callback_data: AbsenceCb, person: Person, services: Services) -> None:
+    """The department chosen: who will be away."""
+    members = await _members(services, person, callback_data.department_id)
+    message = callback.message
+    assert isinstance(message, Message)
+    if not members:
+        await callback.answer(_("Nobody has joined this department yet."), show_alert=True)
+        return
+    keyboard = absence_people_keyboard(callback_data.department_id, members)
+    await message.edit_text(_("Who will be away?"), reply_markup=keyboard)
+    await callback.answer()
 
-    @router.message(AbsenceDialog.period)
-    async def period_expected(message: Message) -> None:
-        await message.answer(_("Please answer with a text message, or press «Cancel»."))
 
-    @router.callback_query(AbsenceCb.filter(F.a == "sub"), Known())
-    async def record(
-        callback: CallbackQuery, callback_data: AbsenceCb, person: Person, services: Services, state: FSMContext
-    ) -> None:
-        data = await state.get_data()
-        if await state.get_state() != AbsenceDialog.substitute.state or "first" not in data:
-            raise InvalidInput("no absence is being recorded", key="stale_button")
-        first, last = date.fromisoformat(data["first"]), date.fromisoformat(data["last"])
-        record = await services.add_absence(person, data["user"], first, last, callback_data.user)
+async def ask_period(
+    callback: CallbackQuery, callback_data: AbsenceCb, person: Person, services: Services, state: FSMContext
+) -> None:
+    """The person chosen: the period is asked as dates."""
+    members = dict(await _members(services, person, callback_data.department_id))
+    if callback_data.user_id not in members:
+        raise InvalidInput("not a member", key="stale_button")
+    message = callback.message
+    assert isinstance(message, Message)
+    await state.set_state(AbsenceDialog.period)
+    await state.set_data({"user": callback_data.user_id, "dep": callback_data.department_id})
+    await message.edit_text(
+        _(
+            "Absence of {name}. Send the period: the first and the last day, for example "
+            "01.12.2026–05.12.2026 (one date for a single day)."
+        ).format(name=members[callback_data.user_id]),
+        reply_markup=cancel_keyboard(),
+    )
+    await callback.answer()
+
+
+async def choose_substitute(message: Message, person: Person, services: Services, state: FSMContext) -> None:
+    """The period arrived (a bad one is explained and the dialog goes on): who stands in."""
+    data = await state.get_data()
+    today = services.clock.now().astimezone(services.workflow.calendar.tz).date()
+    first, last = parse_period(message.text or "", today)
+    absent = data["user"]
+    candidates = [(uid, name) for uid, name in await _members(services, person, data["dep"]) if uid != absent]
+    if not person.has(Role.admin) and person.id != absent and person.id not in dict(candidates):
+        candidates.append((person.id, person.full_name))  # the official may stand in themselves
+    if not candidates:
         await state.clear()
-        names = await services.user_names([record.user_id, record.substitute_id])
-        message = callback.message
-        assert isinstance(message, Message)
-        await message.edit_text(
-            _("Recorded: {name} is away from {first} to {last}; {substitute} stands in. Both are notified.").format(
-                name=names.get(record.user_id, "?"),
-                first=format_day(first, person.locale),
-                last=format_day(last, person.locale),
-                substitute=names.get(record.substitute_id, "?"),
-            )
+        await message.answer(
+            _("Nobody else in the department can stand in. Invite a colleague first; nothing was recorded.")
         )
-        await callback.answer()
+        return
+    await state.set_state(AbsenceDialog.substitute)
+    await state.update_data(first=first.isoformat(), last=last.isoformat())
+    names = await services.user_names([absent])
+    await message.answer(
+        _("Who stands in for {name} from {first} to {last}?").format(
+            name=names.get(absent, "?"),
+            first=format_day(first, person.locale),
+            last=format_day(last, person.locale),
+        ),
+        reply_markup=substitutes_keyboard(candidates),
+    )
 
-    @router.callback_query(AbsenceCb.filter(F.a == "page"), Known())
-    async def absences_page_turn(
-        callback: CallbackQuery, callback_data: AbsenceCb, person: Person, services: Services
-    ) -> None:
-        text, keyboard = await _overview(services, person, callback_data.id)
-        message = callback.message
-        assert isinstance(message, Message)
-        await message.edit_text(text, reply_markup=keyboard)
-        await callback.answer()
 
-    @router.callback_query(AbsenceCb.filter(F.a == "del"), Known())
-    async def cancel_absence(
-        callback: CallbackQuery, callback_data: AbsenceCb, person: Person, services: Services
-    ) -> None:
-        await services.cancel_absence(person, callback_data.id)
-        text, keyboard = await _overview(services, person)
-        message = callback.message
-        assert isinstance(message, Message)
-        await message.edit_text(text, reply_markup=keyboard)
-        await callback.answer(_("The absence is cancelled; the substitute is notified."))
+async def period_expected(message: Message) -> None:
+    """Anything but text while the period is awaited."""
+    await message.answer(_("Please answer with a text message, or press «Cancel»."))
+
+
+async def record(
+    callback: CallbackQuery, callback_data: AbsenceCb, person: Person, services: Services, state: FSMContext
+) -> None:
+    """The substitute chosen: the absence is recorded and both people are notified."""
+    data = await state.get_data()
+    if await state.get_state() != AbsenceDialog.substitute.state or "first" not in data:
+        raise InvalidInput("no absence is being recorded", key="stale_button")
+    first, last = date.fromisoformat(data["first"]), date.fromisoformat(data["last"])
+    recorded = await services.add_absence(person, data["user"], first, last, callback_data.user_id)
+    await state.clear()
+    names = await services.user_names([recorded.user_id, recorded.substitute_id])
+    message = callback.message
+    assert isinstance(message, Message)
+    await message.edit_text(
+        _("Recorded: {name} is away from {first} to {last}; {substitute} stands in. Both are notified.").format(
+            name=names.get(recorded.user_id, "?"),
+            first=format_day(first, person.locale),
+            last=format_day(last, person.locale),
+            substitute=names.get(recorded.substitute_id, "?"),
+        )
+    )
+    await callback.answer()
+
+
+async def turn_page(callback: CallbackQuery, callback_data: AbsenceCb, person: Person, services: Services) -> None:
+    """‹ / ›: another page of the absences list in the same message."""
+    text, keyboard = await _overview(services, person, callback_data.page)
+    message = callback.message
+    assert isinstance(message, Message)
+    await message.edit_text(text, reply_markup=keyboard)
+    await callback.answer()
+
+
+async def cancel_absence(callback: CallbackQuery, callback_data: AbsenceCb, person: Person, services: Services) -> None:
+    """«Cancel: …»: the absence is cancelled and the substitute notified; the list is redrawn."""
+    await services.cancel_absence(person, callback_data.absence_id)
+    text, keyboard = await _overview(services, person)
+    message = callback.message
+    assert isinstance(message, Message)
+    await message.edit_text(text, reply_markup=keyboard)
+    await callback.answer(_("The absence is cancelled; the substitute is notified."))
+
+
+def build_router() -> Router:
+    """A fresh router with /invite and /absence."""
+    router = Router(name=__name__)
+    router.message.register(invite, Command("invite"), HasRole(Role.admin))
+    router.message.register(invite_refused, Command("invite"))
+    router.callback_query.register(invite_role, InviteCb.filter(), HasRole(Role.admin))
+    router.callback_query.register(invite_refused_button, InviteCb.filter())
+
+    router.message.register(absences, Command("absence"), Known())
+    router.callback_query.register(choose_department, AbsenceCb.filter(F.action == AbsenceAction.add), Known())
+    router.callback_query.register(choose_person, AbsenceCb.filter(F.action == AbsenceAction.department), Known())
+    router.callback_query.register(ask_period, AbsenceCb.filter(F.action == AbsenceAction.person), Known())
+    router.callback_query.register(record, AbsenceCb.filter(F.action == AbsenceAction.substitute), Known())
+    router.callback_query.register(turn_page, AbsenceCb.filter(F.action == AbsenceAction.page), Known())
+    router.callback_query.register(cancel_absence, AbsenceCb.filter(F.action == AbsenceAction.cancel), Known())
+    router.message.register(choose_substitute, AbsenceDialog.period, Known(), F.text)
+    router.message.register(period_expected, AbsenceDialog.period)
+    return router

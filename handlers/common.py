@@ -9,15 +9,7 @@ from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
-from aiogram.types import (
-    BotCommand,
-    BotCommandScopeDefault,
-    CallbackQuery,
-    ErrorEvent,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-)
+from aiogram.types import BotCommand, BotCommandScopeDefault, CallbackQuery, ErrorEvent, Message
 from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
 
@@ -28,16 +20,19 @@ from bot.domain.message_size import ALERT_LIMIT, cut, short_name
 from bot.i18n import locale_of
 from bot.services import Person, Services
 from handlers.callbacks import CardCb, LangCb
+from handlers.keyboards import language_keyboard
 from handlers.render import event_label, moment
 
 log = logging.getLogger(__name__)
 
 
 def unknown_user_text() -> str:
+    """The one sentence a stranger gets: the bot is for the administration's staff, invited by a link."""
     return _("This bot serves the staff of the administration. Ask your administrator for an invitation link.")
 
 
 def help_text(person: Person) -> str:
+    """What the bot does for each of the person's roles, and the commands."""
     lines = [_("Otklik: answers to messages from open sources, on time."), ""]
     if person.has(Role.curator):
         lines += [
@@ -69,6 +64,7 @@ def help_text(person: Person) -> str:
 
 
 def invite_error_text(exc: DomainError) -> str:
+    """Why an invitation link did not work: unknown, used or expired."""
     return {
         "invite_unknown": _("This invitation link is not valid. Ask your administrator for a new one."),
         "invite_used": _("This invitation link has already been used. Ask your administrator for a new one."),
@@ -152,112 +148,119 @@ def error_text(exc: DomainError) -> str:
     return text.format(**exc.params) if exc.params else text
 
 
-def build_router() -> Router:
-    router = Router(name="common")
-
-    @router.message(CommandStart())
-    async def start(
-        message: Message, command: CommandObject, person: Person | None, services: Services, state: FSMContext
-    ) -> None:
-        code = (command.args or "").strip()
-        user = message.from_user
-        if code and user is not None:
-            locale = person.locale if person else locale_of(user.language_code)
-            try:
-                person = await services.join(code, user.id, user.full_name, user.username, locale)
-            except DomainError as exc:
-                await message.answer(invite_error_text(exc))
-                return
-            await state.clear()
-            await message.answer(_("Welcome, {name}! Your access is set up.").format(name=person.full_name))
-            await message.answer(help_text(person))
+async def start(
+    message: Message, command: CommandObject, person: Person | None, services: Services, state: FSMContext
+) -> None:
+    """/start: with an invitation code the person joins in its role; without, what the bot does for them."""
+    code = (command.args or "").strip()
+    user = message.from_user
+    if code and user is not None:
+        locale = person.locale if person else locale_of(user.language_code)
+        try:
+            person = await services.join(code, user.id, user.full_name, user.username, locale)
+        except DomainError as exc:
+            await message.answer(invite_error_text(exc))
             return
-        if person is None:
-            await message.answer(unknown_user_text())
-            return
-        await message.answer(help_text(person))
-
-    @router.message(Command("help"))
-    async def help_(message: Message, person: Person | None) -> None:
-        await message.answer(help_text(person) if person else unknown_user_text())
-
-    @router.message(Command("lang"))
-    async def lang(message: Message) -> None:
-        await message.answer(
-            _("Choose the language:"),
-            reply_markup=InlineKeyboardMarkup(
-                inline_keyboard=[
-                    [
-                        InlineKeyboardButton(text="Русский", callback_data=LangCb(code="ru").pack()),
-                        InlineKeyboardButton(text="English", callback_data=LangCb(code="en").pack()),
-                    ]
-                ]
-            ),
-        )
-
-    @router.callback_query(LangCb.filter())
-    async def set_lang(
-        callback: CallbackQuery, callback_data: LangCb, person: Person | None, services: Services, i18n: I18n
-    ) -> None:
-        if person is None:
-            await callback.answer(unknown_user_text(), show_alert=True)
-            return
-        await services.set_locale(person, callback_data.code)
-        with i18n.use_locale(callback_data.code):
-            text = _("Language: English.") if callback_data.code == "en" else _("Language: Russian.")
-            await callback.answer(text)
-            if callback.message is not None and isinstance(callback.message, Message):
-                await callback.message.edit_text(text)
-
-    @router.message(F.migrate_to_chat_id)
-    async def group_moved(message: Message, services: Services) -> None:
-        """Telegram upgraded a group to a supergroup: the old group's last word is the new id."""
-        assert message.migrate_to_chat_id is not None
-        await _follow(services, message.chat.id, message.migrate_to_chat_id)
-
-    @router.message(F.migrate_from_chat_id)
-    async def group_arrived(message: Message, services: Services) -> None:
-        """... and the supergroup's first message names the old one."""
-        assert message.migrate_from_chat_id is not None
-        await _follow(services, message.migrate_from_chat_id, message.chat.id)
-
-    @router.message(Command("cancel"))
-    async def cancel(message: Message, state: FSMContext) -> None:
         await state.clear()
-        await message.answer(_("Cancelled. Nothing was changed."))
+        await message.answer(_("Welcome, {name}! Your access is set up.").format(name=person.full_name))
+        await message.answer(help_text(person))
+        return
+    if person is None:
+        await message.answer(unknown_user_text())
+        return
+    await message.answer(help_text(person))
 
+
+async def help_(message: Message, person: Person | None) -> None:
+    """/help: what the bot does for the person's roles."""
+    await message.answer(help_text(person) if person else unknown_user_text())
+
+
+async def lang(message: Message) -> None:
+    """/lang: Russian or English."""
+    await message.answer(_("Choose the language:"), reply_markup=language_keyboard())
+
+
+async def set_lang(
+    callback: CallbackQuery, callback_data: LangCb, person: Person | None, services: Services, i18n: I18n
+) -> None:
+    """A language chosen: it is kept, and said in the new language."""
+    if person is None:
+        await callback.answer(unknown_user_text(), show_alert=True)
+        return
+    locale = callback_data.locale.value
+    await services.set_locale(person, locale)
+    with i18n.use_locale(locale):
+        text = _("Language: English.") if locale == "en" else _("Language: Russian.")
+        await callback.answer(text)
+        if callback.message is not None and isinstance(callback.message, Message):
+            await callback.message.edit_text(text)
+
+
+async def group_moved(message: Message, services: Services) -> None:
+    """Telegram upgraded a group to a supergroup: the old group's last word is the new id."""
+    assert message.migrate_to_chat_id is not None
+    await _follow(services, message.chat.id, message.migrate_to_chat_id)
+
+
+async def group_arrived(message: Message, services: Services) -> None:
+    """... and the supergroup's first message names the old one."""
+    assert message.migrate_from_chat_id is not None
+    await _follow(services, message.migrate_from_chat_id, message.chat.id)
+
+
+async def cancel(message: Message, state: FSMContext) -> None:
+    """/cancel: any dialog ends, nothing changed."""
+    await state.clear()
+    await message.answer(_("Cancelled. Nothing was changed."))
+
+
+def build_router() -> Router:
+    """A fresh router with /start, /help, /lang, /cancel and a group's move to a supergroup."""
+    router = Router(name=__name__)
+    router.message.register(start, CommandStart())
+    router.message.register(help_, Command("help"))
+    router.message.register(lang, Command("lang"))
+    router.callback_query.register(set_lang, LangCb.filter())
+    router.message.register(group_moved, F.migrate_to_chat_id)
+    router.message.register(group_arrived, F.migrate_from_chat_id)
+    router.message.register(cancel, Command("cancel"))
     return router
 
 
 async def _follow(services: Services, old_chat_id: int, new_chat_id: int) -> None:
+    """Notices and cards of the old group go to the new supergroup."""
     moved = await follow_migration(services.sessions, services.clock, old_chat_id, new_chat_id)
     if moved.first:
         log.info("group %s became supergroup %s: %d notices re-targeted", old_chat_id, new_chat_id, moved.resent)
     services.outbox_ready.set()
 
 
+async def stale_button(callback: CallbackQuery) -> None:
+    """A button no handler takes — forged, or drawn by an older version: the error handler refuses it."""
+    raise InvalidInput("unknown button", key="stale_button")
+
+
+async def unknown_message(message: Message, person: Person | None) -> None:
+    """A private message nobody understood: what the person can do instead."""
+    if person is None:
+        await message.answer(unknown_user_text())
+    elif person.has(Role.curator):
+        await message.answer(
+            _(
+                "I did not understand. Forward a post or send a link with its text to register an incident; "
+                "/help lists the commands."
+            )
+        )
+    else:
+        await message.answer(_("I did not understand. /queue shows your incidents; /help lists the commands."))
+
+
 def build_fallback_router() -> Router:
     """Last in line: anything no other handler took gets a clear answer and changes nothing."""
-    router = Router(name="fallback")
-
-    @router.callback_query()
-    async def stale_button(callback: CallbackQuery) -> None:
-        await callback.answer(_("This button is no longer valid."), show_alert=True)
-
-    @router.message(F.chat.type == "private")
-    async def unknown_message(message: Message, person: Person | None) -> None:
-        if person is None:
-            await message.answer(unknown_user_text())
-        elif person.has(Role.curator):
-            await message.answer(
-                _(
-                    "I did not understand. Forward a post or send a link with its text to register an incident; "
-                    "/help lists the commands."
-                )
-            )
-        else:
-            await message.answer(_("I did not understand. /queue shows your incidents; /help lists the commands."))
-
+    router = Router(name=f"{__name__}.fallback")
+    router.callback_query.register(stale_button)
+    router.message.register(unknown_message, F.chat.type == "private")
     return router
 
 
@@ -294,7 +297,7 @@ async def _answer_error(event: ErrorEvent, services: Services) -> bool:
 
 async def _who_did_it(services: Services, data: str, fallback: str) -> str:
     try:
-        incident_id = CardCb.unpack(data).id
+        incident_id = CardCb.unpack(data).incident_id
     except (TypeError, ValueError):
         return fallback
     history = await services.history(incident_id)

@@ -27,11 +27,11 @@ from bot.chats import CHAT_MIGRATED
 from bot.domain.message_size import join_within
 from bot.flood import FLOOD_SKIPPED, FloodLimits
 from bot.i18n import N_, format_day, translate
-from bot.outbox import DELIVERY_FAILED, Deliver, DeliveryError
+from bot.outbox import DELIVERY_FAILED, Deliver, DeliveryError, OutboxMessage
 from bot.services import Services
 from handlers.calls import install_calls
-from handlers.render import send_attachments, send_long, show_card, with_locale
-from storage.outbox import OutboxMessage
+from handlers.render import with_locale
+from handlers.sending import send_attachments, send_long, show_card
 
 log = logging.getLogger(__name__)
 

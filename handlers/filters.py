@@ -12,6 +12,8 @@ from bot.services import Person
 
 
 class HasRole(Filter):
+    """Passes when the person the middleware found has any of `roles`."""
+
     def __init__(self, *roles: Role) -> None:
         self.roles = frozenset(roles)
 
@@ -20,5 +22,7 @@ class HasRole(Filter):
 
 
 class Known(Filter):
+    """Passes when the sender is a person of the bot (joined by an invitation)."""
+
     async def __call__(self, event: TelegramObject, person: Person | None = None, **_: Any) -> bool:
         return person is not None

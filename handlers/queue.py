@@ -4,39 +4,35 @@ from __future__ import annotations
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.errors import InvalidInput
 from bot.domain.incident import DeadlineKind
-from bot.domain.message_size import button_text
 from bot.services import Person, Services
-from handlers.callbacks import CardCb, QueueCb
+from handlers.callbacks import QueueCb, QueueView
 from handlers.filters import Known
-from handlers.render import moment, show_card, state_label
+from handlers.keyboards import queue_keyboard
+from handlers.render import moment, state_label, view_label
+from handlers.sending import show_card
 
-PAGE = 8
-VIEWS = ("mine", "department", "approval", "overdue")
-
-
-def view_label(view: str) -> str:
-    return {
-        "mine": _("Mine"),
-        "department": _("Department"),
-        "approval": _("On approval"),
-        "overdue": _("Overdue"),
-    }[view]
+PAGE = 8  # incidents on a page of a queue
 
 
-def views_for(person: Person) -> list[str]:
-    views = ["mine"]
+def views_for(person: Person) -> list[QueueView]:
+    """The queues a person has: a department's only for its people."""
+    views = [QueueView.mine]
     if person.departments or person.responsible_for:
-        views.append("department")
-    views += ["approval", "overdue"]
+        views.append(QueueView.department)
+    views += [QueueView.approval, QueueView.overdue]
     return views
 
 
-async def render_queue(person: Person, services: Services, view: str, page: int) -> tuple[str, InlineKeyboardMarkup]:
+async def render_queue(
+    person: Person, services: Services, view: QueueView, page: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    """Page `page` (from 0) of a queue: its title and count, and a button per incident with its answer deadline
+    (or final-answer deadline) in the organisation's time and its state."""
     items, total = await services.queue(person, view, page, PAGE)
     pages = max(1, (total + PAGE - 1) // PAGE)
     lines = [
@@ -46,54 +42,45 @@ async def render_queue(person: Person, services: Services, view: str, page: int)
     ]
     if not items:
         lines.append(_("Nothing here."))
-    rows: list[list[InlineKeyboardButton]] = []
+    titles: list[tuple[int, str]] = []
     for incident in items:
+        assert incident.id is not None
         due = incident.deadlines.get(DeadlineKind.answer) or incident.deadlines.get(DeadlineKind.final)
         when = moment(services, due, person.locale) if due else "—"
-        title = f"№ {incident.id} · {when} · {state_label(incident.state)}"
-        rows.append(
-            [InlineKeyboardButton(text=button_text(title), callback_data=CardCb(id=incident.id, a="open").pack())]
-        )
-    navigation = []
-    if page > 0:
-        navigation.append(InlineKeyboardButton(text="‹", callback_data=QueueCb(view=view, page=page - 1).pack()))
-    if page + 1 < pages:
-        navigation.append(InlineKeyboardButton(text="›", callback_data=QueueCb(view=view, page=page + 1).pack()))
-    if navigation:
-        rows.append(navigation)
-    rows.append(
-        [
-            InlineKeyboardButton(text=("• " if v == view else "") + view_label(v), callback_data=QueueCb(view=v).pack())
-            for v in views_for(person)
-        ]
-    )
-    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+        titles.append((incident.id, f"№ {incident.id} · {when} · {state_label(incident.state)}"))
+    return "\n".join(lines), queue_keyboard(titles, view, page, pages, views_for(person))
+
+
+async def queue(message: Message, person: Person, services: Services) -> None:
+    """/queue: the first page of the person's own queue."""
+    text, markup = await render_queue(person, services, QueueView.mine, 0)
+    await message.answer(text, reply_markup=markup)
+
+
+async def queue_page(callback: CallbackQuery, callback_data: QueueCb, person: Person, services: Services) -> None:
+    """Another queue, or another page of it, in the same message."""
+    if callback_data.page < 0:
+        raise InvalidInput("bad queue", key="bad_queue")
+    text, markup = await render_queue(person, services, callback_data.view, callback_data.page)
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(text, reply_markup=markup)
+    await callback.answer()
+
+
+async def incident(message: Message, command: CommandObject, person: Person, services: Services, bot: Bot) -> None:
+    """/incident 12 (or №12, #12): the card of incident 12, sent anew."""
+    number = (command.args or "").strip().lstrip("№#").strip()
+    if not number.isdigit() or len(number) > 12:
+        await message.answer(_("Write the number: /incident 12"))
+        return
+    found = await services.get(int(number), person)
+    await show_card(bot, services, message.chat.id, found, person, person.locale, fresh=True)
 
 
 def build_router() -> Router:
-    router = Router(name="queue")
-
-    @router.message(Command("queue"), Known())
-    async def queue(message: Message, person: Person, services: Services) -> None:
-        text, markup = await render_queue(person, services, "mine", 0)
-        await message.answer(text, reply_markup=markup)
-
-    @router.callback_query(QueueCb.filter(), Known())
-    async def queue_page(callback: CallbackQuery, callback_data: QueueCb, person: Person, services: Services) -> None:
-        if callback_data.view not in VIEWS or callback_data.page < 0:
-            raise InvalidInput("bad queue", key="bad_queue")
-        text, markup = await render_queue(person, services, callback_data.view, callback_data.page)
-        if isinstance(callback.message, Message):
-            await callback.message.edit_text(text, reply_markup=markup)
-        await callback.answer()
-
-    @router.message(Command("incident"), Known())
-    async def incident(message: Message, command: CommandObject, person: Person, services: Services, bot: Bot) -> None:
-        number = (command.args or "").strip().lstrip("№#").strip()
-        if not number.isdigit() or len(number) > 12:
-            await message.answer(_("Write the number: /incident 12"))
-            return
-        found = await services.get(int(number), person)
-        await show_card(bot, services, message.chat.id, found, person, person.locale, fresh=True)
-
+    """A fresh router with /queue, its pages and /incident."""
+    router = Router(name=__name__)
+    router.message.register(queue, Command("queue"), Known())
+    router.callback_query.register(queue_page, QueueCb.filter(), Known())
+    router.message.register(incident, Command("incident"), Known())
     return router

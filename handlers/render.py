@@ -1,49 +1,40 @@
-"""How an incident looks in Telegram: the card's text, its buttons, and sending within Telegram's limits.
+"""How an incident looks in Telegram: the words for its states, actions and roles, and the card's text.
 
 Texts go through gettext; the caller sets the locale (handlers via middleware, the sender explicitly).
 Every text is measured and fitted by bot/domain/message_size.py: a card keeps its essentials whole and
-shortens the rest, offering «Show in full»; anything longer than one message is sent in parts.
+shortens the rest, offering «Show in full». The buttons are in handlers/keyboards.py; sending a card or a long
+text in parts is handlers/sending.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputMediaDocument,
-    InputMediaPhoto,
-    InputMediaVideo,
-    Message,
-)
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.incident import (
     Assignment,
     AssignmentState,
-    Attachment,
     DeadlineKind,
     Draft,
     DraftKind,
     DraftStatus,
+    Event,
     Importance,
     Incident,
     Kind,
+    MultiMode,
     Network,
     ReturnReason,
+    Role,
     Source,
     State,
 )
 from bot.domain.message_size import (
-    CAPTION_LIMIT,
     TEXT_LIMIT,
     Block,
     Elastic,
@@ -53,20 +44,18 @@ from bot.domain.message_size import (
     fit,
     least_units,
     line,
-    split,
     template,
-    units,
     whole,
 )
 from bot.domain.workflow import Action
 from bot.i18n import format_left, format_moment
-from bot.services import Directory, Person, Services
-from handlers.callbacks import CardCb, FullCb
+from bot.services import Directory, Services
 
 log = logging.getLogger(__name__)
 
 
 def state_label(state: State) -> str:
+    """Where the incident stands, as its card says it."""
     return {
         State.detected: _("registered, not routed"),
         State.routed: _("routed, waiting to be accepted"),
@@ -84,6 +73,7 @@ def state_label(state: State) -> str:
 
 
 def network_label(network: Network) -> str:
+    """The network or source a post came from."""
     return {
         Network.vk: _("VKontakte"),
         Network.ok: _("Odnoklassniki"),
@@ -101,14 +91,17 @@ def network_label(network: Network) -> str:
 
 
 def importance_label(importance: Importance) -> str:
+    """Normal or high importance."""
     return _("high importance") if importance is Importance.high else _("normal importance")
 
 
 def kind_label(kind: Kind) -> str:
+    """An incident from monitoring, or a publication the administration found."""
     return _("incident (monitoring)") if kind is Kind.incident else _("publication found by the administration")
 
 
 def draft_kind_label(kind: DraftKind) -> str:
+    """What a draft is: an answer, an intermediate answer, a clarification request or a contribution."""
     return {
         DraftKind.answer: _("answer"),
         DraftKind.intermediate: _("intermediate answer"),
@@ -118,6 +111,7 @@ def draft_kind_label(kind: DraftKind) -> str:
 
 
 def reason_label(reason: ReturnReason) -> str:
+    """Why a draft is returned for revision."""
     return {
         ReturnReason.not_on_merits: _("does not answer the question on the merits"),
         ReturnReason.no_date: _("no date by which the problem will be solved"),
@@ -131,6 +125,7 @@ def reason_label(reason: ReturnReason) -> str:
 
 
 def deadline_label(kind: DeadlineKind) -> str:
+    """Which term a deadline line on the card is."""
     return {
         DeadlineKind.routing: _("Routing due"),
         DeadlineKind.reroute: _("Re-routing due"),
@@ -144,6 +139,7 @@ def deadline_label(kind: DeadlineKind) -> str:
 
 
 def action_label(action: Action) -> str:
+    """A workflow action as its button on the card says it."""
     return {
         Action.route: _("Route to a department"),
         Action.not_processable: _("Not processable"),
@@ -163,7 +159,40 @@ def action_label(action: Action) -> str:
     }[action]
 
 
+def mode_label(mode: MultiMode) -> str:
+    """How several departments answer one incident, as the routing picker offers it."""
+    return {
+        MultiMode.joint_parallel: _("Joint answer: all at once"),
+        MultiMode.split: _("Split: each answers separately"),
+        MultiMode.joint_sequential: _("Joint answer: one after another"),
+        MultiMode.single: _("One department"),
+    }[mode]
+
+
+def role_label(role: Role) -> str:
+    """A role as an invitation names it."""
+    return {
+        Role.executor: _("executor"),
+        Role.responsible: _("responsible official of a department"),
+        Role.curator: _("curator"),
+        Role.head: _("head"),
+        Role.external_approver: _("regional centre (second approval)"),
+        Role.admin: _("administrator"),
+    }[role]
+
+
+def view_label(view: str) -> str:
+    """A queue of /queue: "mine", "department", "approval" or "overdue" (handlers.callbacks.QueueView)."""
+    return {
+        "mine": _("Mine"),
+        "department": _("Department"),
+        "approval": _("On approval"),
+        "overdue": _("Overdue"),
+    }[view]
+
+
 def note_label(note: str | None) -> str | None:
+    """The header of a notice card (why it came: routed, a reminder…); None for no known note."""
     labels = {
         "registered_via": _("New incident from monitoring: check it and route it"),
         "routed": _("New incident for your department"),
@@ -533,169 +562,6 @@ def _draft_status(status: DraftStatus) -> str:
     }[status]
 
 
-def card_keyboard(incident: Incident, actions: Sequence[Action], *, full: bool = False) -> InlineKeyboardMarkup | None:
-    """Buttons for the allowed actions; each carries the draft number it was drawn for. `full`: the card
-    is shortened, so «Show in full» goes beside «History»."""
-    assert incident.id is not None
-    draft = incident.current_draft()
-    number = draft.number if draft is not None else 0
-    rows: list[list[InlineKeyboardButton]] = []
-    pair: list[InlineKeyboardButton] = []
-    for action in actions:
-        button = InlineKeyboardButton(
-            text=action_label(action), callback_data=CardCb(id=incident.id, a=action.value, n=number).pack()
-        )
-        pair.append(button)
-        if len(pair) == 2:
-            rows.append(pair)
-            pair = []
-    if pair:
-        rows.append(pair)
-    last = [InlineKeyboardButton(text=_("History"), callback_data=CardCb(id=incident.id, a="history").pack())]
-    if full:
-        last.append(full_button(incident.id))
-    rows.append(last)
-    return InlineKeyboardMarkup(inline_keyboard=rows)
-
-
-def full_button(incident_id: int) -> InlineKeyboardButton:
-    """«Show in full»: the whole card, nothing shortened, sent in parts (handlers/incident.py)."""
-    return InlineKeyboardButton(text=_("Show in full"), callback_data=FullCb(id=incident_id).pack())
-
-
-def group_keyboard(incident: Incident, department_id: int, *, full: bool = False) -> InlineKeyboardMarkup | None:
-    """In a department's group chat any member may take a new incident; `full` adds «Show in full»."""
-    rows: list[list[InlineKeyboardButton]] = []
-    assignment = incident.assignment_for(department_id)
-    if incident.id is None:
-        return None
-    if assignment is not None and assignment.state is AssignmentState.routed:
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    text=_("Take into work"), callback_data=CardCb(id=incident.id, a="take", n=department_id).pack()
-                )
-            ]
-        )
-    if full:
-        rows.append([full_button(incident.id)])
-    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
-
-
-def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Pieces of at most `limit` UTF-16 units, cut at paragraph, line or word boundaries (bot/message_size)."""
-    return split(text, limit)
-
-
-async def send_long(bot: Bot, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> Message:
-    """Send a text of any length; the keyboard goes with the last piece, which is returned."""
-    pieces = split_text(text)
-    message: Message | None = None
-    for index, piece in enumerate(pieces):
-        markup = reply_markup if index == len(pieces) - 1 else None
-        message = await bot.send_message(chat_id, piece, reply_markup=markup)
-    assert message is not None
-    return message
-
-
-async def send_attachments(
-    bot: Bot, chat_id: int, attachments: Sequence[Attachment], caption: str | None = None
-) -> None:
-    """Photos, videos and documents as one album (up to 10 a message); a caption over Telegram's
-    1024 characters goes in a message of its own."""
-    if not attachments:
-        if caption:
-            await send_long(bot, chat_id, caption)
-        return
-    separate = caption is not None and units(caption) > CAPTION_LIMIT
-    media_caption = None if separate else caption
-    for start in range(0, len(attachments), 10):
-        chunk = attachments[start : start + 10]
-        first_caption = media_caption if start == 0 else None
-        if len(chunk) == 1:
-            await _send_one(bot, chat_id, chunk[0], first_caption)
-            continue
-        media = []
-        for index, item in enumerate(chunk):
-            cap = first_caption if index == 0 else None
-            if item.type == "photo":
-                media.append(InputMediaPhoto(media=item.file_id, caption=cap))
-            elif item.type == "video":
-                media.append(InputMediaVideo(media=item.file_id, caption=cap))
-            else:
-                media.append(InputMediaDocument(media=item.file_id, caption=cap))
-        try:
-            await bot.send_media_group(chat_id, media)
-        except TelegramBadRequest:
-            # Documents cannot share an album with photos: fall back to one message each.
-            for item in chunk:
-                await _send_one(bot, chat_id, item, None)
-    if separate and caption:
-        await send_long(bot, chat_id, caption)
-
-
-async def _send_one(bot: Bot, chat_id: int, item: Attachment, caption: str | None) -> None:
-    if item.type == "photo":
-        await bot.send_photo(chat_id, item.file_id, caption=caption)
-    elif item.type == "video":
-        await bot.send_video(chat_id, item.file_id, caption=caption)
-    else:
-        await bot.send_document(chat_id, item.file_id, caption=caption)
-
-
-async def show_card(
-    bot: Bot,
-    services: Services,
-    chat_id: int,
-    incident: Incident,
-    viewer: Person | None,
-    locale: str,
-    *,
-    note: str | None = None,
-    fresh: bool = False,
-    edit: Message | int | None = None,
-    group_department: int | None = None,
-    outbox_id: int | None = None,
-) -> None:
-    """Show the incident's card in a chat: edit the card already there, or send a new one.
-
-    `fresh` sends a new message (it rings) and strips the buttons off the old card; `edit` is the
-    message a button was pressed on.
-    """
-    assert incident.id is not None
-    directory = await services.directory()
-    names = await services.user_names(a.executor_id for a in incident.assignments if a.executor_id)
-    view = render_card(incident, directory, services, locale, note=note, names=names)
-    text = view.text
-    if group_department is not None:
-        markup = group_keyboard(incident, group_department, full=view.shortened)
-    elif viewer is not None:
-        markup = card_keyboard(incident, services.actions(viewer, incident), full=view.shortened)
-    else:
-        markup = None
-    if isinstance(edit, Message):
-        edit = edit.message_id
-    previous = edit if edit is not None else await services.card_message(chat_id, incident.id)
-    if previous is not None and not fresh:
-        try:
-            await bot.edit_message_text(text=text, chat_id=chat_id, message_id=previous, reply_markup=markup)
-            await services.remember_card(chat_id, incident.id, previous, incident.version)
-            return
-        except TelegramBadRequest as exc:
-            if "not modified" in str(exc):
-                await services.remember_card(chat_id, incident.id, previous, incident.version)
-                return
-            log.info("card %s in chat %s cannot be edited (%s); sending a new one", previous, chat_id, exc)
-    if fresh and previous is not None:
-        # The old card keeps its text and loses its buttons: only the newest card acts.
-        with contextlib.suppress(TelegramBadRequest):
-            await bot.edit_message_reply_markup(chat_id=chat_id, message_id=previous, reply_markup=None)
-    if view.draft_apart is not None:  # the draft under decision is never cut: its own messages, then the card
-        await send_long(bot, chat_id, view.draft_apart)
-    message = await send_long(bot, chat_id, text, markup)
-    await services.remember_card(chat_id, incident.id, message.message_id, incident.version, outbox_id)
-
-
 def with_locale(i18n: I18n, locale: str):  # type: ignore[no-untyped-def]
     """Gettext outside a handler (the sender, jobs): the I18n context with the recipient's locale."""
     from contextlib import ExitStack
@@ -707,4 +573,20 @@ def with_locale(i18n: I18n, locale: str):  # type: ignore[no-untyped-def]
 
 
 def moment(services: Services, when: datetime, locale: str) -> str:
+    """An aware moment in the organisation's time zone: ``"Wed, 11 March, 10:00"`` (bot.i18n.format_moment)."""
     return format_moment(when, services.workflow.calendar.tz, locale, now=services.clock.now())
+
+
+def history_text(
+    incident_id: int, history: Sequence[Event], names: dict[int, str], services: Services, locale: str
+) -> str:
+    """Who did what and when, every event with its comment whole (a "not ours" reason, a return comment,
+    the author's reply): the full record, of any length; sent in parts of one message each."""
+    lines = [_("History of incident No. {number}:").format(number=incident_id)]
+    for event in history:
+        who = names.get(event.actor_id or 0, "—")
+        entry = f"{moment(services, event.at, locale)} — {who}: {event_label(event.name)}"
+        if event.comment:
+            entry += f" («{event.comment}»)"
+        lines.append(entry)
+    return "\n".join(lines)

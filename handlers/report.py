@@ -16,7 +16,7 @@ from bot.report import build_report, build_stats, parse_month, previous_month, r
 from bot.report_files import chart_png, workbook_xlsx
 from bot.services import Person, Services
 from handlers.filters import HasRole, Known
-from handlers.render import send_long
+from handlers.sending import send_long
 
 
 def parse_arguments(text: str | None) -> tuple[str | None, int | None]:
@@ -31,39 +31,45 @@ def parse_arguments(text: str | None) -> tuple[str | None, int | None]:
     return month, department
 
 
-def build_router() -> Router:
-    router = Router(name="report")
-
-    @router.message(Command("report"), Known())
-    async def report(message: Message, command: CommandObject, person: Person, services: Services, bot: Bot) -> None:
-        month_text, department = parse_arguments(command.args)
+async def report(message: Message, command: CommandObject, person: Person, services: Services, bot: Bot) -> None:
+    """/report [YYYY-MM] [department id]: the summary, workbook and chart of each scope the person may read."""
+    month_text, department = parse_arguments(command.args)
+    try:
+        scopes = report_scopes(person.roles, person.responsible_for, department)
+        now = services.clock.now()
+        month = (
+            parse_month(month_text)
+            if month_text
+            else previous_month(now.astimezone(services.workflow.calendar.tz).date())
+        )
+    except DomainError as exc:
+        await message.answer(_refusal(exc))
+        return
+    for scope in scopes:
         try:
-            scopes = report_scopes(person.roles, person.responsible_for, department)
-            now = services.clock.now()
-            month = (
-                parse_month(month_text)
-                if month_text
-                else previous_month(now.astimezone(services.workflow.calendar.tz).date())
-            )
+            await send_report(bot, services, message.chat.id, month, scope, person.locale)
         except DomainError as exc:
             await message.answer(_refusal(exc))
             return
-        for scope in scopes:
-            try:
-                await send_report(bot, services, message.chat.id, month, scope, person.locale)
-            except DomainError as exc:
-                await message.answer(_refusal(exc))
-                return
 
-    @router.message(Command("stats"), HasRole(Role.curator, Role.head))
-    async def stats(message: Message, person: Person, services: Services) -> None:
-        figures = await build_stats(services.sessions, services.workflow, services.clock.now())
-        await message.answer(stats_text(figures, person.locale))
 
-    @router.message(Command("stats"), Known())
-    async def stats_refused(message: Message) -> None:
-        await message.answer(_("The live figures are for curators and heads."))
+async def stats(message: Message, person: Person, services: Services) -> None:
+    """/stats: the live figures, for curators and heads."""
+    figures = await build_stats(services.sessions, services.workflow, services.clock.now())
+    await message.answer(stats_text(figures, person.locale))
 
+
+async def stats_refused(message: Message) -> None:
+    """/stats from anyone else."""
+    await message.answer(_("The live figures are for curators and heads."))
+
+
+def build_router() -> Router:
+    """A fresh router with /report and /stats."""
+    router = Router(name=__name__)
+    router.message.register(report, Command("report"), Known())
+    router.message.register(stats, Command("stats"), HasRole(Role.curator, Role.head))
+    router.message.register(stats_refused, Command("stats"), Known())
     return router
 
 

@@ -6,10 +6,14 @@ from aiogram.fsm.state import State, StatesGroup
 
 
 class Intake(StatesGroup):
+    """The curator registers a post."""
+
     card = State()  # the registration card is open: buttons set topic, location, importance…
 
 
 class Dialog(StatesGroup):
+    """A dialog a card button opened: it waits for a text or a draft."""
+
     reason = State()  # a free-text reason: not ours, not processable
     draft = State()  # collecting a draft: text and media, then preview and submit
     return_comment = State()  # the curator's comment to a return
@@ -18,5 +22,7 @@ class Dialog(StatesGroup):
 
 
 class AbsenceDialog(StatesGroup):
+    """Recording an absence in /absence."""
+
     period = State()  # the absent person is chosen: waiting for the dates
     substitute = State()  # the dates are known: waiting for the substitute's button

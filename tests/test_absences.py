@@ -10,6 +10,7 @@ import pytest
 
 from bot.domain.absence import parse_period
 from bot.domain.errors import InvalidInput
+from handlers.callbacks import AbsenceAction, AbsenceCb
 from tests.botapi import ChatMessage
 from tests.world import World, world
 
@@ -111,16 +112,18 @@ async def test_absences_refuse_strangers_overlaps_and_forged_buttons(tmp_path: P
         assert len(absences) == 1
 
         # Forged and stale buttons change nothing.
-        await w.curator.press_data(question, "abs:sub:0:201:0")  # a substitute with no dialog open
+        substitute = AbsenceCb(action=AbsenceAction.substitute, user_id=201).pack()
+        await w.curator.press_data(question, substitute)  # a substitute with no dialog open
         await w.curator.send("/cancel")
         await w.settle()
-        await w.curator.press_data(question, "abs:sub:0:201:0")
+        await w.curator.press_data(question, substitute)
         assert "no longer valid" in (await w.curator.wait_alert()).text
-        await w.curator.press_data(question, "abs:del:0:0:999")
+        await w.curator.press_data(question, AbsenceCb(action=AbsenceAction.cancel, absence_id=999).pack())
         assert "no longer recorded" in (await w.curator.wait_alert()).text
-        await w.curator.press_data(question, "abs:dep:999:0:0")
+        await w.curator.press_data(question, AbsenceCb(action=AbsenceAction.department, department_id=999).pack())
         assert "no longer valid" in (await w.curator.wait_alert()).text
-        await anna.press_data(anna.messages[-1], "abs:del:0:0:1")  # an executor forging a cancellation
+        # an executor forging a cancellation
+        await anna.press_data(anna.messages[-1], AbsenceCb(action=AbsenceAction.cancel, absence_id=1).pack())
         assert "Your role does not allow this" in (await anna.wait_alert()).text
         assert len(await w.app.services.absences(await w.app.services.identify(w.curator.user_id))) == 1
 
@@ -137,7 +140,8 @@ async def test_responsible_official_records_absences_of_their_department_only(tm
         menu = await head.wait_message(where=lambda m: bool(m.buttons))
         await w.press(head, menu, "➕ Record an absence")
         assert menu.buttons == [["Управление ЖКХ"]]  # only the official's own department
-        await head.press_data(menu, f"abs:dep:{await w.department_id('Комитет по дорогам')}:0:0")
+        roads = await w.department_id("Комитет по дорогам")
+        await head.press_data(menu, AbsenceCb(action=AbsenceAction.department, department_id=roads).pack())
         assert "no longer valid" in (await head.wait_alert()).text
         await w.press(head, menu, "Управление ЖКХ")
         await w.press(head, menu, "Анна Исполнитель")

@@ -1,8 +1,10 @@
-"""The house's written rules that a test can check: every public name of storage/ and bot/ has a docstring."""
+"""The house's written rules that a test can check: the import contracts, and a docstring on every public name
+of storage/ and bot/."""
 
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,35 @@ def test_every_public_name_of_the_application_layer_has_a_docstring() -> None:
     read, missing = undocumented_in("bot")
     assert read >= 10, "bot/ modules not found"
     assert not missing, "public names without a docstring:\n" + "\n".join(missing)
+
+
+def test_the_import_rules_of_the_house_hold(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The contracts in pyproject.toml ([tool.importlinter]): the domain imports nothing of aiogram, SQLAlchemy,
+    handlers, storage or the application; storage imports neither handlers nor the application; handlers do not
+    import storage (STYLE.md «The house»)."""
+    from importlinter.cli import lint_imports
+
+    monkeypatch.chdir(ROOT)
+    code = lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True)
+    report = capsys.readouterr().out
+    assert code == 0, report
+    assert report.count("KEPT") == 3, report
+
+
+def test_a_broken_import_rule_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The contract check is not vacuous: the same contracts over a house whose domain imports aiogram fail."""
+    from importlinter.cli import lint_imports
+
+    for package in ("bot", "bot/domain", "handlers", "storage"):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / "bot" / "domain" / "rule.py").write_text("import aiogram\n")
+    contracts = (ROOT / "pyproject.toml").read_text(encoding="utf-8").split("[tool.importlinter]", 1)[1]
+    (tmp_path / "pyproject.toml").write_text("[tool.importlinter]" + contracts, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for module in [m for m in sys.modules if m.split(".")[0] in ("bot", "handlers", "storage")]:
+        monkeypatch.delitem(sys.modules, module)  # the graph is built from the packages found on the path
+    assert lint_imports(config_filename=str(tmp_path / "pyproject.toml"), no_cache=True, no_logo=True) == 1

@@ -9,6 +9,7 @@ import pytest
 
 from bot.domain.errors import NotFound
 from bot.domain.incident import State
+from handlers.callbacks import CardAction, CardCb
 from tests.world import world
 
 POST = "https://vk.com/wall-1_100 На ул. Ленина третью неделю не вывозят мусор, контейнеры переполнены"
@@ -118,10 +119,12 @@ async def test_stale_and_repeated_presses_change_nothing_and_say_who_did_it(tmp_
         incident = await w.app.services.get(1)
         assert incident.version == 2 and incident.state is State.in_work
 
-        await anna.press_data(mine, "c:1:approve:0")  # a forged approval by an executor
+        # a forged approval by an executor
+        await anna.press_data(mine, CardCb(incident_id=1, action=CardAction.approve).pack())
         alert = await anna.wait_alert()
         assert "already" in alert.text.lower() or "cannot" in alert.text.lower() or "role" in alert.text.lower()
-        await anna.press_data(mine, "c:999:accept:0")  # an incident that does not exist
+        # an incident that does not exist
+        await anna.press_data(mine, CardCb(incident_id=999, action=CardAction.accept).pack())
         assert "No such incident" in (await anna.wait_alert()).text
         await anna.press_data(mine, "totally:forged")
         assert "no longer valid" in (await anna.wait_alert()).text
@@ -139,7 +142,7 @@ async def test_unknown_user_gets_one_polite_sentence_and_no_data(tmp_path: Path)
         assert "invitation" in answer.text.lower() or "приглаш" in answer.text.lower()
         await stranger.send("https://vk.com/wall-1_7 тоже пост")
         await w.settle()
-        await stranger.press_data(answer, "c:1:accept:0")
+        await stranger.press_data(answer, CardCb(incident_id=1, action=CardAction.accept).pack())
         alert = await stranger.wait_alert()
         assert alert.show_alert
         texts = " ".join(m.text or "" for m in stranger.messages) + (alert.text or "")
@@ -424,7 +427,7 @@ async def test_long_draft_preview_is_split_and_the_card_stays_within_limits(tmp_
 
 async def test_caption_over_1024_characters_goes_to_a_separate_message(tmp_path: Path) -> None:
     from bot.domain.incident import Attachment
-    from handlers.render import send_attachments
+    from handlers.sending import send_attachments
 
     async with world(tmp_path, "otradnaya") as w:
         await w.curator.send("photo", photo=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.flood import FloodGuard, FloodLimits
+from handlers.callbacks import CardAction, CardCb
 from tests.botapi import Limits, RecordedRequest
 from tests.world import CURATOR_ID, World, incident_number, world
 
@@ -173,11 +174,11 @@ async def test_a_whole_lifecycle_makes_no_edit_that_changes_nothing(tmp_path: Pa
         # «Refresh» redraws the card without the last notice's header; pressed again, nothing changes: the
         # second redraw is not sent.
         final = w.card_of(w.curator, number)
-        await w.curator.press_data(final, f"c:{number}:refresh:0")
+        await w.curator.press_data(final, CardCb(incident_id=number, action=CardAction.refresh).pack())
         await w.curator.wait_alert()
         await w.settle()
         edits = len(w.api.calls("editMessageText"))
-        await w.curator.press_data(final, f"c:{number}:refresh:0")
+        await w.curator.press_data(final, CardCb(incident_id=number, action=CardAction.refresh).pack())
         await w.curator.wait_alert()
         await w.settle()
 

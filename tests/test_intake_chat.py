@@ -185,3 +185,26 @@ async def test_a_split_shares_its_post_and_the_post_stays_registered_once(tmp_pa
         await w.curator.send("https://m.vk.com/wall-1_100")
         await w.curator.wait_message(contains="This post is already registered: No. 1.")
         assert await count(services) == 3
+
+
+async def test_an_album_joins_its_post_and_a_second_album_while_the_card_is_open_is_a_post_of_its_own(
+    tmp_path: Path,
+) -> None:
+    """The photos of a forwarded album are one post; the next album, sent before the first is registered, gets a
+    registration card of its own (it used to get «Something went wrong»)."""
+    async with world(tmp_path, "kluchi") as w:
+        await w.curator.send_media_group(["https://vk.com/wall-1_1 Яма у школы", None, None])
+        first = await w.curator.wait_message(contains="Яма у школы")
+        await w.settle()
+        await w.until(lambda: "Attachments: 3" in (first.text or ""))
+        await w.curator.send_media_group(["https://vk.com/wall-1_2 Нет света в подъезде", None])
+        second = await w.curator.wait_message(contains="Нет света в подъезде")
+        await w.settle()
+        assert second is not first and CHECK in (second.text or "")
+        await w.until(lambda: "Attachments: 2" in (second.text or ""))
+        assert "Attachments: 3" in (first.text or "")  # the first post keeps its own photos
+        assert not any("went wrong" in (m.text or "") for m in w.curator.messages)
+        await w.curator.press(second, "Register")
+        await w.until(lambda: "check and register" not in (second.text or ""))
+        (source,) = (await w.app.services.get(1)).sources
+        assert (source.url, len(source.attachments)) == ("https://vk.com/wall-1_2", 2)

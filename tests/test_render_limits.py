@@ -55,15 +55,16 @@ from bot.report import (
 )
 from bot.services import DepartmentRecord, Directory, Person, Services
 from handlers.admin import absences_page
+from handlers.callbacks import AbsenceAction, AbsenceCb, CardAction, CardCb
 from handlers.delivery import DIGEST_LINES, render_text
-from handlers.incident import history_text
 from handlers.intake import intake_text
+from handlers.keyboards import card_keyboard
 from handlers.queue import render_queue
 from handlers.render import (
     card_full_text,
-    card_keyboard,
     deadline_label,
     draft_kind_label,
+    history_text,
     render_card,
     state_label,
     with_locale,
@@ -386,9 +387,13 @@ async def test_any_queue_page_fits_and_its_buttons_stay_short(
     assert units(text) <= TEXT_LIMIT and str(page + 1) in text
     assert_keyboard_fits(markup)
     opened = [
-        b.callback_data for row in markup.inline_keyboard for b in row if (b.callback_data or "").startswith("c:")
+        b.callback_data
+        for row in markup.inline_keyboard
+        for b in row
+        if (b.callback_data or "").startswith(CardCb.__prefix__ + ":")
     ]
-    assert opened == [f"c:{i.id}:open:0" for i in items]  # every incident of the page has its button
+    # every incident of the page has its button
+    assert opened == [CardCb(incident_id=i.id, action=CardAction.open).pack() for i in items]
 
 
 @given(
@@ -536,7 +541,8 @@ def test_any_absences_page_fits_and_pages_through_hundreds(
         text, markup = absences_page(records, people, MSK, locale, page)
     assert units(text) <= TEXT_LIMIT
     assert_keyboard_fits(markup)
-    cancels = [b for row in markup.inline_keyboard for b in row if (b.callback_data or "").startswith("abs:del:")]
+    buttons = [AbsenceCb.unpack(b.callback_data or "") for row in markup.inline_keyboard for b in row]
+    cancels = [b for b in buttons if b.action is AbsenceAction.cancel]
     assert len(cancels) == min(10, max(count - 10 * min(max(page, 0), max((count - 1) // 10, 0)), 0))
     assert len([ln for ln in text.split("\n") if ln.startswith("• ")]) == len(cancels)
     if count > 10:
@@ -561,7 +567,7 @@ def test_any_absences_page_fits_and_pages_through_hundreds(
 def test_the_registration_card_fits_whatever_the_post_link_and_names(
     post: dict[str, Any], topic: str, location: str, locale: str
 ) -> None:
-    from handlers.intake import intake_keyboard
+    from handlers.keyboards import intake_keyboard
 
     data = {
         "post": post,
