@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.__main__ import main
 from bot.app import make_services
-from bot.clock import ManualClock
+from bot.cli import main
 from bot.config import Settings
+from bot.domain.clock import ManualClock
+from bot.domain.links import parse_link
 from bot.intake_api import make_app
-from bot.links import parse_link
 from bot.services import Services
 from storage.db import make_engine
 from tests.botapi import Limits
