@@ -174,13 +174,22 @@ def _match(text: Text, slots: tuple[Slot | None, ...], k: int, i: int, limit: in
 
 
 @functools.cache
-def load(name: str) -> PhraseList:
-    """The list ``data/<name>.txt`` of this package, parsed once."""
-    source = resources.files(__package__).joinpath("data", f"{name}.txt").read_text(encoding="utf-8")
-    return PhraseList(name, parse_entries(source.splitlines(), f"{name}.txt"))
+def load(name: str, package: str = __package__) -> PhraseList:
+    """The list ``data/<name>.txt`` of ``package`` (this one by default), parsed once.
+
+    Raises ``FileNotFoundError`` for an unknown list and ``ValueError`` for an entry without a why.
+    """
+    source = resources.files(package).joinpath("data", f"{name}.txt").read_text(encoding="utf-8")
+    return PhraseList(name, parse_entries(source.splitlines(), f"{package}/data/{name}.txt"))
 
 
 @functools.cache
-def word_set(name: str, flag: str | None = None) -> frozenset[str]:
+def word_set(name: str, flag: str | None = None, package: str = __package__) -> frozenset[str]:
     """The normal forms of the one-word entries of list ``name`` (only those with ``:flag`` if given)."""
-    return load(name).single_words(flag)
+    return load(name, package).single_words(flag)
+
+
+def list_names(package: str = __package__) -> list[str]:
+    """The names of all lists in ``package``'s data folder (for tests that check every entry has a why)."""
+    folder = resources.files(package).joinpath("data")
+    return sorted(p.name[: -len(".txt")] for p in folder.iterdir() if p.name.endswith(".txt"))

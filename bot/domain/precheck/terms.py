@@ -127,18 +127,25 @@ def _scan(text: Text) -> list[tuple[int, int, str]]:
     return found
 
 
-def terms(text: Text) -> list[Term]:
-    """Every calendar expression in ``text`` (dates of documents and past periods excluded)."""
+def terms(text: Text, with_natasha: bool = True) -> list[Term]:
+    """Every calendar expression in ``text`` (dates of documents and past periods excluded).
+
+    The word grammar of this module finds most; natasha's dates extractor (``with_natasha``) adds
+    the dates it alone recognises.
+    """
     spans = {(a, b): kind for a, b, kind in _scan(text)}
-    for a, b in text.natasha_dates:
-        if not any(x <= a < y for x, y in spans):
-            spans[(a, b)] = "date"
+    if with_natasha:
+        for a, b in text.natasha_dates:
+            if not any(x <= a < y for x, y in spans):
+                spans[(a, b)] = "date"
     out = []
     for (a, b), kind in sorted(spans.items()):
         if kind in ("past", "vague"):
             continue
         prev = text.prev_word(a)
         bound = prev.lower if prev is not None else None
+        if text.tokens[a].lower in _PERIOD_PREPOSITIONS:
+            bound = text.tokens[a].lower  # «через неделю», «в течение дня»: the term holds its own bound
         after = text.tokens[b] if b < len(text.tokens) else None
         if bound == "от" or (after is not None and after.text == "№"):
             continue  # «постановление от 14.09.2026 № 1187»: the date of a document
@@ -193,8 +200,15 @@ def future_terms(text: Text) -> list[Term]:
     present or state predicate keeps it only with a bounding preposition («назначен на 8
     декабря», «до 4 декабря») or as a full date («бассейн откроется 14 декабря»).
     """
+    out = _future(text, terms(text, with_natasha=False))
+    if not out:  # natasha's grammar is slower: asked only when the word grammar found no term
+        out = _future(text, terms(text))
+    return out
+
+
+def _future(text: Text, found: list[Term]) -> list[Term]:
     out = []
-    for term in terms(text):
+    for term in found:
         tense = _tense_near(text, term.first, term.stop)
         firm = term.bound in _FIRM or (term.bound in ("в", "во") and term.kind in ("month", "year", "period"))
         if tense == "past":

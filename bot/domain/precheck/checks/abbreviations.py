@@ -16,13 +16,14 @@ data/abbreviations_ok.txt.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 
 from .. import lexicon
 from ..context import Draft
 from ..findings import Finding, Reason, finding
-from ..nlp import Text, Token
+from ..nlp import Text, Token, fold
 from .personal_data import car_plate_tokens
 
 _CYR = re.compile(r"[А-ЯЁа-яё]+")
@@ -36,6 +37,12 @@ def is_abbreviation(word: str) -> bool:
         return True
     capitals = [ch.isupper() for ch in word]
     return capitals[-1] or any(a and b for a, b in itertools.pairwise(capitals))
+
+
+@functools.cache
+def _tolerated() -> frozenset[str]:
+    """The folded forms of data/abbreviations_ok.txt."""
+    return frozenset(form for e in lexicon.load("abbreviations_ok").entries for s in e.slots if s for form in s.forms)
 
 
 def _shouted_word(word: str, tok: Token) -> bool:
@@ -62,7 +69,7 @@ def _expanded_here(text: Text, i: int) -> bool:
 def check(draft: Draft) -> Finding | None:
     """A finding quoting each abbreviation whose first use is not expanded, once."""
     text = draft.text
-    ok = {form for e in lexicon.load("abbreviations_ok").entries for s in e.slots if s for form in s.forms}
+    ok = _tolerated()
     plates = car_plate_tokens(text)
     seen: set[str] = set()
     faults: list[str] = []
@@ -70,7 +77,7 @@ def check(draft: Draft) -> Finding | None:
         if tok.kind != "word" or tok.index in plates:
             continue
         for part in tok.text.split("-"):
-            if not is_abbreviation(part) or _shouted_word(part, tok) or part.lower() in ok or part in seen:
+            if not is_abbreviation(part) or _shouted_word(part, tok) or fold(part) in ok or part in seen:
                 continue
             seen.add(part)
             if not _expanded_here(text, tok.index):

@@ -28,6 +28,7 @@ _PLATE = re.compile(
 _MOBILE = re.compile(r"(?<!\d)(?:\+7|8|7)[\s\-]?\(?9\d{2}\)?[\s\-]?\d{3}[\s\-]?\d{2}[\s\-]?\d{2}(?!\d)")
 _FLAT_WORDS = frozenset({"квартира", "кв"})
 _INITIAL = re.compile(r"[А-ЯЁ]")
+_NAME_TAGS = ("Surn", "Name", "Patr")
 
 
 def car_plate_tokens(text: Text) -> set[int]:
@@ -128,6 +129,9 @@ def _surname_runs(text: Text) -> list[tuple[int, int]]:
 
 def _names(text: Text) -> list[str]:
     not_persons = {i for m in lexicon.load("not_persons").find(text) for i in range(m.first, m.stop)}
+    # natasha's NER is the slowest step: run it only when a capitalised word could be a name.
+    if not any(t.is_word and t.text[:1].isupper() and t.info.has(g) for t in text.tokens for g in _NAME_TAGS):
+        return []
     spans = [(a, b) for kind, a, b in text.entities if kind == "PER"]
     spans += [s for s in _surname_runs(text) if not any(a <= s[0] < b for a, b in spans)]
     out = []

@@ -185,13 +185,20 @@ def _ends_subordinate(text: Text, comma: int) -> bool:
 
 
 def _clause_follows(text: Text, i: int) -> bool:
-    """After «или» comes a clause with its own finite verb («…, или мы перезвоним»)."""
+    """After «или» comes a clause with its own subject and verb («…, или мы перезвоним»), not a
+    second verb of the same subject («позвоните, или напишите» is the error)."""
     _, stop = text.sentence_of(i)
+    subject = False
     for t in text.tokens[i + 1 : stop]:
         if t.kind == "punct" and t.text in (",", ";", "—"):
             break
-        if t.is_word and t.info.best.tag.POS == "VERB":
-            return True
+        if not t.is_word:
+            continue
+        tag = t.info.best.tag
+        if tag.POS in ("NOUN", "NPRO") and tag.case == "nomn":
+            subject = True
+        elif tag.POS == "VERB":
+            return subject
     return False
 
 
