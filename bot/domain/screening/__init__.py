@@ -66,7 +66,6 @@ _LOOKALIKE = str.maketrans(
         "u": "и",
         "3": "з",
         "0": "о",
-        "@": "а",
         "6": "б",
         "4": "ч",
         "ё": "е",
@@ -113,7 +112,7 @@ _TRANSLIT = (
     ("z", "з"),
     ("'", "ь"),
 )
-_MASKS = "*#$%_?"
+_MASKS = "*#$%_?@"  # «@» stands for «а» as often as for any other masked letter
 _MASK_FILL = "аеиоуыяюй"  # a masked letter in мат is almost always a vowel or «й»
 _WORD = re.compile(r"[0-9A-Za-zА-Яа-яЁё@*#$%_]+(?:[.\-'][0-9A-Za-zА-Яа-яЁё@*#$%_]+)*")
 # Letters spaced out or dotted: «х у й», «х.у.й», «б-л-я».
