@@ -140,6 +140,10 @@ def test_any_calendar_bound_is_a_term(term):
     assert "no_date" not in got, term
 
 
+def test_a_clock_time_today_is_a_term():
+    assert "no_date" not in found("Здравствуйте! Аварийная бригада устранит протечку на чердаке до 16:00.")
+
+
 def test_a_promise_without_a_calendar_bound_is_no_term():
     got = found("Здравствуйте! Кровлю отремонтируют в ближайшее время, как только позволит погода.")
     assert got.get("no_date") == ("в ближайшее время",)
@@ -213,6 +217,18 @@ def test_measures_taken_after_a_past_incident_need_no_term():
 def test_work_reported_done_without_attachments(draft, word):
     got = found(draft, POTHOLE)
     assert word in got.get("no_evidence", ())
+
+
+def test_closing_a_manhole_is_work_but_closing_for_repairs_is_not():
+    manhole = "Открытый люк у дома 20 на Гагарина! Дети рядом ходят."
+    assert "no_evidence" in found("Люк у дома 20 закрыли новой крышкой.", manhole)
+    assert "no_evidence" not in found("Библиотеку закрыли на ремонт до 1 марта.", "Почему не работает библиотека?")
+
+
+def test_the_event_complained_of_restated_is_not_work():
+    post = "Мою машину эвакуировали со двора незаконно!"
+    draft = "Здравствуйте! Вашу машину эвакуировали, потому что она стояла под знаком. Её можно забрать до 20:00."
+    assert "no_evidence" not in found(draft, post)
 
 
 def test_any_attachment_is_evidence():

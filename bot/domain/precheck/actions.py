@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from . import lexicon
-from .nlp import Text, Token, word_info
+from .nlp import Text, Token, fold, word_info
 
 # Words that turn the infinitive after them into a commitment of the writer or a named body.
 _COMMITMENT = frozenset(
@@ -154,8 +154,24 @@ def _when_finite(text: Text, index: int, tok: Token, lemma_ok: frozenset[str], a
     return when, lemma, partial
 
 
-def actions(text: Text) -> list[Action]:
-    """Every work action in ``text``, in order (one per verb token)."""
+def past_verb_lemmas(text: Text) -> frozenset[str]:
+    """Normal forms of the past-tense verbs and past participles of ``text`` («спилили», «закрыта»)."""
+    return frozenset(
+        fold(p.normal_form)
+        for t in text.tokens
+        if t.is_cyrillic_word
+        for p in t.info.parses[:1]
+        if p.tag.POS in ("VERB", "PRTS") and "past" in p.tag
+    )
+
+
+def actions(text: Text, complained: frozenset[str] = frozenset()) -> list[Action]:
+    """Every work action in ``text``, in order (one per verb token).
+
+    ``complained`` are verbs the citizen's post reports in the past tense («машину эвакуировали»,
+    «зачем спилили»): the same verb done in the draft restates the event complained of, and is
+    not work on the problem.
+    """
     verbs = lexicon.word_set("work_verbs")
     active_only = lexicon.word_set("work_verbs", "active")
     temporary = lexicon.word_set("work_verbs", "temporary")
@@ -185,6 +201,8 @@ def actions(text: Text) -> list[Action]:
             when = When.other
         if text.clause_of(tok.index) in violation_clauses:
             when = When.other  # «поставлен без разрешения»: the offence, not the work
+        if when is When.done and lemma in complained:
+            when = When.other  # «Вашу машину эвакуировали, потому что…»: the event complained of
         out.append(
             Action(
                 first=tok.index,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from . import lexicon
-from .actions import Action, When, actions
+from .actions import Action, When, actions, past_verb_lemmas
 from .findings import Finding
 from .lexicon import Match
 from .nlp import Text, analyse
@@ -50,7 +50,7 @@ class Draft:
 
     @cached_property
     def actions(self) -> list[Action]:
-        return actions(self.text)
+        return actions(self.text, complained=past_verb_lemmas(self.post))
 
     @cached_property
     def done(self) -> list[Action]:

@@ -19,6 +19,7 @@ from .nlp import Text, Token
 _DIGIT_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})(?:\.(\d{2}|\d{4}))?")
 _YEAR = re.compile(r"(20\d\d)(?:-[а-я]+)?")
 _DAY = re.compile(r"\d{1,2}")
+_TIME = re.compile(r"([01]?\d|2[0-3])[:.][0-5]\d")
 # Prepositions after which a date bounds the future whatever the verb's tense.
 _FIRM = frozenset({"до", "к", "ко", "на", "через", "течение", "течении", "позднее", "позже", "по", "с", "со", "после"})
 _PARTS = frozenset({"конец", "начало", "середина", "окончание"})
@@ -32,7 +33,8 @@ _NUMERALS = frozenset(
 class Term:
     """A calendar expression: tokens ``first``..``stop``, its text, kind and the preposition before it.
 
-    ``kind`` is one of ``date``, ``month``, ``year``, ``season``, ``period``, ``day``, ``weekday``.
+    ``kind`` is one of ``date``, ``month``, ``year``, ``season``, ``period``, ``day``, ``weekday``,
+    ``time`` (a clock time after «до»/«к»: a bound on the same day).
     """
 
     first: int
@@ -44,6 +46,18 @@ class Term:
 
 def _flags(tok: Token, flag: str) -> bool:
     return tok.is_word and not tok.lemmas.isdisjoint(lexicon.word_set("terms", flag))
+
+
+def _is_time(text: Text, i: int) -> bool:
+    """Tokens ``i``.. spell a clock time split by razdel: «16», «:», «00»."""
+    toks = text.tokens
+    return (
+        i + 2 < len(toks)
+        and toks[i].kind == "number"
+        and toks[i + 1].text == ":"
+        and toks[i + 2].kind == "number"
+        and bool(_TIME.fullmatch(f"{toks[i].text}:{toks[i + 2].text}"))
+    )
 
 
 def _year_after(text: Text, i: int) -> int:
@@ -117,6 +131,13 @@ def _scan(text: Text) -> list[tuple[int, int, str]]:
                 continue
         elif _flags(t, "season") and t.pos_in("NOUN", "ADVB"):
             found.append((i, _year_after(text, i + 1), "season"))
+        elif t.kind == "number" and (_TIME.fullmatch(t.text) or _is_time(text, i)):
+            prev = text.prev_word(i)
+            if prev is not None and prev.lower in ("до", "к", "ко"):
+                end = i + 3 if _is_time(text, i) else i + 1
+                found.append((i, end, "time"))  # «до 16:00»: a bound today
+                i = end
+                continue
         elif _flags(t, "day"):
             found.append((i, i + 1, "day"))
         elif _flags(t, "weekday") and (t.lower == "выходные" or any("sing" in p.tag for p in t.info.parses)):
