@@ -152,6 +152,10 @@ def test_a_promise_without_a_calendar_bound_is_no_term():
     assert "после поступления финансирования" in got["no_date"]
 
 
+def test_a_past_decision_scheduling_a_date_gives_a_term():
+    assert "no_date" not in found("Здравствуйте! Ремонт кровли перенесли на май 2027 года.")
+
+
 def test_a_date_in_the_past_is_not_a_term_for_the_solution():
     got = found("Здравствуйте! Кровлю осмотрели 2 декабря, протечка над третьим подъездом.")
     assert "no_date" in got
@@ -178,6 +182,14 @@ def test_an_answer_to_a_where_question_needs_no_term():
     post = "Подскажите, где сдать старые батарейки? Не хочу выбрасывать в мусор."
     got = found("Здравствуйте! Батарейки принимают в магазинах «Эко» и в школе № 3, контейнеры стоят у входа.", post)
     assert "no_date" not in got
+
+
+@pytest.mark.parametrize(
+    "post",
+    ["Как долго ещё ждать ремонта крыши?", "Где ремонт, который нам обещали летом?", "Почему не чинят крышу?"],
+)
+def test_questions_that_ask_when_or_complain_need_a_term(post):
+    assert "no_date" in found("Здравствуйте! Крышу отремонтируют в ближайшее время.", post)
 
 
 def test_a_why_not_question_asks_for_action_and_needs_a_term():
@@ -212,6 +224,7 @@ def test_measures_taken_after_a_past_incident_need_no_term():
         ("Снег расчищен, дорожки посыпаны песком. Фото прилагаем.", "расчищен"),
         ("Провал на въезде временно огородили сигнальной лентой.", "огородили"),
         ("Начали ремонт въезда: старый асфальт уже сняли.", "Начали"),
+        ("Фонари на въезде включили вчера вечером.", "включили"),
     ],
 )
 def test_work_reported_done_without_attachments(draft, word):
@@ -243,6 +256,7 @@ def test_any_attachment_is_evidence():
         "Подрядчику вынесено предупреждение, яму он заделает до 5 декабря.",  # a warning
         "Яму ещё не заделали: асфальтовый завод закрыт до 5 декабря.",  # negated
         "Гараж у въезда построен без разрешения, владельцу выдано предписание.",  # the offence, not work
+        "Въезд включили в план ремонта на 2027 год.",  # a decision, not work
     ],
 )
 def test_plans_checks_warnings_and_negations_need_no_evidence(draft):

@@ -217,7 +217,8 @@ def _predicate_tense(text: Text, t: Token) -> str | None:
 def future_terms(text: Text) -> list[Term]:
     """The calendar expressions that bound something still to come.
 
-    A past predicate («27 ноября служба забрала собак») makes a date history, not a term; a
+    A past predicate («27 ноября служба забрала собак») makes a date history, not a term, unless
+    «на» schedules it («вывоз назначили на 8 декабря»); a
     present or state predicate keeps it only with a bounding preposition («назначен на 8
     декабря», «до 4 декабря») or as a full date («бассейн откроется 14 декабря»).
     """
@@ -232,8 +233,8 @@ def _future(text: Text, found: list[Term]) -> list[Term]:
     for term in found:
         tense = _tense_near(text, term.first, term.stop)
         firm = term.bound in _FIRM or (term.bound in ("в", "во") and term.kind in ("month", "year", "period"))
-        if tense == "past":
-            continue
+        if tense == "past" and term.bound != "на":
+            continue  # «на» schedules even after a past verb: «перенесли на май», «включили в план на 2027 год»
         if tense in ("present", "state") and not (firm or (tense == "present" and term.kind == "date")):
             continue
         out.append(term)

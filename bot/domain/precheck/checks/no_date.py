@@ -32,6 +32,7 @@ def _asks_for_information(post: Text) -> bool:
 
     openers = lexicon.word_set("questions", "opener")
     politeness = lexicon.word_set("questions", "polite")
+    waiting = lexicon.word_set("questions", "when")
     for first, stop in post.sentences:
         words = [t for t in post.tokens[first:stop] if t.is_word]
         if not words or "?" not in post.sentence_text(post.tokens[first].sentence):
@@ -40,13 +41,18 @@ def _asks_for_information(post: Text) -> bool:
             words = words[1:]
         if not words or words[0].lemmas.isdisjoint(openers):
             continue
-        for k, w in enumerate(words[1:4], 1):
-            negated = words[k - 1].lower == "не"
+        if any(not w.lemmas.isdisjoint(waiting) for w in words):
+            continue  # «Как долго ещё ждать?» asks when, not how
+        # The verb right after the question word (a pronoun or «можно» may stand between):
+        # «Где оформить», «Где можно получить», «Зачем вы спилили» — not «Где ремонт, который обещали?».
+        for k, w in enumerate(words[1:3], 1):
             pos = w.info.best.tag
-            if pos.POS == "INFN" and not negated:
+            if words[k - 1].lower == "не":
+                break
+            if pos.POS == "INFN" or (pos.POS in ("VERB", "PRTS") and "past" in pos):
                 return True
-            if pos.POS in ("VERB", "PRTS") and "past" in pos and not negated:
-                return True
+            if pos.POS not in ("NPRO", "PRED", "ADVB", "PRCL"):
+                break
     return False
 
 
