@@ -440,6 +440,8 @@ def test_spelling_wrong_forms_and_punctuation(draft, word):
         "Ёлку и елку поставят до 20 декабря, а въезд ООО «Стройтрансгаз» отремонтирует в Кедровке.",
         "Госномер машины на видеорегистраторе не виден, капремонт въезда включён в план на 2027 год.",
         "Мы знаем, где яма, её заделают в течение недели.",
+        "Позвоните, если будет нужно, а яму заделают до 5 декабря.",
+        "Напишите нам, если будет нужна помощь.",
     ],
 )
 def test_correct_writing_is_not_flagged(draft):
@@ -500,3 +502,113 @@ def test_the_domain_packages_import_nothing_of_telegram_sql_or_the_network():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
     assert out.stdout.strip() == ""
+
+
+# --- the rules' own named examples (answer-quality README), each in a sentence of ours ----------------
+
+NAMED_TERMS = [
+    "до двадцатого декабря",
+    "до конца месяца",
+    "в течение недели",
+    "в мае 2027 года",
+    "в 2027 году",
+]
+
+
+@pytest.mark.parametrize("term", NAMED_TERMS)
+def test_named_terms(term):
+    assert "no_date" not in found(f"Здравствуйте! Протечку над пятым этажом устранят {term}.")
+
+
+def test_a_weather_proviso_does_not_cancel_a_term():
+    draft = "Здравствуйте! Кровлю переложат, если будет сухо; закончить рассчитываем к 15 декабря."
+    assert "no_date" not in found(draft)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "quoted"),
+    [
+        ("в ближайшее время", "в ближайшее время"),
+        ("когда будет готово, сообщим дополнительно", "сообщим дополнительно"),
+        ("с учётом возможностей бюджета", "с учётом возможностей бюджета"),
+    ],
+)
+def test_named_non_terms(phrase, quoted):
+    got = found(f"Здравствуйте! Кровлю над пятым этажом отремонтируют {phrase}.")
+    assert quoted in got.get("no_date", ())
+
+
+@pytest.mark.parametrize(
+    "cliche",
+    [
+        "Во исполнение",
+        "В рамках реализации",
+        "вышеуказанный",
+        "Доводим до Вашего сведения",
+        "В целях обеспечения",
+        "осуществляется в соответствии с",
+        "силами",
+    ],
+)
+def test_named_cliches(cliche):
+    drafts = {
+        "Во исполнение": "Во исполнение вашей просьбы кровлю отремонтируют до 20 декабря.",
+        "В рамках реализации": "В рамках реализации программы кровлю отремонтируют до 20 декабря.",
+        "вышеуказанный": "Кровлю над вышеуказанным подъездом отремонтируют до 20 декабря.",
+        "Доводим до Вашего сведения": "Доводим до Вашего сведения, что кровлю отремонтируют до 20 декабря.",
+        "В целях обеспечения": "В целях обеспечения сухости кровлю отремонтируют до 20 декабря.",
+        "осуществляется в соответствии с": "Ремонт кровли осуществляется в соответствии с планом, до 20 декабря.",
+        "силами": "Кровлю отремонтируют силами подрядчика до 20 декабря.",
+    }
+    got = found(drafts[cliche])
+    stem = cliche.lower()[:10]  # «вышеуказанный» is quoted as written: «вышеуказанным»
+    assert any(stem in w.lower() for w in got.get("bureaucratese", ())), got
+
+
+def test_a_named_act_with_number_and_date_and_plain_rules():
+    got = found("Деревья спилили по заключению (постановление администрации от 14.09.2026 № 1187).", attachments=1)
+    assert any("от 14.09.2026 № 1187" in w for w in got.get("bureaucratese", ()))
+    for plain in ("по правилам благоустройства", "по областному закону о тишине"):
+        assert "bureaucratese" not in found(f"Шуметь после 22:00 нельзя {plain}, завтра предупредим соседей.")
+
+
+@pytest.mark.parametrize("abbr", ["МКУ", "МУП", "МБОУ", "УК", "ТКО", "ГВС", "МКД", "СНТ", "СанПиН"])
+def test_named_abbreviations_to_expand(abbr):
+    assert found(f"Кровлю отремонтирует {abbr} до 20 декабря.").get("abbreviations") == (abbr,)
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        "Кровлю отремонтирует управляющая компания (УК) «Дом» до 20 декабря, УК пришлёт фото.",
+        "Мусор заберёт оператор по вывозу ТКО (твёрдых коммунальных отходов) до 20 декабря.",
+        "Справку о ДТП дадут в МФЦ, ГИБДД, МВД или МЧС; РФ, ЖКХ, ЕГЭ и ОГЭ тут ни при чём; ООО, АО, ПАО, ИП — тоже.",
+        "Минздрав, капремонт, соцзащита и спорткомплекс — обычные слова; кровлю починят до 20 декабря.",
+    ],
+)
+def test_named_tolerated_and_expanded_abbreviations(draft):
+    assert "abbreviations" not in found(draft)
+
+
+def test_named_redirect_examples():
+    assert "redirect" in found("Не относится к полномочиям администрации, обращение направлено в министерство.")
+    assert "redirect" not in found("Мы передали в УК «ЖилСервис»: лифт запустят до 11 декабря.")
+    post = "Где оформить парковочное разрешение для инвалида?"
+    assert "redirect" not in found("Разрешение оформляют в МФЦ, нужен паспорт.", post)
+
+
+def test_photo_promised_in_words_is_no_evidence():
+    got = found("Кровлю над пятым этажом залатали. Фото прилагаем.", attachments=0)
+    assert "no_evidence" in got
+    assert "no_evidence" not in found("Кровлю над пятым этажом залатали. Фото прилагаем.", attachments=1)
+
+
+@pytest.mark.parametrize("word", ["Здраствуйте", "извенения", "рассматриваються", "демонтированно"])
+def test_named_misspellings(word):
+    draft = {
+        "Здраствуйте": "Здраствуйте! Кровлю отремонтируют до 20 декабря.",
+        "извенения": "Приносим извенения, кровлю отремонтируют до 20 декабря.",
+        "рассматриваються": "Сейчас рассматриваються сметы, кровлю отремонтируют до 20 декабря.",
+        "демонтированно": "Старое покрытие демонтированно, новое положат до 20 декабря.",
+    }[word]
+    assert word in found(draft, attachments=1).get("spelling", ())

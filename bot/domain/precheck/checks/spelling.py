@@ -214,7 +214,10 @@ def _conditional_without_comma(text: Text, i: int) -> str | None:
             return None  # the clauses are separated
         if t.is_word and t.lower in ("и", "или", "а", "но"):
             return None  # «если будет темно и холодно»: one clause with joined parts
-        if _predicate(t):
+        # A form of «быть» with the next word is one predicate («если будет нужно»), not two.
+        if _predicate(t) and not (
+            predicates and predicates[-1] == t.index - 1 and "быть" in text.tokens[t.index - 1].lemmas
+        ):
             predicates.append(t.index)
             if len(predicates) == 2:
                 return text.span(i, t.index + 1)
