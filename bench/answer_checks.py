@@ -29,11 +29,16 @@ ROUNDS = 3
 sys.path.insert(0, str(REPO))
 
 
+def _fail(message: str) -> None:
+    print(f"answer_checks: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def load_cases(path: Path) -> list[dict]:
     """The cases of a JSONL file; exits with status 2 and a clear message when it cannot be read."""
     if not path.is_file():
-        sys.exit(
-            f"answer_checks: no labelled set at {path}\n"
+        _fail(
+            f"no labelled set at {path}\n"
             "  (the default is ../shared/answer-quality/cases.jsonl beside the repository; pass --cases FILE.jsonl)"
         )
     cases = []
@@ -44,9 +49,10 @@ def load_cases(path: Path) -> list[dict]:
             case = json.loads(line)
             case["attachments"] = int(case.get("attachments", 0))
             case["reasons"] = list(case["reasons"])
-            case["draft"], case.get("post", "")
+            if not isinstance(case["draft"], str):
+                raise TypeError("draft is not a string")
         except (ValueError, KeyError, TypeError) as exc:
-            sys.exit(f"answer_checks: {path}:{n}: not a case ({exc})")
+            _fail(f"{path}:{n}: not a case ({exc})")
         cases.append(case)
     return cases
 

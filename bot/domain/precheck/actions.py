@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from . import lexicon
-from .nlp import Text, Token, fold, word_info
+from .nlp import Text, Token, fold
 
 # Words that turn the infinitive after them into a commitment of the writer or a named body.
 _COMMITMENT = frozenset(
@@ -216,18 +216,3 @@ def actions(text: Text, complained: frozenset[str] = frozenset()) -> list[Action
             )
         )
     return out
-
-
-def done_work(text: Text) -> list[Action]:
-    """Work the text asserts is done, in whole, in part or as a temporary measure."""
-    return [a for a in actions(text) if a.when is When.done and a.real]
-
-
-def planned_work(text: Text) -> list[Action]:
-    """Work the text asserts will be done (future tense or a commitment)."""
-    return [a for a in actions(text) if a.when is When.planned and a.real]
-
-
-def is_work_lemma(word: str) -> bool:
-    """True when ``word`` is a form of a work verb (used by tests and the benchmark's error list)."""
-    return not word_info(word.lower()).lemmas.isdisjoint(lexicon.word_set("work_verbs"))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
@@ -235,9 +234,6 @@ class Text:
     def sentence_text(self, n: int) -> str:
         first, stop = self.sentences[n]
         return self.span(first, stop) if stop > first else ""
-
-    def words(self) -> Iterator[Token]:
-        return (t for t in self.tokens if t.kind == "word")
 
     def prev_word(self, index: int, skip: frozenset[str] = frozenset()) -> Token | None:
         """The nearest word token before ``index`` in the same sentence, skipping folded ``skip``."""
