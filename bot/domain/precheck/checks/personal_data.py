@@ -100,10 +100,17 @@ def _official(text: Text, first: int, stop: int) -> bool:
 
 
 def _address(text: Text, first: int, stop: int) -> bool:
-    """«ул. Гагарина», «на Кирова, 18», «Гагарина 3»: a street named after someone."""
+    """«ул. Гагарина», «на Кирова, 18», «Гагарина 3», «на Пушкина»: a street named after someone.
+
+    A lone surname after «на»/«по» is read as a street («яма на Чкалова»), the way addresses are
+    said; «жалоба на Петрова» is lost to that, a full name or initials are still found.
+    """
     words = lexicon.word_set("address_words")
     prev = [t for t in text.tokens[max(0, first - 2) : first] if t.kind != "punct" or t.text == "."]
     if any(not t.lemmas.isdisjoint(words) for t in prev if t.is_word):
+        return True
+    before = text.prev_word(first)
+    if stop - first == 1 and before is not None and before.lower in ("на", "по"):
         return True
     nxt = text.tokens[stop] if stop < len(text.tokens) else None
     if nxt is not None and nxt.text == ",":
