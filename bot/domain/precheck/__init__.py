@@ -29,12 +29,7 @@ def check_draft(post: str, draft: str, attachments: int = 0) -> list[Finding]:
     ctx = Draft(post, draft, attachments)
     if not ctx.text.tokens:
         return []
-    out = []
-    for module in ALL:
-        found = ctx.redirect if module.__name__.endswith(".redirect") else module.check(ctx)
-        if found is not None:
-            out.append(found)
-    return out
+    return [found for found in (module.check(ctx) for module in ALL) if found is not None]
 
 
 def warm_up() -> None:
