@@ -50,6 +50,7 @@ class Draft:
 
     @cached_property
     def actions(self) -> list[Action]:
+        """Every action the draft reports, done or planned, in text order (see actions.actions)."""
         return actions(self.text, complained=past_verb_lemmas(self.post))
 
     @cached_property
@@ -92,6 +93,7 @@ class Draft:
 
     @cached_property
     def redirect(self) -> Finding | None:
+        """The redirect check's finding, computed once: other checks ask whether the draft only redirects."""
         from .checks import redirect
 
         return redirect.check(self)

@@ -39,6 +39,7 @@ class Slot:
     forms: frozenset[str]
 
     def accepts(self, lemmas: frozenset[str], form: str) -> bool:
+        """True when a word with these lemmas (or this exact folded form) fills the slot."""
         return form in self.forms or not self.lemmas.isdisjoint(lemmas)
 
 

@@ -64,6 +64,7 @@ class WordInfo:
 
     @property
     def best(self) -> Parse:
+        """pymorphy3's most probable analysis."""
         return self.parses[0]
 
     def has(self, grammeme: str) -> bool:
@@ -159,18 +160,22 @@ class Token:
 
     @property
     def lower(self) -> str:
+        """The text in lower case with «ё» folded to «е»: the form lists are matched against."""
         return fold(self.text)
 
     @property
     def is_word(self) -> bool:
+        """True for a word token (not a number, sign or space)."""
         return self.kind == "word"
 
     @property
     def is_cyrillic_word(self) -> bool:
+        """True for a word with at least one Cyrillic letter."""
         return self.kind == "word" and bool(_CYRILLIC_RE.search(self.text))
 
     @property
     def info(self) -> WordInfo:
+        """pymorphy3's analyses of the word (cached per word form)."""
         return word_info(self.text.lower())
 
     @property
@@ -233,6 +238,7 @@ class Text:
         return self.sentences[self.tokens[index].sentence]
 
     def sentence_text(self, n: int) -> str:
+        """The text of sentence ``n`` (0-based), "" for an empty one."""
         first, stop = self.sentences[n]
         return self.span(first, stop) if stop > first else ""
 
