@@ -76,10 +76,14 @@ def test_every_public_name_of_the_storage_layer_has_a_docstring() -> None:
     assert not missing, "public names without a docstring:\n" + "\n".join(missing)
 
 
-@pytest.mark.xfail(reason="the application layer (bot/) is being documented next (issue 11 §2)", strict=False)
+# documented with the update-path rework (issue 11 §1), which is rewriting these modules now
+NOT_YET_DOCUMENTED = ("bot/app.py:", "bot/sweep.py:", "bot/outbox.py:")
+
+
 def test_every_public_name_of_the_application_layer_has_a_docstring() -> None:
     read, missing = undocumented_in("bot")
     assert read >= 10, "bot/ modules not found"
+    missing = [m for m in missing if not m.startswith(NOT_YET_DOCUMENTED)]
     assert not missing, "public names without a docstring:\n" + "\n".join(missing)
 
 
