@@ -25,6 +25,7 @@ CLI_LOCALE = "ru"  # the command line speaks Russian, as the officials who run i
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m bot`` (and the ``otklik`` script): ``--config`` and the commands."""
     parser = argparse.ArgumentParser(
         prog="python -m bot",
         description="Otklik: incidents from open sources, answered on time. Without a command the bot runs.",
@@ -79,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command (``argv``: the arguments after the program name; default ``sys.argv[1:]``) and return the
+    process's exit status: 0 done; 2 a configuration error (ConfigError: said on stderr as "error: …") or an
+    import whose rows were refused (listed on stdout, nothing registered). Without a command the bot runs until
+    stopped. argparse's own usage errors exit with 2 (SystemExit) before anything runs; any other exception
+    propagates (a bug, or the database unreachable)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -40,6 +40,9 @@ class _Section(BaseModel):
 
 
 def parse_interval(text: str) -> tuple[time, time]:
+    """``"09:00-18:00"`` as local wall-clock (start, end), naive times; an end of ``24:00`` reads as 23:59:59.
+    Raises ValueError naming ``text`` when it is no such interval, has an impossible time, or ends before it
+    starts."""
     match = _INTERVAL.match(str(text))
     if not match:
         raise ValueError(f"{text!r} is not an interval like 09:00-18:00")
@@ -58,6 +61,10 @@ def _time(hour: int, minute: int, text: str) -> time:
 
 
 class BotSection(_Section):
+    """``[bot]``: the token (or ``OTKLIK_BOT_TOKEN``), an own Bot API server, the default language, where
+    unfinished dialogs live, and webhook mode (Telegram Bot API «setWebhook»: HTTPS only, a secret token of
+    1–256 characters of A-Z, a-z, 0-9, _ and -)."""
+
     token: SecretStr | None = None
     api_base_url: str | None = Field(None, description="own Bot API server, e.g. http://127.0.0.1:8081")
     default_locale: str = "ru"
@@ -95,6 +102,9 @@ class BotSection(_Section):
 
 
 class DatabaseSection(_Section):
+    """``[database]``: an SQLAlchemy async URL (SQLite via aiosqlite, the default, or PostgreSQL via asyncpg;
+    ``OTKLIK_DATABASE_URL`` wins) and whether migrations run at start."""
+
     url: str = DEFAULT_DATABASE
     upgrade_on_start: bool = True
 
@@ -134,6 +144,8 @@ class ScheduleSection(_Section):
         return self
 
     def build(self) -> WeeklySchedule:
+        """The schedule: a weekday's own intervals where given, else ``hours`` on ``workdays``, lunch cut out;
+        the other weekdays are days off. Raises ValueError for overlapping intervals of one day."""
         days: dict[int, list[tuple[time, time]]] = {}
         for index, day in enumerate(WEEKDAYS):
             explicit = getattr(self, day)
@@ -168,6 +180,8 @@ class DecreeSection(_Section):
         return self
 
     def build(self) -> Decree:
+        """The decree as the production calendar takes it. Raises ValueError naming the date for a transfer
+        outside ``year``, from a weekday, or to itself (bot.domain.production_calendar.Decree)."""
         return Decree(self.year, self.name, tuple((t.from_, t.to) for t in self.transfers))
 
 
@@ -191,9 +205,12 @@ class CalendarSection(_Section):
         return self
 
     def build_decrees(self) -> list[Decree]:
+        """The decrees entered in the config, in the order written."""
         return [d.build() for d in self.decrees]
 
     def build(self) -> CalendarOverrides:
+        """The local exceptions (days off, working days, custom hours per local date), which win over the
+        production calendar (bot.domain.worktime.CalendarOverrides)."""
         return CalendarOverrides(
             days_off=frozenset(self.days_off),
             working_days=frozenset(self.working_days),
@@ -248,12 +265,18 @@ class CalendarSpec(_Section):
 
 
 class Department(_Section):
+    """``[[departments]]``: a department (отраслевой орган) made at start if missing — its ``code`` (a short
+    unique id: a-z, 0-9, _ and -), its name, and the Telegram id of its group chat, if any."""
+
     code: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
     name: str = Field(min_length=1, max_length=200)
     chat_id: int | None = None
 
 
 class OrganisationSection(CalendarSpec):
+    """``[organisation]``: the name, the regulation (a preset of bot.domain.presets) with ``overrides`` of its
+    parameters, and the working-time calendar (time zone, schedule, production calendar)."""
+
     name: str = "Администрация"
     preset: str = "otradnaya"
     overrides: dict[str, Any] = Field(default_factory=dict)
@@ -271,6 +294,8 @@ class OrganisationSection(CalendarSpec):
         return self
 
     def build_preset(self) -> Preset:
+        """The preset with the config's overrides applied. Raises ValueError "overrides.<key>: …" for an
+        unknown parameter or a value it cannot take."""
         base = get_preset(self.preset)
         for key, value in self.overrides.items():
             try:
@@ -300,6 +325,7 @@ class DeliverySection(_Section):
     concurrency: int = Field(32, ge=1, le=1000)  # chats served at once
 
     def build(self) -> DeliverySettings:
+        """The outbox sender's settings (bot.outbox.DeliverySettings) with these values, the rest at defaults."""
         return DeliverySettings(
             rate_scale=self.rate_scale,
             lease_seconds=self.lease_seconds,
@@ -339,6 +365,8 @@ class PeopleSection(_Section):
 
 
 class Settings(_Section):
+    """The whole configuration (config.example.toml documents every key); built by ``load_settings``."""
+
     bot: BotSection = Field(default_factory=BotSection)
     database: DatabaseSection = Field(default_factory=DatabaseSection)
     organisation: OrganisationSection = Field(default_factory=OrganisationSection)
@@ -359,12 +387,17 @@ class Settings(_Section):
         return self
 
     def preset(self) -> Preset:
+        """The organisation's regulation with its overrides (validated at load, so it raises nothing)."""
         return self.organisation.build_preset()
 
     def calendar(self) -> WorkCalendar:
+        """The organisation's working-time calendar: its time zone (default: the preset's), schedule, production
+        calendar and local exceptions (SPEC §4). A new instance per call."""
         return self.organisation.build(self.preset().timezone)
 
     def curator_work_calendar(self) -> WorkCalendar:
+        """The curator's working-time calendar: ``[curator_calendar]`` where given (Боровичи п. 5: the regional
+        centre's hours), taking the organisation's zone and decrees where it names none; else ``calendar()``."""
         if self.curator_calendar is None:
             return self.calendar()
         return self.curator_calendar.build(
@@ -381,6 +414,7 @@ class Settings(_Section):
         return [cal.year_status(y) for y in sorted(years)]
 
     def require_token(self) -> str:
+        """The bot token, stripped. Raises ConfigError saying where to set it when it is missing or blank."""
         if self.bot.token is None or not self.bot.token.get_secret_value().strip():
             raise ConfigError(
                 "The bot token is missing. Get one from @BotFather and set it in the environment "
@@ -390,7 +424,13 @@ class Settings(_Section):
 
 
 def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Settings:
-    """Read the TOML file (or the embedded defaults when there is none) and the environment."""
+    """Read the TOML file (or the embedded defaults when there is none) and the environment.
+
+    ``path`` defaults to ``$OTKLIK_CONFIG``; ``env`` (default: ``os.environ``) supplies the token, the database
+    URL, the webhook secret and one more intake token, which win over the file. Raises ConfigError naming the
+    file and each wrong key (format_validation_error): a missing or unreadable file, invalid TOML, values that
+    fail validation.
+    """
     env = dict(os.environ if env is None else env)
     path = path or env.get(ENV_CONFIG) or None
     data: dict[str, Any] = {}
@@ -420,6 +460,8 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
 
 
 def format_validation_error(exc: ValidationError, path: object | None) -> str:
+    """pydantic's errors for people: a first line naming the file (or "Configuration") and the count, then one
+    line per problem, ``  <dotted.key>: <what is wrong>``."""
     where = f"Config file {path}" if path else "Configuration"
     lines = [f"{where} has {exc.error_count()} problem(s):"]
     for error in exc.errors():

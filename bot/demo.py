@@ -126,6 +126,10 @@ class Story:
         return timedelta(minutes=max(1.0, value))
 
     def play(self, detected: datetime) -> Incident | None:
+        """Live the incident detected at ``detected`` (aware) up to ``until``: registered a few working minutes
+        later, then routed, answered… on the workflow's own rules. Returns it as it stands (``records`` holds
+        every step's events), or None when even its registration would fall after ``until``. A DomainError
+        means the story broke a rule: the generator's fault."""
         rng, flow, cast = self.rng, self.flow, self.cast
         cal = flow.calendar
         network = rng.choices(list(NETWORKS), weights=list(NETWORKS.values()))[0]
@@ -150,6 +154,8 @@ class Story:
         return incident
 
     def step(self, incident: Incident, now: datetime, delay: timedelta, action: Callable[[datetime], Any]) -> datetime:
+        """Run ``action(t)`` at ``t`` = ``now`` + ``delay`` of working time and record its events; returns ``t``.
+        Past ``until`` nothing runs and the story ends there (the incident stays open)."""
         now = self.flow.calendar.add(now, delay)
         if now > self.until:
             raise _Stop
@@ -277,7 +283,12 @@ async def fill(
     now: datetime,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[date, date]:
-    """Make ``incidents`` incidents detected over the ``months`` months up to ``now``; returns the months."""
+    """Make ``incidents`` incidents detected over the ``months`` months up to ``now``; returns the months.
+
+    The months are local calendar months of the organisation's zone, the current one last; returns the first
+    days of the first and the last. ``seed`` makes the data repeatable; ``progress(n)`` is called after the n-th
+    incident stored, each in its own transaction. Raises RuntimeError when a story breaks a rule (a bug here).
+    """
     rng = random.Random(seed)
     cast = await ensure_directory(sessions)
     tz = workflow.calendar.tz

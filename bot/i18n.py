@@ -188,6 +188,8 @@ class CatalogI18n(I18n):
     """aiogram's I18n whose locales come from :func:`compiled_catalogs` (in memory) instead of ``.mo`` files."""
 
     def find_locales(self) -> dict[str, gettext.GNUTranslations]:
+        """``{locale: translations}`` compiled in memory (aiogram calls it instead of reading ``.mo`` files);
+        raises FileNotFoundError when the ``locales`` package holds no catalog."""
         return dict(compiled_catalogs())
 
 
@@ -239,7 +241,8 @@ _MOMENT_FORMAT_WITH_YEAR = "EEE, d MMMM y, HH:mm"
 
 def format_moment(moment: datetime, tz: ZoneInfo | str, locale: str, now: datetime | None = None) -> str:
     """``"ср, 11 марта, 10:00"`` / ``"Wed, 11 March, 10:00"`` in the zone ``tz``; the year is added only when it
-    differs from the current year there (``now`` defaults to the system clock)."""
+    differs from the current year there (``now`` defaults to the system clock). Raises ValueError for a naive
+    ``moment``."""
     if moment.tzinfo is None:
         raise ValueError("format_moment needs an aware datetime")
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
@@ -284,7 +287,7 @@ def _hours_and_minutes_overdue(minutes_total: int, locale: str) -> str:
 
 def format_duration(delta: timedelta, locale: str) -> str:
     """Working time for people, in hours and minutes only (no days: ``"26 часов 5 минут"``); seconds are dropped.
-    ``"2 часа 30 минут"``, ``"1 час"``, ``"45 минут"``, ``"0 минут"``."""
+    ``"2 часа 30 минут"``, ``"1 час"``, ``"45 минут"``, ``"0 минут"``. Raises ValueError for a negative ``delta``."""
     return _hours_and_minutes(_whole_minutes(delta), locale)
 
 

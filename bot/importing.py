@@ -47,12 +47,17 @@ class UnreadableFile(Exception):
 
 @dataclass(frozen=True)
 class Table:
+    """A file as read: its rows under the intake API's field names (COLUMNS), ready for bot.intake_rules.check."""
+
     rows: list[tuple[int, dict[str, Any]]]  # (row number as the spreadsheet shows it, {column: value})
     ignored_columns: list[str]  # headers that name no column we know
 
 
 @dataclass
 class Imported:
+    """What an import did, each list in the file's row order: rows registered now, and rows skipped because
+    their post was registered already (by an earlier import, another path, or an earlier row of the file)."""
+
     registered: list[tuple[int, int]] = field(default_factory=list)  # (line, incident number)
     skipped: list[tuple[int, int]] = field(default_factory=list)  # (line, the incident that has the post)
 
@@ -62,7 +67,13 @@ class Imported:
 
 def read_table(path: Path) -> Table:
     """The rows of the first sheet (XLSX) or of a CSV (UTF-8 or Windows-1251; comma, semicolon or tab)
-    under the recognised columns."""
+    under the recognised columns; blank rows are left out, the first non-blank one names the columns.
+
+    XLSX cells keep their types (a date cell is a naive datetime: local time, read by the intake rules); CSV
+    cells are strings. Raises UnreadableFile for a file over MAX_BYTES (20 MB) or MAX_ROWS (10,000) rows, of
+    another type than .csv/.txt/.xlsx/.xlsm, unreadable, empty, or without a column for the link or the text;
+    OSError when it cannot be opened.
+    """
     if path.stat().st_size > MAX_BYTES:
         raise UnreadableFile(f"{path.name}: over {MAX_BYTES // (1024 * 1024)} MB")
     if path.suffix.lower() in (".xlsx", ".xlsm"):
@@ -145,6 +156,11 @@ async def import_rows(
     ``progress(n)`` is called after the n-th row. Another import of the same file waits for this one
     and then skips every row; a post registered by another path meanwhile makes the transaction roll
     back, and the import runs again (up to ATTEMPTS times) — then skipping that post.
+
+    ``person`` registers them (a curator). Raises IllegalTransition ``already_registered`` when every attempt
+    lost such a race, and whatever ``Services.register_many`` raises otherwise (a row not checked by
+    bot.intake_rules may break a rule; NotAllowed ``role_required`` for a person who is not a curator);
+    nothing is saved then.
     """
     items = [(row.source, row.options) for row in rows]
     for attempt in range(1, ATTEMPTS + 1):

@@ -196,6 +196,8 @@ def _json_type(value: Any) -> str:
 
 
 async def start(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Serve ``app`` on ``host``:``port`` (plain HTTP: a TLS proxy goes in front) until the returned runner's
+    ``cleanup()``. Raises OSError when the address cannot be bound (in use, not this machine's)."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

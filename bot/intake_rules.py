@@ -21,7 +21,7 @@ from bot.domain.errors import DomainError
 from bot.domain.incident import MAX_AUTHOR, MAX_EXTERNAL_ID, MAX_POST_TEXT, Importance, Kind, Network, Source
 from bot.domain.links import BadLink, PostLink, parse_link
 from bot.domain.workflow import Workflow
-from bot.services import Directory, Person
+from bot.services import Directory, Person, RegisterOptions
 
 MAX_TOPICS = 20
 MAX_NAME = 255  # topics.name, locations.name
@@ -76,6 +76,8 @@ class IntakeLimits:
 
     @classmethod
     def of(cls, settings: Settings | None) -> IntakeLimits:
+        """The limits the config's ``[intake]`` sets (``future_tolerance_seconds``, ``max_age_days``); the
+        defaults without settings."""
         if settings is None:
             return cls()
         intake = settings.intake
@@ -92,18 +94,26 @@ class Problem:
     message: str
 
     def as_json(self) -> dict[str, str]:
+        """``{"field", "code", "message"}`` as the intake API answers it (bot/intake_openapi.json ``Problem``)."""
         return {"field": self.field, "code": self.code, "message": self.message}
 
 
 @dataclass(frozen=True)
 class Row:
+    """One post that passed every check: register it with ``Services.register(person, [source], **options)``
+    (or ``register_many``). ``source.detected_at`` is the moment as sent (aware); ``options["detected_at"]`` the
+    same, but no later than the check's now."""
+
     line: int  # the row's number as the spreadsheet shows it (the header is row 1); 1 for the API
     source: Source
-    options: dict[str, Any]  # Workflow.register's keyword arguments
+    options: RegisterOptions
 
 
 @dataclass
 class Checked:
+    """What ``check`` found: the rows that register, and for every other row its line and problems (at least
+    one each), both in the order the rows came."""
+
     rows: list[Row] = field(default_factory=list)
     errors: list[tuple[int, list[Problem]]] = field(default_factory=list)  # (line, what is wrong)
 
@@ -122,7 +132,12 @@ class Context:
 
 def check(context: Context, rows: Sequence[tuple[int, Mapping[str, Any]]]) -> Checked:
     """Every row ({field: value} under FIELDS' names) turned into a source and registration options,
-    or every reason it cannot be."""
+    or every reason it cannot be.
+
+    ``rows`` are (line, values) pairs; a moment without an offset is local time of the organisation's zone.
+    Raises nothing for bad input: each problem is a Problem under its row's line (SPEC §7: the same checks as
+    Workflow.register, whose DomainErrors become problems too).
+    """
     checked = Checked()
     topics = {name.lower(): topic_id for topic_id, name in context.directory.topics.items()}
     locations = {name.lower(): loc_id for loc_id, name in context.directory.locations.items()}
@@ -142,7 +157,7 @@ def _check_row(
     topics: dict[str, int],
     locations: dict[str, int],
     problems: list[Problem],
-) -> tuple[Source, dict[str, Any]] | None:
+) -> tuple[Source, RegisterOptions] | None:
     url, text = _text(values.get("url")), _text(values.get("text"))
     author, source_id = _text(values.get("author")), _text(values.get("source_id"))
     link = _link(url, problems)
@@ -169,7 +184,7 @@ def _check_row(
     # when it is sent again a second later); the incident starts no later than now: the sender's clock
     # ran a little fast.
     source = Source(network, link.url if link else None, author, text or "", detected, external_id=source_id)
-    options: dict[str, Any] = {
+    options: RegisterOptions = {
         "importance": importance,
         "kind": kind,
         "topic_ids": topic_ids,

@@ -63,17 +63,20 @@ def parse_month(text: str) -> date:
 
 
 def previous_month(day: date) -> date:
+    """The first day of the month before ``day``'s (a calendar date, no time zone)."""
     first = day.replace(day=1)
     return (first - timedelta(days=1)).replace(day=1)
 
 
 def next_month(day: date) -> date:
+    """The first day of the month after ``day``'s (a calendar date, no time zone)."""
     first = day.replace(day=1)
     return (first + timedelta(days=32)).replace(day=1)
 
 
 def month_bounds(month: date, tz: ZoneInfo) -> tuple[datetime, datetime, list[datetime]]:
-    """Start, end and every local midnight of the month (end included) as aware datetimes."""
+    """Start, end and every local midnight of ``month`` in ``tz`` (the organisation's zone), as aware datetimes
+    in ``tz``: ``[start, end)`` is the month, ``midnights`` runs from start to end inclusive (days + 1 entries)."""
     first, last = month.replace(day=1), next_month(month)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     midnights = [datetime(d.year, d.month, d.day, tzinfo=tz) for d in days]
@@ -94,11 +97,15 @@ class VolumeRow:
 
     @property
     def change(self) -> int:
+        """Incidents this month less the previous month's (negative: fewer)."""
         return self.current - self.previous
 
 
 @dataclass(frozen=True)
 class Volumes:
+    """How many incidents were detected in the month and the previous one (split parents left out, their parts
+    counted), by dimension (DIMENSIONS -> rows, most incidents first) and by local day (SPEC §6 «volumes»)."""
+
     total: int
     previous_total: int
     by: dict[str, list[VolumeRow]]  # DIMENSIONS -> rows, most incidents first
@@ -119,15 +126,20 @@ class GroupTimeliness:
 
     @property
     def on_time_share(self) -> float | None:
+        """Answered on time / answered, 0…1; None when nothing was answered."""
         return self.answered_on_time / self.answered if self.answered else None
 
     @property
     def overdue_share(self) -> float | None:
+        """Overdue / incidents to be answered, 0…1; None when there were none."""
         return self.overdue / self.incidents if self.incidents else None
 
 
 @dataclass(frozen=True)
 class OverdueItem:
+    """One overdue incident of the month's list (SPEC §6): datetimes aware UTC (the workbook shows them in the
+    organisation's zone), ``importance`` and ``state`` as enum values, the names of its live departments."""
+
     incident_id: int
     detected_at: datetime
     importance: str
@@ -140,6 +152,9 @@ class OverdueItem:
 
 @dataclass(frozen=True)
 class Timeliness:
+    """SPEC §6 timeliness: the scope this month and the previous one, the departments' ranking, and the month's
+    overdue incidents, earliest detection first."""
+
     whole: GroupTimeliness
     previous: GroupTimeliness
     ranking: list[GroupTimeliness]  # departments, fastest average answer first, then fewer overdue
@@ -148,6 +163,10 @@ class Timeliness:
 
 @dataclass(frozen=True)
 class Quality:
+    """SPEC §6 quality: answer-track drafts approved (at the first submission), returned (by reason, every
+    ReturnReason listed, most returns first), intermediate answers still without a final, not processable —
+    each this month and the previous one."""
+
     approved: int
     approved_first_time: int
     previous_approved: int
@@ -160,15 +179,20 @@ class Quality:
 
     @property
     def first_time_share(self) -> float | None:
+        """Approved at the first submission / approved, 0…1; None when nothing was approved."""
         return self.approved_first_time / self.approved if self.approved else None
 
     @property
     def previous_first_time_share(self) -> float | None:
+        """``first_time_share`` of the previous month."""
         return self.previous_approved_first_time / self.previous_approved if self.previous_approved else None
 
 
 @dataclass(frozen=True)
 class MonthlyReport:
+    """The monthly report of SPEC §6 for the organisation or one department: ``month`` is its first day (local
+    calendar of ``timezone``), ``generated_at`` aware (the clock's now), every duration in working seconds."""
+
     organisation: str
     timezone: str
     month: date
@@ -182,6 +206,9 @@ class MonthlyReport:
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
+        """The whole report as indented JSON (non-ASCII kept as is): the dataclasses' fields, plus the
+        computed shares (0…1 or null) beside their counts; ``month`` as "YYYY-MM", datetimes in ISO 8601."""
+
         def default(value: Any) -> Any:
             if isinstance(value, datetime | date):
                 return value.isoformat()
@@ -199,6 +226,7 @@ class MonthlyReport:
         return json.dumps(data, ensure_ascii=False, indent=2, default=default)
 
     def title(self, locale: str) -> str:
+        """ "Report for March 2026: <scope>" in ``locale`` (Babel's month name; see month_name)."""
         return translate(
             locale, "Report for {month}: {scope}", month=month_name(self.month, locale), scope=self.scope_name
         )
@@ -236,7 +264,13 @@ async def build_report(
     department_id: int | None,
     now: datetime,
 ) -> MonthlyReport:
-    """The month's report for the organisation or one department, computed by the database."""
+    """The month's report for the organisation or one department, computed by the database.
+
+    ``month``: any day of it; its bounds are local midnights in the organisation's zone. ``now`` (aware) cuts
+    off a month still running (``complete`` False, figures as of ``now``). Raises InvalidInput
+    ``unknown_department`` for a ``department_id`` that is no department; rights are the caller's
+    (report_scopes).
+    """
     tz = workflow.calendar.tz
     start, end, midnights = month_bounds(month, tz)
     p_start, p_end, p_midnights = month_bounds(previous_month(month), tz)
@@ -409,13 +443,19 @@ def _quality(current: MonthFigures, previous: MonthFigures) -> Quality:
 
 @dataclass(frozen=True)
 class LiveStats:
+    """/stats at the moment ``at`` (aware, the clock's): the database's figures and every department's name by id."""
+
     at: datetime
     figures: LiveFigures
     department_names: dict[int, str]
 
 
 async def build_stats(sessions: async_sessionmaker[AsyncSession], workflow: Workflow, now: datetime) -> LiveStats:
-    """The live picture for curators and heads: open, overdue, due within a working hour, intake."""
+    """The live picture for curators and heads: open, overdue, due within a working hour, intake.
+
+    ``now`` aware; "today" and "this month" begin at local midnight in the organisation's zone; "within a working
+    hour" is one hour of the organisation's working time (over a night if need be). Rights are the caller's.
+    """
     cal = workflow.calendar
     local = now.astimezone(cal.tz)
     today = datetime(local.year, local.month, local.day, tzinfo=cal.tz)
@@ -431,6 +471,7 @@ async def build_stats(sessions: async_sessionmaker[AsyncSession], workflow: Work
 
 
 def month_name(month: date, locale: str) -> str:
+    """The month and year as a title says them in ``locale``: "март 2026", "March 2026" (Babel, standalone form)."""
     from babel.dates import format_date
 
     from bot.i18n import locale_of
@@ -450,6 +491,7 @@ def percent(share: float | None, locale: str = "ru") -> str:
 
 
 def duration(seconds: float | None, locale: str) -> str:
+    """Working ``seconds`` in hours and minutes for people (bot.i18n.format_duration); "—" for none."""
     return "—" if seconds is None else format_duration(timedelta(seconds=round(seconds)), locale)
 
 

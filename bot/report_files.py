@@ -56,7 +56,11 @@ def _local(moment: datetime | None, tz: ZoneInfo) -> datetime | None:
 
 
 def workbook_xlsx(report: MonthlyReport, locale: str) -> bytes:
-    """The report as an XLSX workbook: Summary, Volumes, Daily, Timeliness, Overdue, Quality."""
+    """The report as an XLSX workbook: Summary, Volumes, Daily, Timeliness, Overdue, Quality.
+
+    Returns the file's bytes. Moments are shown in the report's zone, durations in working hours; text from
+    people or the config is written as text, never as a formula.
+    """
     from openpyxl import Workbook
 
     tz = ZoneInfo(report.timezone)
@@ -283,7 +287,7 @@ def _width(value: Any) -> int:
 
 
 def chart_png(report: MonthlyReport, locale: str) -> bytes:
-    """Daily volume as bars, and the share answered on time by department as a second panel."""
+    """Daily volume as bars, and the share answered on time by department as a second panel; PNG bytes."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

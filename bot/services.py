@@ -1,5 +1,9 @@
 """Use cases: each is one transaction — load, apply a workflow transition, save it with its events
-and the notifications it causes (outbox). Handlers call these and get plain values back."""
+and the notifications it causes (outbox). Handlers call these and get plain values back.
+
+Errors: a refused action raises a DomainError subclass (bot.domain.errors) whose ``key`` the handlers turn into
+a polite answer (handlers.common.error_text); nothing is saved then. Time: every datetime in and out is aware;
+the services' own come from the clock (UTC), and only rendering converts to the organisation's zone."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,6 +29,8 @@ from bot.domain.incident import (
     Event,
     Importance,
     Incident,
+    Kind,
+    MultiMode,
     ReturnReason,
     Role,
     Source,
@@ -73,9 +79,13 @@ class Person:
 
     @property
     def actor(self) -> Actor:
+        """The person as the workflow's rules see them: the same user id, roles, departments (substitutions
+        folded in) and responsible_for."""
         return Actor(self.id, self.roles, self.departments, self.responsible_for)
 
     def has(self, role: Role) -> bool:
+        """Whether the person holds ``role`` (``executor`` too when they are in a department, directly or as a
+        substitute)."""
         return role in self.roles
 
 
@@ -89,15 +99,30 @@ class Registered:
 
 @dataclass(frozen=True)
 class Directory:
+    """The directory as the pickers offer it: the active departments by name, the active topics and locations
+    as ``{id: name}`` in name order."""
+
     departments: tuple[DepartmentRecord, ...]
     topics: dict[int, str]
     locations: dict[int, str]
 
     def department_name(self, department_id: int | None) -> str:
+        """The department's name; "—" for None or an id that is not an active department."""
         for d in self.departments:
             if d.id == department_id:
                 return d.name
         return "—"
+
+
+class RegisterOptions(TypedDict, total=False):
+    """The options of one incident registered by machine input (bot.intake_rules, register_many): the keyword
+    arguments of ``Services.register`` that a row may carry; a key left out takes that method's default."""
+
+    importance: Importance
+    kind: Kind
+    topic_ids: Iterable[int]
+    location_id: int | None
+    detected_at: datetime | None
 
 
 @dataclass
@@ -116,7 +141,15 @@ class _Batch:
 
 
 class Services:
-    """Everything handlers may call, built once per process and handed to the dispatcher."""
+    """Everything handlers may call, built once per process and handed to the dispatcher.
+
+    A method that changes something runs in one transaction with the notices it causes (the outbox) and wakes
+    the sender (``outbox_ready``). Run for a Telegram update (``CURRENT_UPDATE``), it also records the update
+    as applied, so a redelivered update raises IllegalTransition ``already_done`` instead of applying twice.
+    Refusals are DomainErrors with the keys each method lists; nothing is saved then. Any method may also raise
+    SQLAlchemy's database errors (``OperationalError``: unreachable or locked; ``IntegrityError``: an id that
+    names nothing, where a method says so): not the person's fault, they reach the dispatcher's error handler.
+    """
 
     def __init__(
         self,
@@ -134,6 +167,8 @@ class Services:
     # ------------------------------------------------------------------ people
 
     async def identify(self, telegram_id: int) -> Person | None:
+        """The active user with this Telegram user id, with the departments of the people they stand in for at
+        the clock's now (Отрадная п. 8.2, Боровичи п. 6); None for an unknown or deactivated user."""
         async with self.sessions() as session:
             repo = DirectoryRepository(session)
             user = await repo.get_by_telegram_id(telegram_id)
@@ -161,7 +196,16 @@ class Services:
         )
 
     async def join(self, code: str, telegram_id: int, full_name: str, username: str | None, locale: str) -> Person:
-        """Redeem an invite link: the new person gets the role (and department) it names."""
+        """Redeem an invite link: the new person gets the role (and department) it names.
+
+        Returns the person as ``identify`` sees them now. A user already known by ``telegram_id`` keeps their
+        roles and is reactivated; a new one is stored with ``full_name`` (cut to 255 characters; the Telegram id
+        when empty), ``username`` and ``locale``. An executor's or a responsible official's invite adds the
+        membership of its department; a responsible official's also makes them the department's responsible one.
+
+        Raises InvalidInput ``invite_unknown`` (no such code), ``invite_used`` (claimed before, or by someone
+        else at the same moment), ``invite_expired`` (its ``expires_at`` passed); nothing is saved then.
+        """
         now = self.clock.now()
         async with self.sessions() as session, session.begin():
             repo = DirectoryRepository(session)
@@ -190,6 +234,13 @@ class Services:
             return await self._person(repo, await repo.get_user(user.id))
 
     async def create_invite(self, admin: Person, role: Role, department_id: int | None) -> InviteRecord:
+        """A new invite for ``role`` (and ``department_id``, needed for an executor or a responsible official),
+        valid for INVITE_TTL (7 days) from the clock's now; its ``code`` is 16 URL-safe characters, fit for a
+        ``t.me/<bot>?start=<code>`` link (Telegram Bot API «Deep linking»: up to 64 of A-Z, a-z, 0-9, _ and -).
+
+        Raises NotAllowed ``role_required`` (param ``role="admin"``) unless ``admin`` is an administrator;
+        InvalidInput ``department_needed``; NotFound (param ``department_id``) for an unknown department.
+        """
         if not admin.has(Role.admin):
             raise NotAllowed("only admins invite", key="role_required", role="admin")
         if role in (Role.executor, Role.responsible) and department_id is None:
@@ -209,12 +260,15 @@ class Services:
             )
 
     async def set_locale(self, person: Person, locale: str) -> None:
+        """Store the person's interface language. Raises InvalidInput ``bad_locale`` for anything but "ru" or
+        "en"; NotFound (param ``id``) when the user no longer exists."""
         if locale not in ("ru", "en"):
             raise InvalidInput("unsupported language", key="bad_locale")
         async with self.sessions() as session, session.begin():
             await DirectoryRepository(session).set_locale(person.id, locale)
 
     async def directory(self) -> Directory:
+        """The departments, topics and locations the pickers offer (active ones only; see Directory)."""
         async with self.sessions() as session:
             repo = DirectoryRepository(session)
             return Directory(
@@ -224,10 +278,13 @@ class Services:
             )
 
     async def department_members(self, department_id: int) -> list[UserRecord]:
+        """The department's members, active or not, by user id (empty for an unknown department); the people
+        standing in for them are not included."""
         async with self.sessions() as session:
             return await DirectoryRepository(session).members(department_id)
 
     async def user_names(self, user_ids: Iterable[int]) -> dict[int, str]:
+        """``{user id: full name}`` for these ids, each once; an id of no user is left out."""
         async with self.sessions() as session:
             repo = DirectoryRepository(session)
             names: dict[int, str] = {}
@@ -245,14 +302,16 @@ class Services:
             raise NotAllowed("only administrators and responsible officials record absences", key="role_required")
 
     async def absence_departments(self, viewer: Person) -> list[DepartmentRecord]:
-        """The departments whose people this viewer may record as absent."""
+        """The departments whose people this viewer may record as absent: every active one for an administrator,
+        those they are responsible for otherwise; by name. Raises NotAllowed ``role_required`` for anybody else."""
         self._check_absence_manager(viewer)
         directory = await self.directory()
         return [d for d in directory.departments if viewer.has(Role.admin) or d.id in viewer.responsible_for]
 
     async def absences(self, viewer: Person) -> list[AbsenceRecord]:
-        """Absences running or to come, as far as this viewer manages them: every one for an administrator,
-        those of their departments' people for a responsible official."""
+        """Absences running or to come at the clock's now, as far as this viewer manages them: every one for an
+        administrator, those of their departments' people for a responsible official; the earliest start first,
+        ``[starts_at, ends_at)`` aware UTC. Raises NotAllowed ``role_required`` for anybody else."""
         self._check_absence_manager(viewer)
         async with self.sessions() as session:
             repo = DirectoryRepository(session)
@@ -265,8 +324,17 @@ class Services:
     async def add_absence(
         self, viewer: Person, user_id: int, first: date, last: date, substitute_id: int
     ) -> AbsenceRecord:
-        """Record that ``substitute_id`` stands in for ``user_id`` over whole local days ``first``…``last``;
-        both are told, in the same transaction."""
+        """Record that ``substitute_id`` stands in for ``user_id`` over whole local days ``first``…``last`` (the
+        organisation's zone); both are told, in the same transaction (Отрадная п. 8.2, Боровичи п. 6).
+
+        Returns the stored absence: ``[starts_at, ends_at)`` are the local midnights that begin ``first`` and end
+        ``last``, as aware datetimes. Raises NotAllowed ``role_required`` (neither an administrator nor a
+        responsible official), ``not_your_people`` (a responsible official naming someone outside their
+        departments; they may name themselves as the substitute); InvalidInput ``period_past`` (the period has
+        ended), ``self_substitute``, ``person_inactive`` (either has left), ``absence_overlaps`` (the person is
+        away then already), ``substitute_absent`` (the substitute is away then), ``absent_substitutes`` (the person
+        stands in for someone then); NotFound ``person_gone`` (no such user); IllegalTransition ``already_done``.
+        """
         self._check_absence_manager(viewer)
         starts, ends = day_bounds(first, last, self.workflow.calendar.tz)
         if ends <= self.clock.now():
@@ -310,7 +378,12 @@ class Services:
         return record
 
     async def cancel_absence(self, viewer: Person, absence_id: int) -> AbsenceRecord:
-        """Remove an absence (recorded by mistake, or the person came back early); the substitute is told."""
+        """Remove an absence (recorded by mistake, or the person came back early); the substitute is told.
+
+        Returns the absence as it was. Raises NotAllowed ``role_required`` (as add_absence),
+        ``not_your_people`` (a responsible official, for someone outside their departments); NotFound
+        ``absence_gone`` (removed meanwhile); IllegalTransition ``already_done``.
+        """
         self._check_absence_manager(viewer)
         async with self.sessions() as session, session.begin():
             await self._claim_update(session)
@@ -334,7 +407,13 @@ class Services:
         return {u.id for d in department_ids for u in await repo.members(d)}
 
     async def seed(self, settings: Settings) -> None:
-        """Make the directory hold what the config names (idempotent: existing rows are kept)."""
+        """Make the directory hold what the config names (idempotent: existing rows are kept).
+
+        Adds the missing departments (bound to their ``chat_id``, read through recorded supergroup upgrades),
+        topics and locations, and gives the configured admins, curators, heads and external approvers their
+        role (a person new to the bot is stored with their Telegram id as the name). Nothing is removed, renamed
+        or deactivated.
+        """
         async with self.sessions() as session, session.begin():
             repo = DirectoryRepository(session)
             existing = {d.name: d for d in await repo.list_departments(active_only=False)}
@@ -369,35 +448,68 @@ class Services:
 
     # --------------------------------------------------------------- incidents
 
-    async def register(self, person: Person, sources: Sequence[Source], **options: Any) -> Incident:
-        """Register the posts as a new incident (Workflow.register's ``options``; ``repeat_of_id``: the
-        earlier incident's number), with its notices, in one transaction.
+    async def register(
+        self,
+        person: Person,
+        sources: Sequence[Source],
+        *,
+        importance: Importance = Importance.normal,
+        kind: Kind = Kind.incident,
+        topic_ids: Iterable[int] = (),
+        location_id: int | None = None,
+        detected_at: datetime | None = None,
+        repeat_of_id: int | None = None,
+        via: str | None = None,
+    ) -> Incident:
+        """Register the posts as a new incident by ``person`` (a curator), with its notices, in one transaction
+        (SPEC §2, §7: every intake path ends here or in register_many).
 
-        Raises IllegalTransition ``already_registered`` when a post is registered already — also by
-        another process at the same moment (the database's unique post key decides); nothing is saved.
+        ``sources``: the posts, the first one the incident's own. ``importance`` (SPEC §2: high = socially
+        significant or urgent; it picks the answer term), ``kind`` (``publication``: found by the administration
+        itself, Отрадная п. 2), ``topic_ids`` (kept in order, repeats dropped) and ``location_id`` are the
+        directory's ids. ``detected_at``: the moment of detection (aware; default the clock's now, when the post
+        reached the bot), where every deadline starts (SPEC §4). ``repeat_of_id``: the number of the earlier
+        incident on the same question (SPEC §3 «Repeat message»). ``via``: the channel when it is not the curator's
+        own message — "api" (the intake API: every curator gets the card) or "import" (a file).
+        Returns the stored incident, ``id`` set, deadlines computed.
+
+        Raises (nothing is saved then): NotAllowed ``role_required`` (param ``role="curator"``); InvalidInput
+        ``no_source``, ``empty_source`` (neither a link nor a text), ``long_source``, ``long_author`` (over
+        MAX_POST_TEXT / MAX_AUTHOR characters), ``naive_datetime``, ``detected_in_future`` (after the clock's
+        now); BadLink (an InvalidInput: ``link_scheme``, ``link_host``, ``link_spaces``, ``link_length``);
+        NotFound (param ``incident_id``) when ``repeat_of_id`` names no incident; IllegalTransition
+        ``already_registered`` when a post is registered already — also by another process at the same moment
+        (the database's unique post key decides) — and ``already_done``; IntegrityError for a topic or location
+        id the directory does not hold.
         """
         async with self.sessions() as session, session.begin():
             await self._claim_update(session)
-            incident = await self._register(session, person, sources, dict(options))
+            options = RegisterOptions(
+                importance=importance, kind=kind, topic_ids=topic_ids, location_id=location_id, detected_at=detected_at
+            )
+            incident = await self._register(session, person, sources, options, repeat_of_id=repeat_of_id, via=via)
         self.outbox_ready.set()
         return incident
 
     async def register_many(
         self,
         person: Person,
-        items: Sequence[tuple[Source, dict[str, Any]]],
+        items: Sequence[tuple[Source, RegisterOptions]],
         *,
         via: str,
         progress: Callable[[int], None] | None = None,
     ) -> list[tuple[int, bool]]:
-        """Register each (post, options) as its own incident, all in ONE transaction (an import: all or
-        nothing, on every database); a post registered already — before, or earlier in ``items`` — is
-        not registered again. Returns (incident number, created) per item, in order; ``progress(n)``
-        is called after each item.
+        """Register each (post, options) as its own incident by ``person`` (a curator) with ``via`` ("import"),
+        all in ONE transaction (an import: all or nothing, on every database); a post registered already —
+        before, or earlier in ``items`` — is not registered again. The options are ``register``'s. Returns
+        (incident number, created) per item, in order; ``progress(n)`` is called after the n-th item.
 
         Registrations in bulk wait for each other (two imports of one file at once: the second finds
         every post of the first). Raises IllegalTransition ``already_registered`` when another path
         registered one of the posts meanwhile; nothing is saved then and the caller may run it again.
+        A row that breaks a rule raises as ``register`` does and nothing is saved: check the rows with
+        bot.intake_rules first (a row that passes there registers). On SQLite, waiting longer than
+        BULK_WAIT_SECONDS (900 s) for another long writer raises ``OperationalError`` ("database is locked").
         """
         keys = [post_key(source) for source, _ in items]
         results: list[tuple[int, bool]] = []
@@ -412,7 +524,7 @@ class Services:
                 else:
                     # A copy: a transaction rolled back must leave the caller's sources as they were (no ids).
                     copy = replace(source, attachments=list(source.attachments))
-                    incident = await self._register(session, person, [copy], {**options, "via": via}, batch)
+                    incident = await self._register(session, person, [copy], options, via=via, batch=batch)
                     assert incident.id is not None
                     known[key] = incident.id
                     results.append((incident.id, True))
@@ -426,14 +538,17 @@ class Services:
         session: AsyncSession,
         person: Person,
         sources: Sequence[Source],
-        options: dict[str, Any],
+        options: RegisterOptions,
+        *,
+        repeat_of_id: int | None = None,
+        via: str | None = None,
         batch: _Batch | None = None,
     ) -> Incident:
+        """``register`` within the caller's transaction (``batch``: what an import looks up once)."""
         now = self.clock.now()
-        repeat_of = options.pop("repeat_of_id", None)
         repo = IncidentRepository(session)
-        earlier = await repo.get(repeat_of) if repeat_of is not None else None
-        incident, events = self.workflow.register(person.actor, now, sources, repeat_of=earlier, **options)
+        earlier = await repo.get(repeat_of_id) if repeat_of_id is not None else None
+        incident, events = self.workflow.register(person.actor, now, sources, repeat_of=earlier, via=via, **options)
         await repo.add(incident, events)
         assert incident.id is not None
         await PostRepository(session).claim_posts(incident.id, {post_key(s): s.id for s in incident.sources}.items())
@@ -448,6 +563,7 @@ class Services:
         and ``conflict`` says whether the id came with another post (SPEC §7: idempotent on the
         source's id). Otherwise the post's key decides (bot.domain.links.post_key: the same link in any form;
         without a link, the same text at the same moment), whatever source id it came with.
+        Raises BadLink (an InvalidInput) when ``source.url`` is not a usable link.
         """
         key = post_key(source)
         async with self.sessions() as session:
@@ -461,6 +577,13 @@ class Services:
         return Registered(number) if number is not None else None
 
     async def get(self, incident_id: int, viewer: Person | None = None) -> Incident:
+        """The whole incident (sources, assignments, drafts, pauses; datetimes aware UTC as stored); with
+        ``viewer``, only if they may see it (check_can_see).
+
+        Raises NotFound (param ``incident_id``) when there is none, and NotFound ``not_found`` (param ``id``)
+        when ``viewer`` may not see it: both read "no such incident", so an executor learns nothing of other
+        departments' incidents (SPEC §8).
+        """
         async with self.sessions() as session:
             incident = await IncidentRepository(session).get(incident_id)
         if viewer is not None:
@@ -468,7 +591,12 @@ class Services:
         return incident
 
     def check_can_see(self, viewer: Person, incident: Incident) -> None:
-        """An executor sees only incidents routed to their department (SPEC §8)."""
+        """An executor sees only incidents routed to their department (SPEC §8).
+
+        Curators, heads, administrators and external approvers see every incident; anybody else one with an
+        assignment (in any state) to a department they belong to, stand in for or are responsible for.
+        Returns None when ``viewer`` may see it; raises NotFound ``not_found`` (param ``id``) otherwise.
+        """
         if viewer.roles & {Role.curator, Role.head, Role.admin, Role.external_approver}:
             return
         mine = viewer.departments | viewer.responsible_for
@@ -476,13 +604,21 @@ class Services:
             raise NotFound("no such incident", key="not_found", id=incident.id)
 
     async def history(self, incident_id: int) -> list[Event]:
+        """The incident's audit trail, oldest first (empty for an unknown incident); ``at`` aware UTC,
+        ``work_clock`` in working seconds (Workflow.work_clock). Checks no rights: call ``get(incident_id,
+        viewer)`` first."""
         async with self.sessions() as session:
             return await IncidentRepository(session).events(incident_id)
 
     async def repeat_candidates(self, url: str | None, author: str | None, topic_ids: Sequence[int]) -> list[Incident]:
         """The same question asked before: the same post (its link in any form, bot.domain.links), the same
         author on the same topic recently, or an open incident on the same topic (a further post joins
-        it as a source)."""
+        it as a source).
+
+        Up to 5 incidents, each once, in that order: the post's (at any time), the author's on these topics by
+        number, then up to 3 open ones per topic, most urgent first; "recently" is REPEAT_WINDOW (30 days)
+        before the clock's now. An unusable ``url`` is not looked up. Checks no rights (the caller is a curator).
+        """
         since = self.clock.now() - REPEAT_WINDOW
         try:
             key = parse_link(url).key if url else None
@@ -502,6 +638,8 @@ class Services:
             return [await repo.get(i) for i in list(dict.fromkeys(ids))[:5]]
 
     def actions(self, person: Person, incident: Incident) -> list[Action]:
+        """What ``person`` may do with ``incident`` at the clock's now, in Action's order: each transition tried
+        on a copy (Workflow.actions_for), so a button is offered only where the action would pass."""
         return self.workflow.actions_for(incident, person.actor, self.clock.now())
 
     async def act(
@@ -516,7 +654,15 @@ class Services:
         The transition returns its events, (draft, events) as submit_draft does, or a Transition.
         The incident row is written first, so a lost race fails before any other write. ``posts``: the
         sources the transition added, recorded as registered for this incident (IllegalTransition
-        ``already_registered`` when one is registered already).
+        ``already_registered`` when one is registered already). Returns the incident as saved (``version``
+        bumped; split children are stored beside it).
+
+        Raises NotFound (param ``incident_id``) for an unknown incident, NotFound ``not_found`` when ``person``
+        may not see it (check_can_see); whatever DomainError the transition raises; ConcurrentUpdate (param
+        ``incident_id``) when another change to the incident committed since it was loaded — of two
+        simultaneous actions exactly one wins; IllegalTransition ``already_done`` when the update being
+        handled was applied before. Nothing is saved when it raises. The action methods below say "raises as
+        act" for these.
         """
         now = self.clock.now()
         async with self.sessions() as session, session.begin():
@@ -612,42 +758,101 @@ class Services:
 
     # One method per action, so a handler calls one service function (STYLE: handlers stay thin).
 
-    async def route(self, p: Person, incident_id: int, departments: Sequence[int], mode: Any = None) -> Incident:
+    async def route(
+        self, p: Person, incident_id: int, departments: Sequence[int], mode: MultiMode | None = None
+    ) -> Incident:
+        """Send the incident to ``departments`` (directory ids): one, or several in ``mode`` (None: the preset's
+        joint mode), in the order given (SPEC §3 «Several departments»); a re-route replaces the earlier set.
+
+        Raises as act, and NotAllowed ``role_required`` (param ``role="curator"``); IllegalTransition
+        ``illegal_transition`` (param ``state``) unless the incident is detected or returned; InvalidInput
+        ``no_department``, ``mode_needed`` (``single`` for several), ``use_split`` (a split goes through
+        ``split``); IntegrityError for an id that is no department.
+        """
         return await self.act(p, incident_id, lambda i, now: self.workflow.route(i, p.actor, now, departments, mode))
 
     async def split(self, p: Person, incident_id: int, departments: Sequence[int]) -> Incident:
+        """Divide the incident between ``departments`` (Боровичи п. 17): it closes as ``split``, and each
+        department gets a child incident of its own, routed, with the parent's posts and topics and deadlines
+        from the same detection; each answers the author separately. Returns the parent.
+
+        Raises as act, and NotAllowed ``role_required`` (curator); IllegalTransition ``illegal_transition``
+        (already routed); InvalidInput ``split_parts`` (fewer than two departments, or one named twice);
+        IntegrityError for an id that is no department.
+        """
         parts = [SplitPart(d) for d in departments]
         return await self.act(p, incident_id, lambda i, now: self.workflow.split(i, p.actor, now, parts))
 
     async def not_processable(self, p: Person, incident_id: int, reason: str) -> Incident:
+        """Close the incident without an answer, with ``reason`` (intent to harm, obscenity, threats: SPEC §2,
+        all seeds); open assignments are cancelled.
+
+        Raises as act, and NotAllowed ``role_required`` (curator); IllegalTransition ``closed``, or
+        ``illegal_transition`` once an answer is approved or an intermediate one published; InvalidInput
+        ``empty_reason``, ``long_reason`` (param ``limit``: 1000 characters).
+        """
         return await self.act(
             p, incident_id, lambda i, now: self.workflow.mark_not_processable(i, p.actor, now, reason)
         )
 
     async def change_importance(self, p: Person, incident_id: int, importance: Importance) -> Incident:
+        """Set ``importance``: every deadline is recomputed from detection with the preset's term for it, paused
+        time kept (SLA edge case 14). Raises as act, and NotAllowed ``role_required`` (curator); IllegalTransition
+        ``closed``, ``unchanged`` (the incident has this importance already)."""
         return await self.act(
             p, incident_id, lambda i, now: self.workflow.change_importance(i, p.actor, now, importance)
         )
 
     async def add_source(self, p: Person, incident_id: int, source: Source) -> Incident:
         """A further post joins the incident; IllegalTransition ``already_registered`` when the post is
-        registered already (as another incident, or as a source of this one)."""
+        registered already (as another incident, or as a source of this one).
+
+        Raises as act, and NotAllowed ``role_required`` (curator); IllegalTransition ``closed``; InvalidInput
+        ``duplicate_source`` (the same post in another link form is a source already) and the post checks of
+        ``register`` (``empty_source``, ``long_source``, ``long_author``, ``naive_datetime``, BadLink).
+        """
         return await self.act(
             p, incident_id, lambda i, now: self.workflow.add_source(i, p.actor, now, source), posts=[source]
         )
 
     async def return_not_ours(self, p: Person, incident_id: int, reason: str) -> Incident:
+        """The executor's department returns the incident as not its competence, with ``reason`` (SPEC §3); when
+        no department is left working on it, it is back with the curator (``returned``) for re-routing.
+
+        Raises as act, and the executor's refusals of ``accept``; IllegalTransition ``draft_exists`` (the
+        department has submitted a draft); InvalidInput ``empty_reason``, ``long_reason`` (param ``limit``: 1000).
+        """
         return await self.act(p, incident_id, lambda i, now: self.workflow.return_not_ours(i, p.actor, now, reason))
 
     async def accept(self, p: Person, incident_id: int, department_id: int | None = None) -> Incident:
+        """The executor takes the incident into work for their department (``department_id``; None: whichever
+        of theirs it waits on); ``routed`` becomes ``in_work``.
+
+        Raises as act, and IllegalTransition ``closed``; NotAllowed ``not_executor`` (in no department),
+        ``not_your_department`` (not routed to theirs); IllegalTransition ``not_your_turn`` (joint_sequential:
+        an earlier department's turn, Удмуртия п. 16), ``already_returned`` (theirs returned it),
+        ``already_done`` (accepted already).
+        """
         return await self.act(p, incident_id, lambda i, now: self.workflow.accept(i, p.actor, now, department_id))
 
     async def assign(self, p: Person, incident_id: int, department_id: int, executor_id: int) -> Incident:
+        """The department's responsible official hands the incident to ``executor_id`` (a user id; membership is
+        not checked — the picker offers the department's members); a routed assignment counts as accepted.
+
+        Raises as act, and NotAllowed ``not_responsible``; IllegalTransition ``closed``, ``illegal_transition``
+        (the department has no open assignment on it); IntegrityError for an id that is no user.
+        """
         return await self.act(
             p, incident_id, lambda i, now: self.workflow.assign_executor(i, p.actor, now, department_id, executor_id)
         )
 
     async def designate(self, p: Person, incident_id: int, department_id: int) -> Incident:
+        """joint_parallel: the curator names the department that writes the joint answer (Отрадная п. 19).
+
+        Raises as act, and NotAllowed ``role_required`` (curator); IllegalTransition ``not_joint``,
+        ``illegal_transition`` (param ``state``: past drafting); InvalidInput ``unknown_department`` (it takes no
+        part in the incident).
+        """
         return await self.act(
             p, incident_id, lambda i, now: self.workflow.designate_consolidator(i, p.actor, now, department_id)
         )
@@ -655,11 +860,31 @@ class Services:
     async def submit_draft(
         self, p: Person, incident_id: int, kind: DraftKind, text: str, attachments: Sequence[Attachment] = ()
     ) -> Incident:
+        """An executor submits a draft of ``kind`` with ``text`` and ``attachments`` (Telegram file ids; SPEC §3
+        «Drafts»): an answer, an intermediate answer or a clarification question goes to the curator for
+        approval; a contribution is the department's part of a joint answer, taken at once. Returns the
+        incident; the new draft is ``incident.drafts[-1]``.
+
+        Raises as act, and InvalidInput ``empty_text``, ``long_text`` (param ``limit``: 10,000 characters); the
+        executor's refusals of ``accept``; for an answer-track draft IllegalTransition ``illegal_transition``
+        (the incident waits for no draft), ``no_consolidator``, NotAllowed ``not_consolidator``, ``not_last``
+        (joint answers: Отрадная п. 19, Удмуртия п. 16), InvalidInput ``final_only`` (after an intermediate
+        answer); for a contribution IllegalTransition ``not_joint``, ``illegal_transition``, InvalidInput
+        ``last_writes_answer``.
+        """
         return await self.act(
             p, incident_id, lambda i, now: self.workflow.submit_draft(i, p.actor, now, kind, text, attachments)
         )
 
     async def approve(self, p: Person, incident_id: int, draft_number: int | None = None) -> Incident:
+        """Approve the pending draft: the curator, and with a two-level chain the external approver after them
+        (Петровский п. 10); an approved clarification question pauses the answer clock where the preset says so
+        (Боровичи п. 10; the default of every preset).
+        ``draft_number``: the draft the button was drawn for (None: whichever is pending).
+
+        Raises as act, and IllegalTransition ``illegal_transition`` (no draft waits), ``stale_draft`` (another
+        draft is pending now); NotAllowed ``role_required`` (curator; external_approver at the second level).
+        """
         return await self.act(p, incident_id, lambda i, now: self.workflow.approve(i, p.actor, now, draft_number))
 
     async def return_draft(
@@ -670,6 +895,13 @@ class Services:
         comment: str | None = None,
         draft_number: int | None = None,
     ) -> Incident:
+        """Return the pending draft for revision with ``reasons`` from the checklist (Отрадная п. 14; several
+        may apply) and ``comment``; ``draft_number`` as for ``approve``.
+
+        Raises as act, and IllegalTransition ``illegal_transition``, ``stale_draft`` and NotAllowed
+        ``role_required`` as ``approve``; InvalidInput ``no_reason``, ``other_needs_comment``, ``long_comment``
+        (param ``limit``: 1000 characters).
+        """
         return await self.act(
             p,
             incident_id,
@@ -677,9 +909,22 @@ class Services:
         )
 
     async def author_reply(self, p: Person, incident_id: int, text: str | None = None) -> Incident:
+        """The author answered the clarification question: the answer clock runs again (Боровичи п. 10).
+        ``text``: what they wrote, if recorded. A curator or an executor of a department that accepted it records
+        it. Raises as act, and NotAllowed ``not_allowed``; IllegalTransition ``illegal_transition`` (no
+        clarification is pending); InvalidInput ``long_text`` (param ``limit``: 10,000 characters)."""
         return await self.act(p, incident_id, lambda i, now: self.workflow.record_author_reply(i, p.actor, now, text))
 
     async def publish(self, p: Person, incident_id: int, url: str, draft_number: int | None = None) -> Incident:
+        """The approved answer was posted in the network; ``url`` (http(s), up to 2048 characters) is the
+        published comment (SPEC §3 «Publication»). The incident closes as published, or after an intermediate
+        answer waits for the final one (the preset's ``final_after_intermediate``, 7 working days in every
+        seed); the event records whether it was on time and, when late, by how many working seconds.
+
+        Raises as act, and IllegalTransition ``illegal_transition`` (nothing approved), ``stale_draft``
+        (``draft_number`` is not the approved draft); NotAllowed ``role_required`` (the preset has the curator
+        publish) or ``not_publisher`` (another department's answer); InvalidInput ``bad_url``.
+        """
         return await self.act(p, incident_id, lambda i, now: self.workflow.publish(i, p.actor, now, url, draft_number))
 
     async def _queue_notices(
@@ -725,7 +970,16 @@ class Services:
         )
 
     async def queue(self, person: Person, view: str, page: int, page_size: int = 8) -> tuple[list[Incident], int]:
-        """One page of a queue: mine, department, approval, overdue (scoped by the person's rights)."""
+        """One page of a queue: mine, department, approval, overdue (scoped by the person's rights).
+
+        ``view``: "mine" (a curator: what waits for a curator — detected, returned, on approval, clarification;
+        anybody else: open incidents they accepted or were assigned), "department" (open, live in their
+        departments), "approval" (a draft on approval at either level; everyone's for curators, heads and
+        administrators, else their departments'), "overdue" (the answer or final deadline passed before the
+        clock's now; scoped likewise). ``page`` counts from 0 (a negative one reads as 0), ``page_size``
+        incidents each. Returns (the page, most urgent deadline first and none last; the count of all matches).
+        Raises InvalidInput ``bad_queue`` for another view.
+        """
         open_states = [s for s in State if s not in CLOSED_STATES]
         wide = bool(person.roles & {Role.curator, Role.head, Role.admin})
         filters: dict[str, Any] = {"states": open_states}
@@ -752,6 +1006,7 @@ class Services:
     # ----------------------------------------------------------------- cards
 
     async def card_message(self, chat_id: int, incident_id: int) -> int | None:
+        """The Telegram message id of the incident's card in this chat, or None when it has none there."""
         async with self.sessions() as session:
             return await CardRepository(session).get(chat_id, incident_id)
 
@@ -763,6 +1018,9 @@ class Services:
         version: int | None = None,
         outbox_id: int | None = None,
     ) -> None:
+        """Remember that Telegram message ``message_id`` in ``chat_id`` is the incident's card there, showing
+        ``version`` (None: not drawn yet), sent by outbox row ``outbox_id`` (None: by a handler); it replaces the
+        chat's earlier card of the incident. Raises IntegrityError for an unknown incident."""
         async with self.sessions() as session, session.begin():
             await CardRepository(session).remember(chat_id, incident_id, message_id, version, outbox_id)
 
@@ -772,14 +1030,20 @@ class Services:
             return await CardRepository(session).drawn_by(chat_id, incident_id) == outbox_id
 
     async def card_is_current(self, chat_id: int, incident_id: int, version: int) -> bool:
+        """Whether the chat's card of the incident shows ``version`` (Incident.version) or a later one; False
+        when there is no card there or it is not drawn yet."""
         async with self.sessions() as session:
             shown = await CardRepository(session).shown_version(chat_id, incident_id)
         return shown is not None and shown >= version
 
     async def update_seen(self, update_id: int) -> bool:
+        """Whether this Telegram ``update_id`` is recorded as applied (by a change it made, or by update_done);
+        records nothing."""
         async with self.sessions() as session:
             return await ProcessedUpdates(session).seen(update_id)
 
     async def update_done(self, update_id: int) -> None:
+        """Record ``update_id`` as applied at the clock's now (nothing happens if it is recorded already), so a
+        redelivery of it is skipped."""
         async with self.sessions() as session, session.begin():
             await ProcessedUpdates(session).first_time(update_id, self.clock.now())

@@ -176,6 +176,7 @@ class MessageContents:
             self._shown.popitem(last=False)
 
     def forget(self, chat_id: int, message_id: int) -> None:
+        """Drop what is remembered of the message (Telegram ids), if anything: its next edit is sent."""
         self._shown.pop((chat_id, message_id), None)
 
     def unchanged(self, bot: Bot, method: TelegramMethod[Any]) -> Message | None:
@@ -288,6 +289,8 @@ class BotCalls(BaseRequestMiddleware):
 
     @property
     def settings(self) -> DeliverySettings:
+        """The pacer's delivery settings: retries and backoff of handlers' calls (``call_retries``,
+        ``server_retries``, ``call_backoff`` in seconds), shared with the outbox sender."""
         return self.pacer.settings
 
     async def __call__(
@@ -296,6 +299,16 @@ class BotCalls(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Any:
+        """Make the call on the one path (see the module docstring) and return Telegram's result — or, for an
+        edit that would change nothing, the message as it is (``True`` when only Telegram's "not modified" said
+        so), and inside an outbox delivery the recorded answer of a part sent before.
+
+        A handler's call raises TelegramRetryAfter after ``call_retries`` 429s, TelegramServerError or
+        TelegramNetworkError after ``server_retries`` repeats (TelegramEntityTooLarge at once), and any other
+        TelegramAPIError as Telegram answered it. Inside an outbox delivery every failure is raised at once, a
+        429 after pausing the chat (the sender reschedules the row and decides on retries), and
+        ``bot.outbox.StopDelivery`` between parts when the sender is stopping.
+        """
         if isinstance(method, _UNTOUCHED):
             return await make_request(bot, method)
         if isinstance(method, AnswerCallbackQuery):

@@ -4,6 +4,7 @@ of storage/ and bot/."""
 from __future__ import annotations
 
 import ast
+import logging
 import sys
 from pathlib import Path
 
@@ -76,11 +77,32 @@ def test_every_public_name_of_the_storage_layer_has_a_docstring() -> None:
     assert not missing, "public names without a docstring:\n" + "\n".join(missing)
 
 
-@pytest.mark.xfail(reason="the application layer (bot/) is being documented next (issue 11 §2)", strict=False)
+# documented with the update-path rework (issue 11 §1), which is rewriting these modules now
+NOT_YET_DOCUMENTED = ("bot/app.py:", "bot/sweep.py:", "bot/outbox.py:")
+
+
 def test_every_public_name_of_the_application_layer_has_a_docstring() -> None:
     read, missing = undocumented_in("bot")
     assert read >= 10, "bot/ modules not found"
+    missing = [m for m in missing if not m.startswith(NOT_YET_DOCUMENTED)]
     assert not missing, "public names without a docstring:\n" + "\n".join(missing)
+
+
+def lint_imports(config: Path) -> int:
+    """import-linter's exit status for the contracts in ``config`` (0: every contract kept), its report on stdout.
+
+    Its logging set-up (``logging.config.dictConfig``) disables every logger already made — aiogram's among them,
+    whose errors tests/botapi.py collects to fail a test — so each logger is put back as it was.
+    """
+    from importlinter.cli import lint_imports as lint
+
+    loggers = [lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
+    disabled = {lg: lg.disabled for lg in loggers}
+    try:
+        return lint(config_filename=str(config), no_cache=True, no_logo=True)
+    finally:
+        for lg, was in disabled.items():
+            lg.disabled = was
 
 
 def test_the_import_rules_of_the_house_hold(
@@ -89,10 +111,8 @@ def test_the_import_rules_of_the_house_hold(
     """The contracts in pyproject.toml ([tool.importlinter]): the domain imports nothing of aiogram, SQLAlchemy,
     handlers, storage or the application; storage imports neither handlers nor the application; handlers do not
     import storage (STYLE.md «The house»)."""
-    from importlinter.cli import lint_imports
-
     monkeypatch.chdir(ROOT)
-    code = lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True)
+    code = lint_imports(ROOT / "pyproject.toml")
     report = capsys.readouterr().out
     assert code == 0, report
     assert report.count("KEPT") == 3, report
@@ -100,8 +120,6 @@ def test_the_import_rules_of_the_house_hold(
 
 def test_a_broken_import_rule_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The contract check is not vacuous: the same contracts over a house whose domain imports aiogram fail."""
-    from importlinter.cli import lint_imports
-
     for package in ("bot", "bot/domain", "handlers", "storage"):
         (tmp_path / package).mkdir()
         (tmp_path / package / "__init__.py").write_text("")
@@ -112,4 +130,4 @@ def test_a_broken_import_rule_is_reported(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.syspath_prepend(str(tmp_path))
     for module in [m for m in sys.modules if m.split(".")[0] in ("bot", "handlers", "storage")]:
         monkeypatch.delitem(sys.modules, module)  # the graph is built from the packages found on the path
-    assert lint_imports(config_filename=str(tmp_path / "pyproject.toml"), no_cache=True, no_logo=True) == 1
+    assert lint_imports(tmp_path / "pyproject.toml") == 1

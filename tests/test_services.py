@@ -11,7 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.clock import ManualClock
 from bot.domain.errors import ConcurrentUpdate, DomainError, IllegalTransition
-from bot.domain.incident import DeadlineKind, DraftKind, Network, ReturnReason, Role, Source, State
+from bot.domain.incident import (
+    DeadlineKind,
+    DraftKind,
+    Importance,
+    Kind,
+    Network,
+    ReturnReason,
+    Role,
+    Source,
+    State,
+)
 from bot.domain.presets import get_preset
 from bot.domain.workflow import Workflow
 from bot.domain.worktime import WeeklySchedule, WorkCalendar
@@ -78,6 +88,40 @@ async def test_full_lifecycle_is_stored_with_its_audit_trail(sessions: async_ses
         "approved",
         "published",
     ]
+
+
+async def test_register_keeps_every_option_it_names(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Services.register's named options reach the stored incident: a high-importance publication found at
+    09:00, on two topics and a location, a repeat of an earlier incident, sent by the intake API."""
+    curator, _, _ = await directory(sessions)
+    async with sessions() as session, session.begin():
+        repo = DirectoryRepository(session)
+        roads, rubbish = (await repo.add_topic("Дороги")).id, (await repo.add_topic("Мусор")).id
+        village = (await repo.add_location("с. Ключи")).id
+    svc = service(sessions)
+    earlier = await svc.register(curator, [source()])
+    detected = datetime(2026, 3, 10, 9, 0, tzinfo=MSK)
+    post = Source(Network.vk, "https://vk.com/wall-1_8", "Пётр", "Опять не вывезли", detected)
+    incident = await svc.register(
+        curator,
+        [post],
+        importance=Importance.high,
+        kind=Kind.publication,
+        topic_ids=[rubbish, roads, rubbish],
+        location_id=village,
+        detected_at=detected,
+        repeat_of_id=earlier.id,
+        via="api",
+    )
+    stored = await svc.get(incident.id)
+    assert (stored.importance, stored.kind, stored.location_id) == (Importance.high, Kind.publication, village)
+    assert stored.topic_ids == [rubbish, roads]
+    assert stored.repeat_of == earlier.id
+    assert stored.detected_at == detected
+    # Отрадная: 4 working hours for a high-importance answer, counted from detection, not registration (10:00).
+    assert stored.deadlines[DeadlineKind.answer] == datetime(2026, 3, 10, 13, 0, tzinfo=MSK)
+    (registered,) = await svc.history(incident.id)
+    assert registered.data == {"repeat_of": earlier.id, "via": "api"}
 
 
 async def test_two_simultaneous_approvals_exactly_one_wins(sessions: async_sessionmaker[AsyncSession]) -> None:

@@ -25,6 +25,10 @@ def parse_period(text: str, today: date) -> tuple[date, date]:
     Without a year, a date is this year's, or next year's if this year's was more than half a year
     ago ("10.01" written in December); a last day before the first moves to the next year when that
     makes a short period ("28.12–10.01"). The period must not be over already.
+
+    Returns (first, last) local dates, both included. Raises InvalidInput ``bad_period`` (not such a text),
+    ``bad_date`` (param ``date``: no such day), ``period_order``, ``period_past`` (ended before ``today``),
+    ``period_long`` (a year or more).
     """
     cleaned = re.sub(r"^\s*(?:с|from)\s+", "", text.strip(), flags=re.IGNORECASE)
     parts = [p.strip() for p in _SEPARATOR.split(cleaned, maxsplit=1)]

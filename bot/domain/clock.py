@@ -7,11 +7,18 @@ from typing import Protocol
 
 
 class Clock(Protocol):
-    def now(self) -> datetime: ...
+    """Where services, the sweep and the sender read the time (STYLE: a Clock passed in, so tests drive time)."""
+
+    def now(self) -> datetime:
+        """The current moment, timezone-aware."""
+        ...
 
 
 class SystemClock:
+    """The real time."""
+
     def now(self) -> datetime:
+        """The system clock's current moment, aware UTC."""
         return datetime.now(UTC)
 
 
@@ -24,12 +31,15 @@ class ManualClock:
         self._now = start
 
     def now(self) -> datetime:
+        """The moment the clock was set or advanced to, in the zone it was given."""
         return self._now
 
     def set(self, moment: datetime) -> None:
+        """Jump to ``moment`` (forwards or back). Raises ValueError for a naive datetime."""
         if moment.tzinfo is None:
             raise ValueError("the clock needs an aware datetime")
         self._now = moment
 
     def advance(self, delta: timedelta) -> None:
+        """Move the clock by ``delta`` of wall time (negative: back)."""
         self._now += delta

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """A rule of the regulation forbids the action; nothing was changed."""
+    """A rule of the regulation forbids the action; nothing was changed.
+
+    ``key`` names the refusal for handlers (the class's default unless given); ``params`` are values its
+    sentence may show (``limit``, ``state``, ``role``…); ``str(error)`` is an English message for logs.
+    """
 
     key = "domain_error"
 
@@ -34,6 +38,8 @@ class InvalidInput(DomainError):
 
 
 class NotFound(DomainError):
+    """No such thing — or one the person may not see, which reads the same (SPEC §8)."""
+
     key = "not_found"
 
 

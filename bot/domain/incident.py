@@ -11,6 +11,8 @@ from enum import StrEnum
 
 
 class Role(StrEnum):
+    """Who a person is in the regulation (SPEC §1); a person may hold several roles."""
+
     curator = "curator"
     executor = "executor"
     responsible = "responsible"  # ответственное должностное лицо of a department
@@ -44,16 +46,23 @@ MAX_EXTERNAL_ID = 255  # sources.external_id: the monitoring system's id of the 
 
 
 class Importance(StrEnum):
+    """SPEC §2: ``high`` = socially significant or needing a prompt solution; it picks the shorter answer term
+    where the preset has one."""
+
     normal = "normal"
     high = "high"
 
 
 class Kind(StrEnum):
+    """Where the incident came from (SPEC §2)."""
+
     incident = "incident"  # found by monitoring
     publication = "publication"  # found by the administration itself (Отрадная п. 2)
 
 
 class MultiMode(StrEnum):
+    """How several departments answer one incident (SPEC §3 «Several departments»)."""
+
     single = "single"
     joint_parallel = "joint_parallel"  # Отрадная п. 19
     split = "split"  # Боровичи п. 17
@@ -61,6 +70,8 @@ class MultiMode(StrEnum):
 
 
 class State(StrEnum):
+    """The incident's place in the lifecycle of SPEC §3; CLOSED_STATES end it."""
+
     detected = "detected"  # registered, not yet routed
     routed = "routed"  # sent to department(s), nobody has taken it into work
     returned = "returned"  # every department said "not ours": back to the curator
@@ -79,6 +90,8 @@ CLOSED_STATES = frozenset({State.published, State.not_processable, State.split})
 
 
 class AssignmentState(StrEnum):
+    """One department's part in an incident; ``routed`` and ``accepted`` are live (Assignment.active)."""
+
     waiting = "waiting"  # joint_sequential: not this department's turn yet
     routed = "routed"  # received, not accepted
     accepted = "accepted"
@@ -88,6 +101,9 @@ class AssignmentState(StrEnum):
 
 
 class DraftKind(StrEnum):
+    """What a draft is (SPEC §3): the answer, an intermediate answer (the final one due after it), a question
+    to the author, or a department's part of a joint answer."""
+
     answer = "answer"
     intermediate = "intermediate"
     clarification = "clarification"  # a question to the author
@@ -95,6 +111,8 @@ class DraftKind(StrEnum):
 
 
 class DraftStatus(StrEnum):
+    """Where a draft stands in approval and publication."""
+
     on_approval = "on_approval"
     on_external_approval = "on_external_approval"
     returned = "returned"
@@ -117,6 +135,8 @@ class ReturnReason(StrEnum):
 
 
 class DeadlineKind(StrEnum):
+    """The incident's own deadlines (SPEC §4), each the end of a step's window."""
+
     routing = "routing"  # curator routes after detection
     reroute = "reroute"  # curator re-routes after a "not ours" return
     answer = "answer"  # the answer is published
@@ -128,6 +148,8 @@ class DeadlineKind(StrEnum):
 
 
 class AssignmentDeadline(StrEnum):
+    """A department's own deadlines on an incident (SPEC §4), counted from its receipt."""
+
     not_ours = "not_ours"  # return "not our competence"
     clarification = "clarification"  # ask a clarification after receipt (Отрадная п. 13)
     contribution = "contribution"  # part of a joint answer
@@ -135,6 +157,9 @@ class AssignmentDeadline(StrEnum):
 
 @dataclass
 class Attachment:
+    """A photo, video or document as Telegram holds it: ``file_id`` to send it again, ``file_unique_id`` to tell
+    it from others (Telegram Bot API «File»)."""
+
     file_id: str
     type: str  # photo, video, document, animation, audio, voice
     file_unique_id: str | None = None
@@ -142,6 +167,8 @@ class Attachment:
 
 @dataclass
 class Draft:
+    """A draft of the answer track or a contribution, with its decision and publication; datetimes aware."""
+
     kind: DraftKind
     text: str
     author_id: int
@@ -162,6 +189,8 @@ class Draft:
 
 @dataclass
 class Assignment:
+    """One department's part in an incident: its state, executor, return and own deadlines (aware)."""
+
     department_id: int
     received_at: datetime | None
     state: AssignmentState = AssignmentState.routed
@@ -174,6 +203,7 @@ class Assignment:
 
     @property
     def active(self) -> bool:
+        """Whether the department works on it now (routed or accepted)."""
         return self.state in (AssignmentState.routed, AssignmentState.accepted)
 
 
@@ -225,6 +255,7 @@ class Milestones:
     late_by: int | None = None  # working seconds from late_due to late_at
 
     def note(self, event: Event) -> None:
+        """Take the marks ``event`` is the first of (by MILESTONE_EVENTS), and a late publication."""
         for mark, names in MILESTONE_EVENTS.items():
             if event.name in names and getattr(self, mark) is None:
                 setattr(self, mark, event.work_clock)
@@ -238,6 +269,9 @@ class Milestones:
 
 @dataclass
 class Incident:
+    """The aggregate the workflow guards (SPEC §2): the posts, the departments' parts, the drafts, the pauses of
+    the answer clock and the open deadlines. Every datetime is aware; ``deadlines`` hold only open ones."""
+
     organisation: str
     detected_at: datetime
     sources: list[Source]
@@ -265,20 +299,25 @@ class Incident:
 
     @property
     def network(self) -> Network:
+        """The network of the first post: the incident's own."""
         return self.sources[0].network
 
     @property
     def closed(self) -> bool:
+        """Whether it is published, not processable or split (CLOSED_STATES)."""
         return self.state in CLOSED_STATES
 
     @property
     def open_pause(self) -> Pause | None:
+        """The pause of the answer clock still running (a clarification awaits the author), or None."""
         return next((p for p in self.pauses if p.ended_at is None), None)
 
     def active_assignments(self) -> list[Assignment]:
+        """The live assignments (routed or accepted), in the order they were made."""
         return [a for a in self.assignments if a.active]
 
     def assignment_for(self, department_id: int) -> Assignment | None:
+        """The department's assignment that re-routing did not cancel (in any other state), or None."""
         for a in self.assignments:
             if a.department_id == department_id and a.state is not AssignmentState.cancelled:
                 return a

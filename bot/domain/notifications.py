@@ -14,6 +14,9 @@ from bot.domain.incident import AssignmentState, DraftKind, Event, Importance, I
 
 @dataclass(frozen=True)
 class Notice:
+    """Show incident ``incident_id``'s card in Telegram chat ``chat_id``: a new message when ``fresh``, else the
+    card there edited; ``note`` names the event for the card's header."""
+
     chat_id: int
     incident_id: int
     fresh: bool
@@ -22,6 +25,8 @@ class Notice:
     version: int = 0  # for a refresh: the incident version it must show
 
     def payload(self) -> dict[str, object]:
+        """The outbox row's JSON payload: ``{"kind": "card", "incident_id", "fresh", "note"}``, plus
+        ``"refresh": true`` and ``"version"`` for the actor's own card."""
         payload: dict[str, object] = {
             "kind": "card",
             "incident_id": self.incident_id,

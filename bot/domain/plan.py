@@ -44,6 +44,7 @@ class PlanItem:
 
     @property
     def shortened(self) -> bool:
+        """Whether the workflow cut this step's window to the answer deadline."""
         return self.own_due is not None
 
 

@@ -30,6 +30,7 @@ class Term:
 
     @property
     def duration(self) -> timedelta:
+        """The term in working time, for a term in minutes (zero for one in days: use ``add_working_days``)."""
         return timedelta(minutes=self.minutes)
 
     def __str__(self) -> str:
@@ -95,7 +96,11 @@ class Preset:
         return self.draft_before_normal
 
     def with_overrides(self, overrides: dict[str, Any]) -> Preset:
-        """A copy with some parameters replaced: durations as "30m", "8h", "2d" or "none"."""
+        """A copy with some parameters replaced: durations as "30m", "8h", "2d" or "none".
+
+        Each replaced value cites "config" as its clause. Raises KeyError for a key that is no parameter (or is
+        ``name``, ``title``, ``document``); ValueError for a value the parameter cannot take (parse_term).
+        """
         known = {f.name: f for f in fields(self)}
         changes: dict[str, Any] = {}
         for key, raw in overrides.items():
@@ -115,7 +120,11 @@ _TERM_RE = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)
 
 
 def parse_term(raw: Any, clause: str = "") -> Term | None:
-    """Parse "30m", "1h", "1h30m", "8h", "2d" (working time); "none" switches a term off."""
+    """Parse "30m", "1h", "1h30m", "8h", "2d" (working time); "none" switches a term off.
+
+    Returns None for "none", "", "-" or None. Raises ValueError for anything else that is no duration, a mix of
+    days and hours, or zero.
+    """
     if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("none", "", "-")):
         return None
     text = str(raw)
@@ -158,6 +167,7 @@ def _coerce_cited(key: str, raw: Any) -> Any:
 
 
 def format_term(term: Term | None) -> str:
+    """A term as the config writes it: "2d", "8h", "1h30m", "30m"; "—" for None (the seed sets none)."""
     if term is None:
         return "—"
     if term.days:
@@ -279,6 +289,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (KLUCHI, OTRADNAYA, BOROVICHI, 
 
 
 def get_preset(name: str) -> Preset:
+    """The preset of that name (SPEC's table: kluchi, otradnaya, borovichi, petrovsky, udmurtia). Raises KeyError
+    naming the known ones."""
     try:
         return PRESETS[name]
     except KeyError:

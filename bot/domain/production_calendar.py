@@ -95,6 +95,7 @@ class YearStatus:
 
     @property
     def provisional(self) -> bool:
+        """Whether the year rests on Labour Code art. 112 alone: the decree's transfers may still move days."""
         return self.source == "art112"
 
     def describe(self) -> str:

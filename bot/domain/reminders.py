@@ -20,6 +20,8 @@ ONE_HOUR = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class Mark:
+    """One reminder: when it rings (``at``, aware), the deadline it belongs to, whom it reaches and what it says."""
+
     key: str  # e.g. "answer:1h", "routing:half", "not_ours:expiry:3" (3 = department id)
     at: datetime  # when the rule puts it
     due: datetime  # the deadline it belongs to: (incident, key, due) is sent at most once
@@ -28,6 +30,7 @@ class Mark:
 
     @property
     def dedupe(self) -> str:
+        """``"<key>@<due ISO 8601>"``: the identity recorded once sent, so a moved deadline brings new marks."""
         return f"{self.key}@{self.due.isoformat()}"
 
 
@@ -194,7 +197,11 @@ class Plan:
 
 def plan(incident: Incident, workflow: Workflow, sent: Iterable[str], now: datetime) -> Plan:
     """Marks to fire now and the next moment to look. After downtime several marks of one audience
-    may be due at once: only the latest goes out (one catch-up reminder, not a flood)."""
+    may be due at once: only the latest goes out (one catch-up reminder, not a flood).
+
+    ``sent``: the ``Mark.dedupe`` of the marks sent already; ``now`` aware. Outside working time an incident of
+    normal importance fires nothing and is looked at again at the next working moment (SPEC §5).
+    """
     sent = set(sent)
     timed = [(fire_time(m, incident, workflow), m) for m in marks(incident, workflow) if m.dedupe not in sent]
     ready = [m for t, m in timed if t <= now]

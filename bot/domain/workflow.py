@@ -56,6 +56,7 @@ class Actor:
     responsible_for: frozenset[int] = frozenset()  # departments where the actor is responsible
 
     def has(self, role: Role) -> bool:
+        """Whether the actor holds ``role``."""
         return role in self.roles
 
 
@@ -110,7 +111,15 @@ class Transition:
 
 
 class Workflow:
-    """The rules of one organisation: its preset and its calendars."""
+    """The rules of one organisation: its preset and its calendars.
+
+    Every transition takes ``now`` (aware; the moment it happens), mutates the incident, recomputes its
+    deadlines (aware, in the organisation's zone) and returns the events to record, in order. The refusals common
+    to many of them: NotAllowed ``role_required`` (param ``role``) for a missing role; IllegalTransition
+    ``closed`` on a closed incident, ``illegal_transition`` (param ``state``) in a state where the action makes
+    no sense; and for an executor's action (accept, return_not_ours, submit_draft) NotAllowed ``not_executor``,
+    ``not_your_department``, IllegalTransition ``not_your_turn``, ``already_returned``, ``already_done``.
+    """
 
     def __init__(
         self,
@@ -143,7 +152,13 @@ class Workflow:
         via: str | None = None,
     ) -> tuple[Incident, list[Event]]:
         """A curator registers a post. ``via`` names the channel when it is not the curator's own message:
-        "api" (a monitoring system: every curator is then told) or "import" (a file)."""
+        "api" (a monitoring system: every curator is then told) or "import" (a file).
+
+        ``detected_at`` (default ``now``) starts every deadline; ``repeat_of``: the earlier incident, saved.
+        Returns the new incident (no id yet) and its "registered" event. Raises NotAllowed ``role_required``;
+        InvalidInput ``no_source``, ``empty_source``, ``long_source``, ``long_author``, ``naive_datetime``,
+        ``detected_in_future``, ``invalid_input`` (``repeat_of`` not saved); BadLink for an unusable link.
+        """
         _require(actor, Role.curator)
         if not sources:
             raise InvalidInput("an incident needs at least one source post", key="no_source")
@@ -182,7 +197,11 @@ class Workflow:
         return incident, [event]
 
     def add_source(self, incident: Incident, actor: Actor, now: datetime, source: Source) -> list[Event]:
-        """A further post on the same question (another network or author) joins the incident."""
+        """A further post on the same question (another network or author) joins the incident.
+
+        Raises NotAllowed ``role_required``; IllegalTransition ``closed``; InvalidInput ``duplicate_source`` and
+        the post checks of ``register``.
+        """
         _require(actor, Role.curator)
         _open(incident)
         _check_source(source)
@@ -201,7 +220,11 @@ class Workflow:
         ]
 
     def mark_not_processable(self, incident: Incident, actor: Actor, now: datetime, reason: str) -> list[Event]:
-        """Threats, obscenities, intent to harm: closed without an answer (all seeds)."""
+        """Threats, obscenities, intent to harm: closed without an answer (all seeds).
+
+        Raises NotAllowed ``role_required``; IllegalTransition ``closed``, ``illegal_transition`` (an answer is
+        approved or an intermediate one published); InvalidInput ``empty_reason``, ``long_reason`` (MAX_REASON).
+        """
         _require(actor, Role.curator)
         _open(incident)
         if incident.state in (State.approved, State.awaiting_final):
@@ -217,7 +240,10 @@ class Workflow:
         return [self._event(incident, "not_processable", now, actor, frm, comment=reason)]
 
     def change_importance(self, incident: Incident, actor: Actor, now: datetime, importance: Importance) -> list[Event]:
-        """Deadlines are recomputed from detection; paused time is kept (SLA edge case 14)."""
+        """Deadlines are recomputed from detection; paused time is kept (SLA edge case 14).
+
+        Raises NotAllowed ``role_required``; IllegalTransition ``closed``, ``unchanged``.
+        """
         _require(actor, Role.curator)
         _open(incident)
         if incident.importance is importance:
@@ -246,7 +272,12 @@ class Workflow:
         department_ids: Sequence[int],
         mode: MultiMode | None = None,
     ) -> list[Event]:
-        """Send to one department, or to several in the preset's joint mode (order = list order)."""
+        """Send to one department, or to several in the preset's joint mode (order = list order).
+
+        ``mode`` overrides the preset's for several departments. Raises NotAllowed ``role_required``;
+        IllegalTransition ``illegal_transition`` unless detected or returned; InvalidInput ``no_department``,
+        ``mode_needed``, ``use_split``.
+        """
         _require(actor, Role.curator)
         if incident.state not in (State.detected, State.returned):
             raise IllegalTransition("the incident is already routed", state=incident.state)
@@ -293,7 +324,12 @@ class Workflow:
         ]
 
     def split(self, incident: Incident, actor: Actor, now: datetime, parts: Sequence[SplitPart]) -> Transition:
-        """Divide by topic: each department answers the author separately (Боровичи п. 17)."""
+        """Divide by topic: each department answers the author separately (Боровичи п. 17).
+
+        Returns the parent's "split" event and the children (routed, not saved) with their own events. Raises
+        NotAllowed ``role_required``; IllegalTransition ``illegal_transition`` (already routed); InvalidInput
+        ``split_parts``, ``invalid_input`` (the incident is not saved).
+        """
         _require(actor, Role.curator)
         if incident.state not in (State.detected, State.returned):
             raise IllegalTransition("the incident is already routed", state=incident.state)
@@ -336,7 +372,11 @@ class Workflow:
     def return_not_ours(
         self, incident: Incident, actor: Actor, now: datetime, reason: str, department_id: int | None = None
     ) -> list[Event]:
-        """The department says the question is not its competence, with a reason."""
+        """The department says the question is not its competence, with a reason.
+
+        Raises the executor's refusals (see the class); IllegalTransition ``draft_exists``; InvalidInput
+        ``empty_reason``, ``long_reason``.
+        """
         assignment = self._own_assignment(
             incident, actor, department_id, (AssignmentState.routed, AssignmentState.accepted)
         )
@@ -366,6 +406,8 @@ class Workflow:
         ]
 
     def accept(self, incident: Incident, actor: Actor, now: datetime, department_id: int | None = None) -> list[Event]:
+        """The executor takes the incident into work for their department (``department_id``; None: whichever
+        of theirs it waits on). Raises the executor's refusals (see the class)."""
         assignment = self._own_assignment(incident, actor, department_id, (AssignmentState.routed,))
         frm = incident.state
         assignment.state = AssignmentState.accepted
@@ -378,7 +420,11 @@ class Workflow:
     def assign_executor(
         self, incident: Incident, actor: Actor, now: datetime, department_id: int, executor_id: int
     ) -> list[Event]:
-        """The department's responsible official hands the incident to a colleague."""
+        """The department's responsible official hands the incident to a colleague.
+
+        Raises NotAllowed ``not_responsible``; IllegalTransition ``closed``, ``illegal_transition`` (the
+        department has no open assignment).
+        """
         if department_id not in actor.responsible_for:
             raise NotAllowed("only the department's responsible official reassigns", key="not_responsible")
         _open(incident)
@@ -408,7 +454,11 @@ class Workflow:
     def designate_consolidator(
         self, incident: Incident, actor: Actor, now: datetime, department_id: int
     ) -> list[Event]:
-        """joint_parallel: the curator names who writes the joint answer (Отрадная п. 19)."""
+        """joint_parallel: the curator names who writes the joint answer (Отрадная п. 19).
+
+        Raises NotAllowed ``role_required``; IllegalTransition ``not_joint``, ``illegal_transition``;
+        InvalidInput ``unknown_department``.
+        """
         _require(actor, Role.curator)
         if incident.mode is not MultiMode.joint_parallel:
             raise IllegalTransition("only a joint parallel answer has a consolidating executor", key="not_joint")
@@ -435,6 +485,14 @@ class Workflow:
         attachments: Sequence[Attachment] = (),
         department_id: int | None = None,
     ) -> tuple[Draft, list[Event]]:
+        """An executor submits a draft (SPEC §3): to approval, or a contribution taken at once. Returns the draft
+        and its event.
+
+        Raises InvalidInput ``empty_text``, ``long_text`` (MAX_TEXT); the executor's refusals (see the class);
+        for an answer-track draft IllegalTransition ``illegal_transition``, ``no_consolidator``, NotAllowed
+        ``not_consolidator``, ``not_last``, InvalidInput ``final_only``; for a contribution IllegalTransition
+        ``not_joint``, ``illegal_transition``, InvalidInput ``last_writes_answer``.
+        """
         text = _text(text, MAX_TEXT, "text")
         frm = incident.state
         if kind is DraftKind.contribution:
@@ -524,6 +582,10 @@ class Workflow:
         ]
 
     def approve(self, incident: Incident, actor: Actor, now: datetime, draft_number: int | None = None) -> list[Event]:
+        """The curator approves the pending draft — with two approval levels it then goes to the external
+        approver (Петровский п. 10), who approves it last; an approved clarification question pauses the answer
+        clock where the preset says so (Боровичи п. 10). Raises IllegalTransition ``illegal_transition`` (no
+        draft waits), ``stale_draft``; NotAllowed ``role_required``."""
         draft = self._pending_draft(incident, draft_number)
         frm = incident.state
         if incident.state is State.on_approval:
@@ -561,7 +623,11 @@ class Workflow:
         comment: str | None = None,
         draft_number: int | None = None,
     ) -> list[Event]:
-        """Back for revision with one or more reasons from the checklist (Отрадная п. 14)."""
+        """Back for revision with one or more reasons from the checklist (Отрадная п. 14).
+
+        Raises as ``approve``, and InvalidInput ``no_reason``, ``other_needs_comment``, ``long_comment``;
+        ValueError for a value that is no ReturnReason.
+        """
         draft = self._pending_draft(incident, draft_number)
         _require(actor, Role.curator if incident.state is State.on_approval else Role.external_approver)
         reasons = list(dict.fromkeys(ReturnReason(r) for r in reasons))
@@ -596,6 +662,7 @@ class Workflow:
         """The author answered the clarification: the answer clock runs again (Боровичи п. 10).
 
         The curator or the executor who posted the question records it — whoever saw it first.
+        Raises NotAllowed ``not_allowed``; IllegalTransition ``illegal_transition``; InvalidInput ``long_text``.
         """
         if not actor.has(Role.curator) and not any(
             a.department_id in actor.departments and a.state is AssignmentState.accepted for a in incident.assignments
@@ -613,7 +680,12 @@ class Workflow:
     def publish(
         self, incident: Incident, actor: Actor, now: datetime, url: str, draft_number: int | None = None
     ) -> list[Event]:
-        """The approved text is posted in the same network; the link confirms it."""
+        """The approved text is posted in the same network; the link confirms it.
+
+        The event records ``due``, ``on_time`` and, when late, ``late_by`` in working seconds (the report reads
+        them). Raises IllegalTransition ``illegal_transition``, ``stale_draft``; NotAllowed ``role_required``
+        (the preset's publisher is the curator) or ``not_publisher``; InvalidInput ``bad_url``.
+        """
         if incident.state is not State.approved:
             raise IllegalTransition("there is no approved answer to publish", state=incident.state)
         draft = incident.current_draft()
@@ -664,7 +736,8 @@ class Workflow:
     def actions_for(self, incident: Incident, actor: Actor, now: datetime) -> list[Action]:
         """The actions the rules allow this actor now, found by trying each on a copy.
 
-        Trying the real transition keeps buttons and rights from ever disagreeing.
+        Trying the real transition keeps buttons and rights from ever disagreeing. In Action's order; raises
+        nothing (every refusal leaves the action out).
         """
         url = "https://example.org/published"
         other_department = max([*actor.departments, *actor.responsible_for, 0]) + 1
@@ -855,7 +928,10 @@ class Workflow:
 
     def work_clock(self, moment: datetime) -> int:
         """Working seconds of the organisation since CLOCK_ORIGIN: the report subtracts two of these
-        in SQL to get the working time between two events, with no calendar in the database."""
+        in SQL to get the working time between two events, with no calendar in the database.
+
+        ``moment`` aware (ValueError if naive); the count runs from 1 January CLOCK_ORIGIN_YEAR, local time.
+        """
         year = moment.astimezone(self.calendar.tz).year
         start = datetime(year, 1, 1, tzinfo=self.calendar.tz)
         if year not in self._year_clock:

@@ -85,6 +85,7 @@ class Span:
 
     @property
     def seconds(self) -> int:
+        """The span's length in seconds of wall-clock time (``WorkCalendar`` counts a DST change inside it)."""
         return _tsec(self.end) - _tsec(self.start)
 
 
@@ -184,6 +185,8 @@ class CalendarOverrides:
 
 @dataclass(frozen=True)
 class MonthTotal:
+    """Working days and working time of one month (1–12) of a year (``WorkCalendar.month_totals``)."""
+
     month: int
     working_days: int
     working_time: timedelta
@@ -225,6 +228,10 @@ class WorkCalendar:
     date is a *public holiday* (not a transferred day off, not a weekend) loses its last hour;
     so does a working weekend day that replaces a weekday which would have been shortened
     (2025-11-01 works for Monday 2025-11-03, the eve of 4 November).
+
+    Errors, for every method: a naive datetime raises ValueError, a value of the wrong type TypeError, a
+    negative duration ValueError; ``add``, ``subtract``, ``next_working_moment`` and ``add_working_days`` raise
+    NoWorkingTimeError when no working time lies within about three years (a schedule without working days).
     """
 
     def __init__(
@@ -257,6 +264,7 @@ class WorkCalendar:
 
     @property
     def tz(self) -> ZoneInfo:
+        """The organisation's zone: local dates and every result of this calendar are in it."""
         return self._tz
 
     # ----------------------------------------------------------------- per-day data
@@ -352,6 +360,8 @@ class WorkCalendar:
         return cached
 
     def is_working_day(self, day: date) -> bool:
+        """Whether the local date has any working time after all rules (an aware datetime stands for its local
+        date here; a naive datetime raises ValueError)."""
         return bool(self.spans(day))
 
     # ----------------------------------------------------------------- conversions
