@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -72,15 +73,22 @@ async def tell_undeliverable(
     payload: dict[str, object],
     cause: str | None,
     error: str,
+    *,
+    now: datetime | None = None,
 ) -> int:
     """Queue "could not deliver" to every administrator and curator, in the transaction that records the
     failure; returns how many notices were queued.
 
     The notice names the person (their full name) or the department whose group chat it is, the reason,
-    and what to do about it (``handlers.delivery`` words it per cause). A failed notice of this kind raises
-    no further notice."""
+    and what to do about it (``handlers.delivery`` words it per cause). Each administrator and curator
+    hears about one unreachable chat once a day (the UTC day of ``now``, aware; default: the system
+    clock): a person who blocked the bot fails every notice of the day, and each would otherwise bring
+    everyone a notice of its own. The first failure of the day is told, with its incident; the notice
+    says that the rest of the day's failures there are not. A failed notice of this kind raises no further
+    notice."""
     if payload.get("kind") == "text" and payload.get("key") in (DELIVERY_FAILED, CHAT_MIGRATED):
         return 0
+    day = (now or datetime.now(UTC)).astimezone(UTC).date()
     directory = DirectoryRepository(outbox.session)
     user = await directory.get_by_telegram_id(chat_id)
     if user is not None:
@@ -101,8 +109,10 @@ async def tell_undeliverable(
         if person.telegram_id != chat_id:
             # The locale travels with the row: the sender need not look the person up again.
             notice = {"kind": "text", "key": DELIVERY_FAILED, "params": params, "locale": person.locale}
-            await outbox.add(person.telegram_id, notice, incident_id=incident_id)
-            queued += 1
+            # Unique per chat, person and day: a second failure that day (or another instance's) adds nothing.
+            once = f"{DELIVERY_FAILED}:{chat_id}:{person.id}:{day.isoformat()}"
+            if await outbox.add(person.telegram_id, notice, incident_id=incident_id, dedupe_key=once) is not None:
+                queued += 1
     return queued
 
 

@@ -11,7 +11,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from babel.dates import format_date
 
@@ -21,7 +21,13 @@ from bot.domain.presets import PRESETS, get_preset
 from bot.domain.production_calendar import YearStatus
 from bot.domain.worktime import NoWorkingTimeError
 
+if TYPE_CHECKING:
+    from bot.importing import Imported
+
 CLI_LOCALE = "ru"  # the command line speaks Russian, as the officials who run it do (month and weekday names by Babel)
+# The import and the demo data speak English, like the problems the import prints (bot.intake_rules, shared with
+# the intake API); their counts still go through the catalogs, for the plural forms of every language.
+IMPORT_LOCALE = "en"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -363,7 +369,8 @@ async def _report_payload(settings: Settings, month: object, department: int | N
 def _import(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bot.importing import UnreadableFile, import_rows, read_table
+    from bot.i18n import translate_plural  # here, not at the top: aiogram's import costs every command seconds
+    from bot.importing import UnreadableFile, import_rows, read_table, rows_to_skip
     from bot.intake_rules import Context, IntakeLimits, check
 
     path = Path(args.file)
@@ -393,23 +400,41 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
             )
             if table.ignored_columns:
                 print(f"Columns not used: {', '.join(table.ignored_columns)}")
-            print(f"Checking {len(table.rows)} rows…", flush=True)
+            total = len(table.rows)
+            print(translate_plural(IMPORT_LOCALE, "Checking {n} row…", "Checking {n} rows…", total), flush=True)
             checked = check(context, table.rows)
             if checked.errors:
-                _print_problems(len(table.rows), checked.errors)
+                _print_problems(total, checked.errors)
                 return 2
             if args.dry_run:
-                print(f"All {len(checked.rows)} rows can be registered (dry run: nothing was).")
+                skipped = await rows_to_skip(services, checked.rows)
+                n = len(checked.rows) - len(skipped)
+                print(
+                    translate_plural(
+                        IMPORT_LOCALE,
+                        "{n} row can be registered (dry run: nothing was).",
+                        "{n} rows can be registered (dry run: nothing was).",
+                        n,
+                    )
+                )
+                if skipped:
+                    rows = _numbers(skipped)
+                    print(
+                        translate_plural(
+                            IMPORT_LOCALE,
+                            "Already registered, would be skipped: {n}: row {rows}.",
+                            "Already registered, would be skipped: {n}: rows {rows}.",
+                            len(skipped),
+                            rows=rows,
+                        )
+                    )
                 return 0
             progress = _Progress(len(checked.rows), sys.stdout)
             done = await import_rows(services, person, checked.rows, progress)
             progress.finish()
         finally:
             await engine.dispose()
-        print(f"Registered {len(done.registered)} incidents{_numbers(n for _, n in done.registered)}.")
-        if done.skipped:
-            rows = _numbers((line for line, _ in done.skipped), prefix="rows ")
-            print(f"Already registered, skipped: {len(done.skipped)}{rows}.")
+        _print_imported(done)
         return 0
 
     return asyncio.run(go())
@@ -419,28 +444,76 @@ SHOWN_PROBLEMS = 100  # rows with problems printed one by one; the rest are coun
 
 
 def _print_problems(rows: int, errors: Sequence[tuple[int, Sequence[Any]]]) -> None:
-    print(f"Nothing was registered: {len(errors)} of {rows} rows cannot be.")
+    from bot.i18n import translate_plural
+
+    print(
+        translate_plural(
+            IMPORT_LOCALE,
+            "Nothing was registered: {bad} of {n} row cannot be.",
+            "Nothing was registered: {bad} of {n} rows cannot be.",
+            rows,
+            bad=len(errors),
+        )
+    )
     for line, problems in errors[:SHOWN_PROBLEMS]:
         print(f"  row {line}: {'; '.join(p.message for p in problems)}")
     rest = errors[SHOWN_PROBLEMS:]
     if rest:
         kinds = Counter(f"{p.field}: {p.code}" for _, problems in rest for p in problems)
         summary = ", ".join(f"{kind} ×{count}" for kind, count in kinds.most_common())
-        print(f"  … and {len(rest)} more rows: {summary}")
+        print(
+            translate_plural(
+                IMPORT_LOCALE,
+                "  … and {n} more row: {summary}",
+                "  … and {n} more rows: {summary}",
+                len(rest),
+                summary=summary,
+            )
+        )
 
 
-def _numbers(numbers: Iterable[int], prefix: str = "No. ") -> str:
-    """ ", No. 1–3, 7" for the numbers 1, 2, 3, 7: runs of consecutive numbers as ranges, at most 10."""
+def _print_imported(done: Imported) -> None:
+    """The summary of an import: the incidents registered, by number, and the rows skipped."""
+    from bot.i18n import translate_plural
+
+    registered = len(done.registered)
+    if registered:
+        numbers = _numbers(n for _, n in done.registered)
+        print(
+            translate_plural(
+                IMPORT_LOCALE,
+                "Registered {n} incident: No. {numbers}.",
+                "Registered {n} incidents: No. {numbers}.",
+                registered,
+                numbers=numbers,
+            )
+        )
+    else:
+        print(translate_plural(IMPORT_LOCALE, "Registered {n} incident.", "Registered {n} incidents.", registered))
+    if done.skipped:
+        rows = _numbers(line for line, _ in done.skipped)
+        print(
+            translate_plural(
+                IMPORT_LOCALE,
+                "Already registered, skipped: {n}: row {rows}.",
+                "Already registered, skipped: {n}: rows {rows}.",
+                len(done.skipped),
+                rows=rows,
+            )
+        )
+
+
+def _numbers(numbers: Iterable[int]) -> str:
+    """ "1–3, 7" for the numbers 1, 2, 3, 7: runs of consecutive numbers as ranges, the first 10 runs
+    (", …" after them when there are more); "" for none."""
     runs: list[list[int]] = []
     for n in numbers:
         if runs and n == runs[-1][1] + 1:
             runs[-1][1] = n
         else:
             runs.append([n, n])
-    if not runs:
-        return ""
     parts = [str(a) if a == b else f"{a}–{b}" for a, b in runs[:10]]
-    return f": {prefix}{', '.join(parts)}" + (", …" if len(runs) > 10 else "")
+    return ", ".join(parts) + (", …" if len(runs) > 10 else "")
 
 
 class _Progress:
@@ -465,7 +538,16 @@ class _Progress:
             tenth = done * 10 // self.total
             if tenth != self.shown and (tenth > 0 or done == self.total):
                 self.shown = tenth
-                print(f"Registering: {done} of {self.total} rows", file=self.out, flush=True)
+                from bot.i18n import translate_plural
+
+                line = translate_plural(
+                    IMPORT_LOCALE,
+                    "Registering: {done} of {n} row",
+                    "Registering: {done} of {n} rows",
+                    self.total,
+                    done=done,
+                )
+                print(line, file=self.out, flush=True)
 
     def finish(self) -> None:
         if self.terminal and self.shown >= 0:
@@ -498,6 +580,17 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
             await engine.dispose()
 
     first, last = asyncio.run(go())
-    print(f"Demo data: {args.incidents} incidents in {_safe_url(settings.database.url)}")
+    from bot.i18n import translate_plural
+
+    where = _safe_url(settings.database.url)
+    print(
+        translate_plural(
+            IMPORT_LOCALE,
+            "Demo data: {n} incident in {url}",
+            "Demo data: {n} incidents in {url}",
+            args.incidents,
+            url=where,
+        )
+    )
     print(f"Months: {first:%Y-%m} … {last:%Y-%m}")  # type: ignore[str-format]
     return 0

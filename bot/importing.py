@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.domain.errors import IllegalTransition
+from bot.domain.links import post_key
 from bot.intake_rules import Row
 from bot.services import Person, Services
 
@@ -174,6 +175,21 @@ async def import_rows(
     for row, (number, created) in zip(rows, results, strict=True):
         (done.registered if created else done.skipped).append((row.line, number))
     return done
+
+
+async def rows_to_skip(services: Services, rows: Sequence[Row]) -> list[int]:
+    """The line numbers of the rows an import would skip, in order, without registering anything (a dry run):
+    a post registered already (bot.domain.links: its link in any form; without a link, the same text at the
+    same moment), or the same post as an earlier row of the file — as :func:`import_rows` skips them."""
+    numbers = await services.registered_posts([row.source for row in rows])
+    seen: set[str] = set()
+    skipped = []
+    for row, number in zip(rows, numbers, strict=True):
+        key = post_key(row.source)
+        if number is not None or key in seen:
+            skipped.append(row.line)
+        seen.add(key)
+    return skipped
 
 
 # --- cells ------------------------------------------------------------------------------------------

@@ -160,7 +160,9 @@ def registered(found: Registered, source_id: str | None) -> web.Response:
 
 def parse_body(raw: bytes) -> tuple[dict[str, Any], list[Problem]]:
     """The request body as {field: value}, or what is wrong with its shape: not UTF-8 JSON (a UTF-8
-    byte order mark is allowed), not an object, unknown fields, values of the wrong JSON type."""
+    byte order mark is allowed), nested too deeply for the parser (``invalid_json``: a post's fields are
+    flat, so nothing usable is refused), not an object, unknown fields, values of the wrong JSON type.
+    Characters no database can store are the validator's (bot.intake_rules: ``bad_character``)."""
     try:
         body = json.loads(raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8"))
     except UnicodeDecodeError:
@@ -168,6 +170,8 @@ def parse_body(raw: bytes) -> tuple[dict[str, Any], list[Problem]]:
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
         return {}, [Problem("body", "invalid_json", f"the body is not valid JSON: {exc.msg} ({where})")]
+    except RecursionError:  # [[[[…]]]] deeper than Python's parser goes: a body no retry can make right
+        return {}, [Problem("body", "invalid_json", "the body is nested too deeply to be read as a post")]
     if not isinstance(body, dict):
         message = f"the body must be a JSON object with the post's fields (url, text, …), not {_json_type(body)}"
         return {}, [Problem("body", "not_an_object", message)]

@@ -1,9 +1,11 @@
 """The intake contract (SPEC §7): one validator for every post a machine sends — the intake API and
-imported files alike — with the schema's limits, the link rules and sane bounds on the moment of
-detection, and every problem named by its field, a stable code and a sentence.
+imported files alike — with the schema's limits, the characters every database can store (no NUL, no
+lone surrogate), the link rules and sane bounds on the moment of detection, and every problem named by
+its field, a stable code and a sentence.
 
 A curator's own message in the chat passes the same domain checks (Workflow.register: the link,
-the text and the author's limits of bot.domain.incident); this module adds what only machine input needs
+the text and the author's limits of bot.domain.incident) and loses the characters no column can store
+(handlers/posts.py: they show nothing, so nothing is lost); this module adds what only machine input needs
 (parsing values, names from the config, the moment of detection) and runs the domain checks on a
 throwaway incident, so a row that passes here registers.
 """
@@ -18,7 +20,16 @@ from typing import Any
 
 from bot.config import Settings
 from bot.domain.errors import DomainError
-from bot.domain.incident import MAX_AUTHOR, MAX_EXTERNAL_ID, MAX_POST_TEXT, Importance, Kind, Network, Source
+from bot.domain.incident import (
+    MAX_AUTHOR,
+    MAX_EXTERNAL_ID,
+    MAX_POST_TEXT,
+    Importance,
+    Kind,
+    Network,
+    Source,
+    unstorable,
+)
 from bot.domain.links import BadLink, PostLink, parse_link
 from bot.domain.workflow import Workflow
 from bot.services import Directory, Person, RegisterOptions
@@ -158,10 +169,12 @@ def _check_row(
     locations: dict[str, int],
     problems: list[Problem],
 ) -> tuple[Source, RegisterOptions] | None:
+    values = _storable(values, problems)
+    unusable = {problem.field for problem in problems}
     url, text = _text(values.get("url")), _text(values.get("text"))
     author, source_id = _text(values.get("author")), _text(values.get("source_id"))
     link = _link(url, problems)
-    if url is None and text is None:
+    if url is None and text is None and not unusable & {"url", "text"}:
         problems.append(Problem("text", "link_or_text_required", "neither a link nor a text"))
     if text is not None and len(text) > MAX_POST_TEXT:
         problems.append(_too_long("text", "the text", MAX_POST_TEXT))
@@ -200,6 +213,42 @@ def _check_row(
 
 
 # --- values -----------------------------------------------------------------------------------------
+
+# Each field as a sentence names it.
+_FIELD_NAMES = {
+    "source_id": "the source id",
+    "url": "the post's link",
+    "text": "the text",
+    "author": "the author's name",
+    "network": "the network",
+    "detected_at": "the moment of detection",
+    "topics": "a topic",
+    "location": "the location",
+    "importance": "the importance",
+    "kind": "the kind",
+}
+
+
+def _storable(values: Mapping[str, Any], problems: list[Problem]) -> dict[str, Any]:
+    """``values`` without the fields that hold a character no database column can store (NUL, a lone
+    surrogate: bot.domain.incident.unstorable), each such field a problem ``bad_character``; a list
+    (topics) counts when one of its names has one. The rest of the row is checked as usual, so every
+    problem is reported at once — and SQLite, which would store a NUL, answers as PostgreSQL must."""
+    kept = dict(values)
+    for name in FIELDS:
+        value = values.get(name)
+        bad = next((found for item in _strings(value) if (found := unstorable(item)) is not None), None)
+        if bad is not None:
+            kind = "a NUL" if bad == "U+0000" else "half of a UTF-16 surrogate pair"
+            message = f"{_FIELD_NAMES[name]} contains the character {bad} ({kind}), which cannot be stored: remove it"
+            problems.append(Problem(name, "bad_character", message))
+            kept[name] = None
+    return kept
+
+
+def _strings(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    return [item for item in items if isinstance(item, str)]
 
 
 def _text(value: Any) -> str | None:

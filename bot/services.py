@@ -35,6 +35,7 @@ from bot.domain.incident import (
     Role,
     Source,
     State,
+    storable,
 )
 from bot.domain.links import BadLink, parse_link, post_key
 from bot.domain.notifications import Audience, notices
@@ -218,7 +219,9 @@ class Services:
                 raise InvalidInput("invite expired", key="invite_expired")
             user = await repo.get_by_telegram_id(telegram_id)
             if user is None:
-                user = await repo.add_user(telegram_id, full_name[:255] or str(telegram_id), username, locale=locale)
+                # A name is free text from Telegram: without what no column can store (bot.domain.incident).
+                name = storable(full_name)[:255] or str(telegram_id)
+                user = await repo.add_user(telegram_id, name, username, locale=locale)
             if not await repo.mark_invite_used(invite.id, user.id, now):
                 raise InvalidInput("invite already used", key="invite_used")
             roles = set(user.roles)
@@ -575,6 +578,15 @@ class Services:
                     return Registered(number, conflict=post_key(stored) != key)
             number = (await posts.registered([key])).get(key)
         return Registered(number) if number is not None else None
+
+    async def registered_posts(self, sources: Sequence[Source]) -> list[int | None]:
+        """For each post, in order, the number of the incident that has it already (bot.domain.links.post_key:
+        its link in any form; without a link, the same text at the same moment), or None; any number of posts,
+        in one read."""
+        keys = [post_key(source) for source in sources]
+        async with self.sessions() as session:
+            known = await PostRepository(session).registered(keys)
+        return [known.get(key) for key in keys]
 
     async def get(self, incident_id: int, viewer: Person | None = None) -> Incident:
         """The whole incident (sources, assignments, drafts, pauses; datetimes aware UTC as stored); with

@@ -107,6 +107,7 @@ def error_text(exc: DomainError) -> str:
         "no_source": _("An incident needs a post: a link or a text."),
         "empty_source": _("An incident needs a post: a link or a text."),
         "long_source": _("The post's text is too long."),
+        "bad_character": _("The text contains a character that cannot be saved (a NUL or a broken one): remove it."),
         "department_needed": _("Choose the department for this role."),
         "not_joint": _("This is not a joint answer of several departments."),
         "stale_draft": _("This button belongs to an earlier draft; the card is refreshed."),

@@ -91,6 +91,8 @@ FAILURE_REASONS = {
     "other": N_("Telegram refused it ({error})"),
 }
 DEPARTMENT_CHAT = N_("the group chat of department «{name}»")
+# bot.chats.tell_undeliverable tells each person about one unreachable chat once a day.
+ONCE_A_DAY = N_("Further notifications that cannot be delivered to this recipient today are not reported separately.")
 ADVICE = {
     ("person", "blocked"): N_(
         "Ask them to unblock the bot (open the chat with it and press «Restart»); until then they get no notifications."
@@ -167,7 +169,8 @@ def _failure_text(locale: str, params: dict[str, Any]) -> str:
     template = TEXTS[DELIVERY_FAILED] if params.get("incident") is not None else TEXTS_WITHOUT_INCIDENT[DELIVERY_FAILED]
     text = _translate(locale, DELIVERY_FAILED, template, params)
     advice = ADVICE.get((kind, cause))
-    return f"{text}\n{translate(locale, advice)}" if advice is not None else text
+    lines = [text, *([translate(locale, advice)] if advice is not None else []), translate(locale, ONCE_A_DAY)]
+    return "\n".join(lines)
 
 
 def _flood_text(locale: str, params: dict[str, Any]) -> str:

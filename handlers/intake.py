@@ -12,7 +12,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.errors import IllegalTransition
-from bot.domain.incident import Attachment, Importance, Incident, Kind, Network, Role, Source
+from bot.domain.incident import MAX_POST_TEXT, Attachment, Importance, Incident, Kind, Network, Role, Source, storable
 from bot.domain.message_size import Block, Elastic, cut, fit, line, template
 from bot.services import Person, Services
 from handlers.callbacks import (
@@ -83,8 +83,8 @@ async def more_media(message: Message, state: FSMContext, services: Services, bo
     post = data["post"]
     if attachment is not None and len(post["attachments"]) < MAX_ATTACHMENTS:
         post["attachments"].append(vars(attachment))
-    if not post.get("text") and (message.caption or "").strip():
-        post["text"] = message.caption.strip()
+    if not post.get("text") and storable(message.caption or "").strip():
+        post["text"] = storable(message.caption or "").strip()[:MAX_POST_TEXT]
     await state.update_data(post=post)
     await _redraw(bot, message.chat.id, data | {"post": post}, services)
 
@@ -96,7 +96,9 @@ async def start_intake(message: Message, state: FSMContext, services: Services, 
     if post is None:
         await message.answer(_("Forward a post, or send a link to it with its text and photos."))
         return
-    if post["url"] and await _show_registered(message.chat.id, _source(post, services), services, bot, person):
+    # A link, or a forward's origin, names the post: one registered already is shown instead of registered again.
+    named = post["url"] or post.get("origin")
+    if named and await _show_registered(message.chat.id, _source(post, services), services, bot, person):
         await state.clear()
         return
     candidates = _candidates(await services.repeat_candidates(post["url"], post["author"], []))
@@ -351,4 +353,5 @@ def _source(post: dict[str, Any], services: Services) -> Source:
         text=post.get("text") or "",
         detected_at=services.clock.now(),
         attachments=[Attachment(**a) for a in post.get("attachments", [])],
+        origin=post.get("origin"),
     )

@@ -634,10 +634,13 @@ class UserChat(ChatHandle):
         from_user: UserChat | None = None,
         sender_name: str | None = None,
         photo: bool = False,
+        sent_at: int | None = None,
     ) -> ChatMessage:
         """The user forwards a post to the bot: from a channel by default, from `from_user`, or from a user
-        who hides their account (`sender_name`)."""
-        date = int(time.time()) - 60
+        who hides their account (`sender_name`). `sent_at`: the original message's date (Unix seconds) that
+        Telegram gives as `forward_origin.date` — the same for every forward of one message; default a minute
+        ago."""
+        date = int(time.time()) - 60 if sent_at is None else sent_at
         origin: dict[str, Any]
         if from_user is not None:
             origin = {"type": "user", "date": date, "sender_user": from_user.user_json()}

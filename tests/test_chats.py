@@ -4,6 +4,7 @@ reach any more is reported, naming the department or person and what to do, to a
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,49 @@ async def test_a_person_the_bot_cannot_reach_is_named_with_what_to_do(
             notices = [m.content for m in person.messages if "Could not deliver" in m.content]
             assert len(notices) == 1, (person.user_id, notices)
             assert "Анна Исполнитель" in notices[0] and reason in notices[0] and advice in notices[0]
+
+
+async def test_a_person_who_blocked_the_bot_is_reported_once_a_day_not_once_per_notice(tmp_path: Path) -> None:
+    """Every notice that failed brought every administrator and curator a notice of its own: three incidents
+    for a department whose executor blocked the bot were three "could not deliver" each, and more every day."""
+    async with world(tmp_path, people=PEOPLE) as w:
+        staff = [w.curator, w.api.user(500, "Админ", language_code="en"), w.api.user(600, "Пётр", language_code="en")]
+        anna = await w.executor(200, "Анна Исполнитель", "Управление ЖКХ")
+        anna.block()
+        for post in (POST, POST_2, "https://vk.com/wall-1_102 Сломана скамейка в сквере"):
+            card = await w.register(post)
+            await w.route(card, "Управление ЖКХ")
+        await w.settle()
+
+        async with w.app.services.sessions() as session:
+            failed = await session.execute(
+                sa.select(sa.func.count()).where(OutboxRow.chat_id == 200, OutboxRow.status == OutboxStatus.failed)
+            )
+            assert failed.scalar_one() >= 3
+        for person in staff:
+            notices = [m.content for m in person.messages if "Could not deliver" in m.content]
+            assert len(notices) == 1, (person.user_id, notices)
+            assert "Анна Исполнитель" in notices[0] and "incident No. 1" in notices[0]
+            assert "not reported separately" in notices[0]
+
+
+async def test_the_next_day_the_unreachable_chat_is_reported_again(tmp_path: Path) -> None:
+    from bot.chats import tell_undeliverable
+    from storage.outbox import OutboxRepository
+
+    async with world(tmp_path, people=PEOPLE) as w:
+        anna = await w.executor(200, "Анна Исполнитель", "Управление ЖКХ")
+        anna.block()
+        await w.register(POST)
+        failed = {"kind": "card", "incident_id": 1, "note": "routed"}
+        today = w.clock.now()
+
+        async def tell(now: datetime, chat_id: int = 200) -> int:
+            async with w.app.services.sessions() as session, session.begin():
+                outbox = OutboxRepository(session)
+                return await tell_undeliverable(outbox, chat_id, 1, failed, "blocked", "Forbidden", now=now)
+
+        assert await tell(today) == 3  # the curator-administrator and two more: each once
+        assert await tell(today + timedelta(hours=5)) == 0
+        assert await tell(today, chat_id=-777) == 3  # another chat is another notice
+        assert await tell(today + timedelta(days=1)) == 3

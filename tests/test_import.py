@@ -36,11 +36,13 @@ ROWS = [
 ]
 
 
-def config(tmp_path: Path) -> Path:
+def config(tmp_path: Path, url: str | None = None) -> Path:
+    """A config for the import, on ``url`` (default: a SQLite file in ``tmp_path``)."""
     path = tmp_path / "config.toml"
+    url = url or f"sqlite+aiosqlite:///{tmp_path / 'otklik.sqlite3'}"
     path.write_text(
         'topics = ["Дороги", "ЖКХ"]\nlocations = ["с. Ключи"]\n'
-        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "otklik.sqlite3"}"\n'
+        f'[database]\nurl = "{url}"\n'
         '[organisation]\npreset = "otradnaya"\n[people]\ncurators = [100]\nheads = [400]\n'
         "[intake]\nmax_age_days = 3650\n"  # the rows below are dated: keep them importable as the years pass
         '[[departments]]\ncode = "zhkh"\nname = "Управление ЖКХ"\n',
@@ -71,7 +73,7 @@ def test_a_windows_1251_csv_becomes_incidents_and_a_second_run_adds_nothing(
     sheet.write_bytes("\r\n".join([HEADER, *ROWS]).encode("cp1251"))  # as Excel saves a CSV in Russia
 
     assert main(["--config", str(cfg), "import", str(sheet), "--dry-run"]) == 0
-    assert "All 3 rows can be registered" in capsys.readouterr().out
+    assert "3 rows can be registered (dry run: nothing was)." in capsys.readouterr().out
     assert stored(tmp_path) == []
 
     assert main(["--config", str(cfg), "import", str(sheet)]) == 0
@@ -381,55 +383,115 @@ async def test_two_imports_at_once_on_every_database(database: MigratedDatabase)
             await engine.dispose()
 
 
-def test_the_issues_postgresql_import_a_long_author_registers_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Issue 9 §6, as it was met: `python -m bot import` on PostgreSQL, the dry run fine, the real run
-    committing rows 1–2 and crashing on a 300-character author (varchar(255))."""
-    import os
-    import uuid
+def incidents_at(url: str) -> int:
+    """How many incidents the database at ``url`` holds (for tests that run the CLI, which opens its own)."""
 
-    from sqlalchemy.engine import make_url
-
-    from tests.conftest import PG_URL_VARIABLE
-
-    base = os.environ.get(PG_URL_VARIABLE)
-    if not base:
-        pytest.skip(f"{PG_URL_VARIABLE} is not set")
-    name = f"otklik_import_{uuid.uuid4().hex[:10]}"
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-
-    async def admin(statement: str) -> None:
-        engine = make_engine(base, isolation_level="AUTOCOMMIT")
+    async def count() -> int:
+        engine = make_engine(url)
         try:
-            async with engine.connect() as connection:
-                await connection.exec_driver_sql(statement)
+            return await incidents_in(engine)
         finally:
             await engine.dispose()
 
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        cfg = config(tmp_path)
-        cfg.write_text(
-            cfg.read_text("utf-8").replace(f"sqlite+aiosqlite:///{tmp_path / 'otklik.sqlite3'}", url), "utf-8"
-        )
-        sheet = tmp_path / "three.csv"
-        rows = [ROWS[0], ROWS[1], f"https://vk.com/wall-1_3;Текст;{'А' * 300};24.11.2026 12:00;;;;"]
-        sheet.write_text("\n".join([HEADER, *rows]), "utf-8")
-        for extra in (["--dry-run"], []):
-            assert main(["--config", str(cfg), "import", str(sheet), *extra]) == 2
-            assert "row 4: the author's name is longer than 255 characters" in capsys.readouterr().out
-        sheet.write_text("\n".join([HEADER, *rows[:2]]), "utf-8")
-        assert main(["--config", str(cfg), "import", str(sheet)]) == 0
-        assert "Registered 2 incidents: No. 1–2." in capsys.readouterr().out
+    return asyncio.run(count())
 
-        async def count() -> int:
-            engine = make_engine(url)
-            try:
-                return await incidents_in(engine)
-            finally:
-                await engine.dispose()
 
-        assert asyncio.run(count()) == 2
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+def test_the_issues_postgresql_import_a_long_author_registers_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], database_url: str
+) -> None:
+    """Issue 9 §6, as it was met: `python -m bot import` on PostgreSQL, the dry run fine, the real run
+    committing rows 1–2 and crashing on a 300-character author (varchar(255)). SQLite too, alike."""
+    cfg = config(tmp_path, database_url)
+    sheet = tmp_path / "three.csv"
+    rows = [ROWS[0], ROWS[1], f"https://vk.com/wall-1_3;Текст;{'А' * 300};24.11.2026 12:00;;;;"]
+    sheet.write_text("\n".join([HEADER, *rows]), "utf-8")
+    for extra in (["--dry-run"], []):
+        assert main(["--config", str(cfg), "import", str(sheet), *extra]) == 2
+        assert "row 4: the author's name is longer than 255 characters" in capsys.readouterr().out
+    sheet.write_text("\n".join([HEADER, *rows[:2]]), "utf-8")
+    assert main(["--config", str(cfg), "import", str(sheet)]) == 0
+    assert "Registered 2 incidents: No. 1–2." in capsys.readouterr().out
+    assert incidents_at(database_url) == 2
+
+
+# --- characters no database can store; what a dry run says; counts in words -------------------------------
+
+
+def test_an_import_with_a_character_no_database_can_store_does_what_its_dry_run_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], database_url: str
+) -> None:
+    """QA, on PostgreSQL: --dry-run said every row could be registered; the real import of the same file
+    raised DBAPIError (NUL, 0x00) with a traceback. SQLite stored the NUL. Now both name the row."""
+    cfg = config(tmp_path, database_url)
+    sheet = tmp_path / "nul.csv"
+    rows = [
+        ROWS[0],
+        "https://vk.com/wall-1_3;Яма\x00у школы;Автор;24.11.2026 12:00;;;;",
+        "https://vk.com/wall-1_4;Яма;Ав\x00тор;24.11.2026 12:00;ЖКХ, Дороги\x00;;;",
+    ]
+    sheet.write_text("\n".join([HEADER, *rows]), "utf-8")
+    for extra in (["--dry-run"], []):
+        assert main(["--config", str(cfg), "import", str(sheet), *extra]) == 2
+        out = capsys.readouterr().out
+        assert "Nothing was registered: 2 of 3 rows cannot be." in out
+        assert "row 3: the text contains the character U+0000 (a NUL), which cannot be stored: remove it" in out
+        assert "row 4: the author's name contains the character U+0000" in out and "a topic contains" in out
+    assert incidents_at(database_url) == 0
+    sheet.write_text("\n".join([HEADER, *(row.replace("\x00", " ") for row in rows)]), "utf-8")
+    assert main(["--config", str(cfg), "import", str(sheet)]) == 0
+    assert "Registered 3 incidents: No. 1–3." in capsys.readouterr().out
+
+
+def test_a_dry_run_names_the_rows_it_would_skip_and_counts_read_right(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--dry-run said "All 4 rows can be registered" of rows registered already; "Registered 1 incidents",
+    "Checking 1 rows…"."""
+    cfg = config(tmp_path)
+    one = tmp_path / "one.csv"
+    one.write_text("\n".join([HEADER, ROWS[0]]), "utf-8")
+    assert main(["--config", str(cfg), "import", str(one)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "Checking 1 row…" in lines and "Registering: 1 of 1 row" in lines
+    assert lines[-1] == "Registered 1 incident: No. 1."
+
+    sheet = tmp_path / "again.csv"
+    rows = [ROWS[0].replace("https://vk.com/", "https://m.vk.com/"), ROWS[1], ROWS[1], ROWS[2]]
+    sheet.write_text("\n".join([HEADER, *rows]), "utf-8")
+    assert main(["--config", str(cfg), "import", str(sheet), "--dry-run"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    # Row 2 is incident No. 1 in another link form; row 4 repeats row 3 of the file.
+    assert out[-2:] == [
+        "2 rows can be registered (dry run: nothing was).",
+        "Already registered, would be skipped: 2: rows 2, 4.",
+    ]
+    assert len(stored(tmp_path)) == 1
+    assert main(["--config", str(cfg), "import", str(sheet)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2:] == ["Registered 2 incidents: No. 2–3.", "Already registered, skipped: 2: rows 2, 4."]
+    assert main(["--config", str(cfg), "import", str(one), "--dry-run"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2:] == [
+        "0 rows can be registered (dry run: nothing was).",
+        "Already registered, would be skipped: 1: row 2.",
+    ]
+    assert main(["--config", str(cfg), "import", str(one)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2:] == ["Registered 0 incidents.", "Already registered, skipped: 1: row 2."]
+
+
+@pytest.mark.parametrize(
+    ("n", "ru", "en"),
+    [
+        (1, "Зарегистрирован 1 инцидент: № 1.", "Registered 1 incident: No. 1."),
+        (3, "Зарегистрировано 3 инцидента: № 1.", "Registered 3 incidents: No. 1."),
+        (11, "Зарегистрировано 11 инцидентов: № 1.", "Registered 11 incidents: No. 1."),
+        (21, "Зарегистрирован 21 инцидент: № 1.", "Registered 21 incidents: No. 1."),
+    ],
+)
+def test_the_imports_counts_have_their_plural_forms_in_both_languages(n: int, ru: str, en: str) -> None:
+    from bot.i18n import translate_plural
+
+    singular, plural = "Registered {n} incident: No. {numbers}.", "Registered {n} incidents: No. {numbers}."
+    assert translate_plural("ru", singular, plural, n, numbers="1") == ru
+    assert translate_plural("en", singular, plural, n, numbers="1") == en

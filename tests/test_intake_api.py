@@ -38,6 +38,7 @@ from bot.intake_api import OPENAPI, make_app
 from bot.intake_rules import FIELDS, MAX_TOPICS, IntakeLimits
 from bot.services import Services
 from storage.db import make_engine, upgrade_async
+from tests.conftest import MigratedDatabase
 
 MSK = ZoneInfo("Europe/Moscow")
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=MSK)
@@ -100,17 +101,25 @@ class Api:
         return await self.call("POST", URL, headers=AUTH if headers is None else headers, **kwargs)
 
 
-async def _app(tmp_path: Path, limits: IntakeLimits | None = None) -> AsyncIterator[tuple[Api, Services]]:
+async def _app(
+    tmp_path: Path, limits: IntakeLimits | None = None, database: MigratedDatabase | None = None
+) -> AsyncIterator[tuple[Api, Services]]:
+    """The API on a fresh SQLite file, or on ``database`` (already migrated: SQLite or PostgreSQL)."""
+    url = database.url if database is not None else f"sqlite+aiosqlite:///{tmp_path / 'otklik.sqlite3'}"
     settings = Settings.model_validate(
         {
-            "database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'otklik.sqlite3'}"},
+            "database": {"url": url},
             "organisation": {"preset": "otradnaya"},
             "topics": ["Дороги", "ЖКХ"],
+            "locations": ["с. Ключи"],
             "people": {"curators": [100], "heads": [400]},
         }
     )
-    engine = make_engine(settings.database.url)
-    await upgrade_async(engine)
+    if database is not None:
+        engine = database.engine()
+    else:
+        engine = make_engine(settings.database.url)
+        await upgrade_async(engine)
     services = make_services(settings, engine, ManualClock(NOW))
     await services.seed(settings)
     client = TestClient(TestServer(make_app(services, [TOKEN], 100, limits)))
@@ -125,6 +134,13 @@ async def _app(tmp_path: Path, limits: IntakeLimits | None = None) -> AsyncItera
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[tuple[Api, Services]]:
     async for pair in _app(tmp_path):
+        yield pair
+
+
+@pytest.fixture
+async def api_on(tmp_path: Path, database: MigratedDatabase) -> AsyncIterator[tuple[Api, Services]]:
+    """The API on every database backend available (SQLite; PostgreSQL with OTKLIK_TEST_PG_URL)."""
+    async for pair in _app(tmp_path, database=database):
         yield pair
 
 
@@ -320,6 +336,77 @@ async def test_the_limits_of_the_schema_are_checked_before_anything_is_stored(ap
     status, body, _ = await client.post({"author": "Иван"})
     assert codes(body) == [("text", "link_or_text_required")]
     assert await count(services) == 0
+
+
+# Characters no text column can hold: NUL (PostgreSQL refuses it; SQLite would store it) and a lone surrogate
+# (a valid JSON escape without a UTF-8 form: every driver fails on it).
+UNSTORABLE = {"NUL": ("\x00", "U+0000"), "lone surrogate": ("\ud800", "U+D800")}
+TEXT_FIELDS = {
+    "source_id": "im-{c}-1",
+    "url": "https://vk.com/wall-1_120{c}",
+    "text": "Яма{c}во дворе",
+    "author": "Иван{c}Петров",
+    "network": "vk{c}",
+    "detected_at": "2026-11-24T10:30:00{c}+03:00",
+    "topics": ["ЖКХ", "Дороги{c}"],
+    "location": "с. Ключи{c}",
+    "importance": "high{c}",
+    "kind": "incident{c}",
+}
+
+
+@pytest.mark.parametrize("char", UNSTORABLE, ids=list(UNSTORABLE))
+async def test_a_character_no_database_can_store_is_a_400_naming_its_field_on_every_database(
+    api_on: tuple[Api, Services], char: str
+) -> None:
+    """A NUL in the text passed the validator; SQLite stored it, PostgreSQL refused it and the API answered
+    500 "send again" for a body that could never succeed. A lone surrogate (\\ud800) failed in every driver."""
+    client, services = api_on
+    character, code_point = UNSTORABLE[char]
+    assert set(TEXT_FIELDS) == set(FIELDS)  # every field the API takes is checked
+    for field, template in TEXT_FIELDS.items():
+        value = [t.replace("{c}", character) for t in template] if isinstance(template, list) else template
+        value = value.replace("{c}", character) if isinstance(value, str) else value
+        payload = {"url": "https://vk.com/wall-1_121", "text": "Яма", field: value}
+        status, body, _ = await client.post(payload)
+        assert (status, codes(body)) == (400, [(field, "bad_character")]), (field, body)
+        assert code_point in body["problems"][0]["message"] and "cannot be stored" in body["problems"][0]["message"]
+    # As QA sent it: the JSON escape itself, raw.
+    raw = b'{"url": "https://vk.com/wall-1_120", "author": "\\ud800"}'
+    status, body, _ = await client.post(data=raw, headers={**AUTH, "Content-Type": "application/json"})
+    assert (status, codes(body)) == (400, [("author", "bad_character")])
+    # The rest of the body is still checked: every problem at once.
+    status, body, _ = await client.post({"url": "https://vk.com/wall-1_122", "text": f"Яма{character}", "kind": "?"})
+    assert sorted(codes(body)) == [("kind", "unknown_value"), ("text", "bad_character")]
+    assert await count(services) == 0
+    # The same post without the character registers.
+    status, body, _ = await client.post({"url": "https://vk.com/wall-1_120", "author": "Иван Петров"})
+    assert (status, body) == (201, {"number": 1, "created": True})
+
+
+async def test_a_deeply_nested_body_is_a_400_not_a_500(api: tuple[Api, Services]) -> None:
+    """json.loads raised RecursionError on a body under the 256 KB limit: 500 "send again"."""
+    client, services = api
+    for nested in (b"[" * 50_000 + b"]" * 50_000, b'{"a":' * 30_000 + b"1" + b"}" * 30_000):
+        raw = b'{"url": "https://vk.com/wall-1_139", "text": ' + nested + b"}"
+        status, body, _ = await client.post(data=raw, headers={**AUTH, "Content-Type": "application/json"})
+        assert (status, codes(body)) == (400, [("body", "invalid_json")])
+        assert "nested too deeply" in body["problems"][0]["message"]
+    status, body, _ = await client.post({"url": "https://vk.com/wall-1_139", "text": [[["Яма"]]]})
+    assert (status, codes(body)) == (400, [("text", "wrong_type")])  # a little nesting is only the wrong type
+    assert await count(services) == 0
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\ufeff", "\u2060", "\u200e", "\u00ad"])
+async def test_invisible_characters_in_a_link_are_not_part_of_it(api: tuple[Api, Services], invisible: str) -> None:
+    client, services = api
+    status, body, _ = await client.post({"url": f"{invisible}https://vk.com/wall-1_5?reply=8{invisible}"})
+    assert (status, body) == (201, {"number": 1, "created": True})
+    assert (await services.get(1)).sources[0].url == "https://vk.com/wall-1_5?reply=8"
+    status, body, _ = await client.post({"url": "https://vk.com/wall-1_5?reply=8"})
+    assert (status, body) == (200, {"number": 1, "created": False})
+    status, body, _ = await client.post({"url": "https://vk.com/wall-1_5"})  # the post is not its comment
+    assert (status, body) == (201, {"number": 2, "created": True})
 
 
 async def test_a_bad_post_link_says_what_is_wrong_with_the_link(api: tuple[Api, Services]) -> None:

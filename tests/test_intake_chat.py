@@ -208,3 +208,89 @@ async def test_an_album_joins_its_post_and_a_second_album_while_the_card_is_open
         await w.until(lambda: "check and register" not in (second.text or ""))
         (source,) = (await w.app.services.get(1)).sources
         assert (source.url, len(source.attachments)) == ("https://vk.com/wall-1_2", 2)
+
+
+# --- a message forwarded from a person: Telegram's origin is its identity -----------------------------------
+
+
+async def test_a_message_forwarded_twice_from_a_person_is_one_incident(tmp_path: Path) -> None:
+    """QA: a message from a city chat has no link, so its key was its text and the bot's clock at each
+    forward: the same message forwarded again later was a new post, though Telegram gives its origin (the
+    sender and the original date) both times."""
+    sent = 1_773_130_000  # when the resident wrote it: the same for every forward of the message
+    async with world(tmp_path, "kluchi") as w:
+        resident = w.api.user(777, "Житель", language_code="ru")
+        seen = w.clock.now()
+        await w.curator.forward("Во дворе дома 5 по ул. Мира яма", from_user=resident, sent_at=sent)
+        card = await w.curator.wait_message(contains=CHECK)
+        await w.curator.press(card, "Register")
+        await w.until(lambda: "check and register" not in (card.text or ""))
+        w.clock.advance(timedelta(minutes=20))  # another curator of the shift sees it in the chat later
+        await w.curator.forward("Во дворе дома 5 по ул. Мира яма", from_user=resident, sent_at=sent)
+        await w.curator.wait_message(contains="This post is already registered: No. 1.")
+        shown = await w.curator.wait_message(contains="No. 1", where=lambda m: bool(m.buttons))
+        assert "Во дворе дома 5 по ул. Мира яма" in shown.text and CHECK not in shown.text
+
+        # The same words from the same person written another time, or by someone else, are other posts.
+        neighbour = w.api.user(778, "Сосед", language_code="ru")
+        for forwarded in (
+            {"from_user": resident, "sent_at": sent + 3600},
+            {"from_user": neighbour, "sent_at": sent},
+            {"sender_name": "Житель", "sent_at": sent},  # one who hides their account: known by name only
+        ):
+            await w.curator.forward("Во дворе дома 5 по ул. Мира яма", **forwarded)  # type: ignore[arg-type]
+            other = await w.curator.wait_message(contains=CHECK)
+            await w.curator.press(other, "Register")
+            await w.until(lambda other=other: "check and register" not in (other.text or ""))
+        assert await count(w.app.services) == 4
+        # The moment of detection is still when the curator forwarded it (deadlines run from it), not the origin's.
+        assert (await w.app.services.get(1)).detected_at == seen
+
+
+async def test_a_message_of_a_hidden_sender_forwarded_twice_is_one_incident(tmp_path: Path) -> None:
+    async with world(tmp_path, "kluchi") as w:
+        await w.curator.forward("Нет света в подъезде", sender_name="Аноним", sent_at=1_773_130_000)
+        card = await w.curator.wait_message(contains=CHECK)
+        await w.curator.press(card, "Register")
+        await w.until(lambda: "check and register" not in (card.text or ""))
+        w.clock.advance(timedelta(hours=2))
+        await w.curator.forward("Нет света в подъезде", sender_name="Аноним", sent_at=1_773_130_000)
+        await w.curator.wait_message(contains="This post is already registered: No. 1.")
+        assert await count(w.app.services) == 1
+
+
+# --- what a column cannot store, and what a reader cannot see ---------------------------------------------
+
+
+async def test_a_nul_in_a_curators_message_is_dropped_on_every_database(tmp_path: Path, database_url: str) -> None:
+    """A NUL reached the database: SQLite stored it, PostgreSQL refused it ("invalid byte sequence 0x00") and
+    the curator got "something went wrong". It shows nothing, so the chat drops it; the post registers."""
+    text = "Яма\x00 во дворе https://vk.com/wall-1_7?reply=\x002"
+    async with world(tmp_path, "kluchi", database={"url": database_url}) as w:
+        resident = w.api.user(779, "Жи\x00тель", language_code="ru")
+        await w.curator.send(text, entities=[entity(text, "https://vk.com/wall-1_7?reply=\x002")])
+        card = await w.curator.wait_message(contains=CHECK)
+        assert "https://vk.com/wall-1_7?reply=2" in card.text
+        await w.curator.press(card, "Register")
+        await w.until(lambda: "check and register" not in (card.text or ""))
+        await w.curator.forward("Не\x00т воды", from_user=resident)
+        second = await w.curator.wait_message(contains=CHECK)
+        await w.curator.press(second, "Register")
+        await w.until(lambda: "check and register" not in (second.text or ""))
+        (post,), (forwarded,) = [(await w.app.services.get(n)).sources for n in (1, 2)]
+        assert (post.url, post.text) == ("https://vk.com/wall-1_7?reply=2", "Яма во дворе")
+        assert (forwarded.text, forwarded.author) == ("Нет воды", "Житель")
+        assert not any("went wrong" in (m.text or "") for m in w.curator.messages)
+
+
+async def test_a_link_with_invisible_characters_in_its_entity_is_the_post(tmp_path: Path) -> None:
+    """A zero-width space or a byte order mark copied with the link: the link is the post's, the text clean."""
+    text = "\u200bvk.com/wall-1_5?reply=8\ufeff Яма у школы"
+    async with world(tmp_path, "kluchi") as w:
+        await register(w, text, [entity(text, "\u200bvk.com/wall-1_5?reply=8\ufeff")])
+        (source,) = (await w.app.services.get(1)).sources
+        assert (source.url, source.text) == ("https://vk.com/wall-1_5?reply=8", "Яма у школы")
+        await w.curator.send("https://vk.com/wall-1_5?reply=8\u2060")
+        await w.curator.wait_message(contains="This post is already registered: No. 1.")
+        await register(w, "https://vk.com/wall-1_5 Пост, а не комментарий")  # the post is not its comment
+        assert await count(w.app.services) == 2

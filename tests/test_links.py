@@ -54,6 +54,7 @@ FORMS: list[tuple[str, Network, str, str | None, str | None, str | None]] = [
     ("https://m.ok.ru/group/5/topic/9?utm_campaign=x", Network.ok, "https://ok.ru/group/5/topic/9", "5", "9", None),
     ("http://www.odnoklassniki.ru/group/5/topic/9/", Network.ok, "https://ok.ru/group/5/topic/9", "5", "9", None),
     ("https://m.ok.ru/dk?st.cmd=altGroupForum&st.groupId=5&st.topicId=9", Network.ok, "https://ok.ru/group/5/topic/9", "5", "9", None),
+    ("https://m.ok.ru/dk?st.cmd=altGroupForum&st.groupid=5&st.topicid=9", Network.ok, "https://ok.ru/group/5/topic/9", "5", "9", None),
     ("https://ok.ru/profile/572/statuses/1554", Network.ok, "https://ok.ru/profile/572/statuses/1554", "572", "1554", None),
     ("https://ok.ru/adm.kluchi/topic/77", Network.ok, "https://ok.ru/adm.kluchi/topic/77", "adm.kluchi", "77", None),
     ("https://ok.ru/video/12345", Network.ok, "https://ok.ru/video/12345", None, "12345", None),
@@ -68,6 +69,13 @@ FORMS: list[tuple[str, Network, str, str | None, str | None, str | None]] = [
     ("https://t.me/c/1234567890/7/55", Network.telegram, "https://t.me/c/1234567890/55", "c/1234567890", "55", None),
     ("https://t.me/name/7/55", Network.telegram, "https://t.me/name/55", "name", "55", None),
     ("https://t.me/+AbCdEf123", Network.telegram, "https://t.me/+AbCdEf123", None, None, None),
+    # t.me's own words in any case: t.me/C/… kept its channel 1234567890 as the "channel" c, post 55 of any
+    ("https://t.me/C/1234567890/55", Network.telegram, "https://t.me/c/1234567890/55", "c/1234567890", "55", None),
+    ("https://t.me/S/name/123", Network.telegram, "https://t.me/name/123", "name", "123", None),
+    ("https://t.me/c/1234567890", Network.telegram, "https://t.me/c/1234567890", "c/1234567890", None, None),
+    # Instant View: every t.me/iv?url=… was one key; the article it shows is the post
+    ("https://t.me/iv?url=https%3A%2F%2Fkluchi-adm.ru%2Fnews%2F15&rhash=5f1e", Network.site, "https://kluchi-adm.ru/news/15", None, None, None),
+    ("https://t.me/iv?url=https://vk.com/wall-1_2&rhash=77", Network.vk, "https://vk.com/wall-1_2", "-1", "2", None),
     # Дзен: articles, posts, videos; ids keep their case
     ("https://dzen.ru/a/ZXyZ12-ab", Network.dzen, "https://dzen.ru/a/ZXyZ12-ab", None, "ZXyZ12-ab", None),
     ("https://dzen.ru/a/ZXyZ12-ab?share_to=link&utm_referer=dzen.ru", Network.dzen, "https://dzen.ru/a/ZXyZ12-ab", None, "ZXyZ12-ab", None),
@@ -87,21 +95,42 @@ FORMS: list[tuple[str, Network, str, str | None, str | None, str | None]] = [
     ("https://www.youtube.com/live/dQw4w9WgXcQ", Network.youtube, "https://youtube.com/watch?v=dQw4w9WgXcQ", None, "dQw4w9WgXcQ", None),
     ("https://www.youtube.com/watch?v=dQw4w9WgXcQ&lc=UgzX1", Network.youtube, "https://youtube.com/watch?v=dQw4w9WgXcQ&lc=UgzX1", None, "dQw4w9WgXcQ", "UgzX1"),
     ("https://www.youtube.com/@AdmKluchi", Network.youtube, "https://youtube.com/@admkluchi", "@admkluchi", None, None),
+    # YouTube community posts: posts of their own, whichever page of their channel shows them (they were the channel)
+    ("https://www.youtube.com/@mosgorod/community?lb=UgkxAAAA", Network.youtube, "https://youtube.com/post/UgkxAAAA", None, "UgkxAAAA", None),
+    ("https://youtube.com/post/UgkxAAAA?si=Qw1", Network.youtube, "https://youtube.com/post/UgkxAAAA", None, "UgkxAAAA", None),
+    ("https://www.youtube.com/channel/UCx5Kd/community?lb=UgkxAAAA", Network.youtube, "https://youtube.com/post/UgkxAAAA", None, "UgkxAAAA", None),
+    ("https://m.youtube.com/@mosgorod/community?lb=UgkxAAAA&lc=UgyC1", Network.youtube, "https://youtube.com/post/UgkxAAAA?lc=UgyC1", None, "UgkxAAAA", "UgyC1"),
+    ("https://www.youtube.com/channel/UCx5Kd", Network.youtube, "https://youtube.com/channel/UCx5Kd", "UCx5Kd", None, None),
     # Other networks
     ("https://www.instagram.com/reel/C1aBcD/?igsh=MTc", Network.instagram, "https://instagram.com/p/C1aBcD", None, "C1aBcD", None),
     ("https://instagram.com/p/C1aBcD/", Network.instagram, "https://instagram.com/p/C1aBcD", None, "C1aBcD", None),
     ("https://twitter.com/Adm/status/1789?s=20", Network.twitter, "https://x.com/i/status/1789", None, "1789", None),
     ("https://x.com/renamed/status/1789/photo/1", Network.twitter, "https://x.com/i/status/1789", None, "1789", None),
+    ("https://twitter.com/AdmKluchi", Network.twitter, "https://x.com/admkluchi", "admkluchi", None, None),
+    ("https://x.com/admkluchi?lang=ru", Network.twitter, "https://x.com/admkluchi", "admkluchi", None, None),
+    # A page of a network that names no post: its main host all the same (vk.ru and vk.com were two keys)
+    ("https://vk.ru/Market-1?section=album_2", Network.vk, "https://vk.com/market-1?section=album_2", None, None, None),
     ("https://m.facebook.com/story.php?story_fbid=10&id=20&mibextid=abc", Network.facebook, "https://facebook.com/story.php?id=20&story_fbid=10", None, "10", None),
     # Sites: https, no www., no tracking, no trailing slash, parameters sorted; the path keeps its case
     ("https://www.Kluchi-Adm.ru/news/15/?utm_source=vk&utm_medium=post", Network.site, "https://kluchi-adm.ru/news/15", None, None, None),
     ("http://kluchi-adm.ru/news/15#comments", Network.site, "https://kluchi-adm.ru/news/15", None, None, None),
     ("kluchi-adm.ru/news/15", Network.site, "https://kluchi-adm.ru/news/15", None, None, None),
     ("https://kluchi-adm.ru/index.php?b=2&a=1&fbclid=X", Network.site, "https://kluchi-adm.ru/index.php?a=1&b=2", None, None, None),
+    ("https://kluchi-adm.ru/news/15?gclid=1&yclid=2&_openstat=3&utm_content=a", Network.site, "https://kluchi-adm.ru/news/15", None, None, None),
+    # A site's other parameters may choose the page: from, rid, share, ref stay (they were dropped as tracking)
+    ("https://kluchi-adm.ru/news?rid=15&utm_source=vk", Network.site, "https://kluchi-adm.ru/news?rid=15", None, None, None),
+    ("https://kluchi-adm.ru/view?share=1&from=2&ref=7", Network.site, "https://kluchi-adm.ru/view?from=2&ref=7&share=1", None, None, None),
     ("https://kluchi-adm.ru:443/News/15", Network.site, "https://kluchi-adm.ru/News/15", None, None, None),
     ("https://kluchi-adm.ru:8080/news/15", Network.site, "https://kluchi-adm.ru:8080/news/15", None, None, None),
     ("https://xn--80aalqabyj2ajl4c8g.xn--p1ai/новости/1/", Network.site, parse_link("https://администрация.рф/новости/1").key, None, None, None),
     ("https://example.org/#!/post/5", Network.site, "https://example.org#!/post/5", None, None, None),
+    # Invisible characters copied around or inside a link (zero-width space, BOM, word joiner, soft hyphen,
+    # bidi marks) are not part of it: the comment id stayed "8\u200b", not a number, and the key was the post's
+    ("\u200bhttps://vk.com/wall-1_5?reply=8\u200b", Network.vk, "https://vk.com/wall-1_5?reply=8", "-1", "5", "8"),
+    ("\ufeffvk.com/wall-1_5?reply=8\ufeff", Network.vk, "https://vk.com/wall-1_5?reply=8", "-1", "5", "8"),
+    ("https://vk.com/wall-1_5?re\u00adply=8\u2060", Network.vk, "https://vk.com/wall-1_5?reply=8", "-1", "5", "8"),
+    ("\u200ehttps://t.me/name/12\u200d3\u200f", Network.telegram, "https://t.me/name/123", "name", "123", None),
+    ("https://www.youtube.com/watch?v=dQw4w9WgXcQ\u200c", Network.youtube, "https://youtube.com/watch?v=dQw4w9WgXcQ", None, "dQw4w9WgXcQ", None),
 ]  # fmt: skip
 
 
@@ -112,6 +141,30 @@ def test_every_form_of_a_link_reads_as_its_network_owner_post_and_comment(
     link = parse_link(given)
     assert (link.network, link.key, link.owner, link.post, link.comment) == (network, key, owner, post, comment)
     assert parse_link(link.key).key == key  # the canonical form is its own canonical form
+
+
+def test_a_link_read_keeps_no_invisible_character() -> None:
+    link = parse_link("\u2066\u200bhttps://vk.com/wall-1_5?reply=8\ufeff\u2069")
+    assert link.url == "https://vk.com/wall-1_5?reply=8"  # the link stored and shown to people
+    assert parse_link("\u200bvk.com/wall-1_5").url == "https://vk.com/wall-1_5"
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\ufeff", "\u2060"])
+def test_a_comment_link_copied_with_an_invisible_character_is_still_that_comment(invisible: str) -> None:
+    """QA: the comment id "8\u200b" was not a number, so the key became the post's: the comment was refused
+    as 'already registered' when the post was, or the post when the comment came first."""
+    comment = parse_link("https://vk.com/wall-1_5?reply=8")
+    copied = parse_link("https://vk.com/wall-1_5?reply=8" + invisible)
+    assert copied.key == comment.key
+    assert copied.key != parse_link("https://vk.com/wall-1_5").key
+
+
+def test_two_community_posts_of_one_youtube_channel_are_two_posts() -> None:
+    """QA: every link under youtube.com/@handle/… was the channel, so a channel's second post was refused."""
+    first = parse_link("https://www.youtube.com/@mosgorod/community?lb=UgkxAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+    second = parse_link("https://www.youtube.com/@mosgorod/community?lb=UgkxBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB")
+    assert first.key != second.key
+    assert first.key != parse_link("https://www.youtube.com/@mosgorod").key  # nor is a post its channel
 
 
 def test_the_table_has_forty_forms_and_different_posts_never_share_a_key() -> None:
@@ -136,6 +189,16 @@ def test_the_table_has_forty_forms_and_different_posts_never_share_a_key() -> No
         "https://kluchi-adm.ru/news/15",
         "https://m.kluchi-adm.ru/news/15",  # another host of a site may be another site
         "https://kluchi-adm.ru/news/15?id=2",
+        "https://kluchi-adm.ru/news/15?rid=2",
+        "https://kluchi-adm.ru/news/15?from=2",
+        "https://t.me/iv?url=https://kluchi-adm.ru/news/16&rhash=5f1e",  # every Instant View was one key
+        "https://t.me/iv?url=https://kluchi-adm.ru/news/17&rhash=5f1e",
+        "https://t.me/c/1234567890/55",
+        "https://t.me/c/1234567891/55",  # t.me/C/…: the channel was lost
+        "https://youtube.com/post/UgkxAAAA",
+        "https://youtube.com/post/UgkxBBBB",
+        "https://x.com/admkluchi",
+        "https://x.com/other",
     ]
     assert len({parse_link(u).key for u in different}) == len(different)
 
@@ -162,6 +225,11 @@ def test_networks_of_their_own(url: str | None, network: Network) -> None:
     ("given", "key", "words"),
     [
         ("ftp://vk.com/wall-1_2", "link_scheme", "starts with https:// or http://"),
+        ("\u200bftp://vk.com/wall-1_2", "link_scheme", "«ftp://vk.com/wall-1_2» is not a web link"),
+        ("\u200b\ufeff", "link_host", "the link is empty"),
+        ("https://vk.com/wall-1_2\x00", "bad_character", "U+0000"),
+        ("https://vk.com/wall-1_2?reply=\ud800", "bad_character", "U+D800"),
+        ("https://vk.com/wall-1_2\x07", "link_spaces", "control characters"),
         ("javascript:alert(1)", "link_scheme", "not a web link"),
         ("wall-1_2", "link_scheme", "not a link to a post"),
         ("https:///wall-1_2", "link_host", "names no site"),
@@ -202,6 +270,9 @@ def test_a_post_without_a_link_is_its_text_at_its_moment() -> None:
         ("(см. m.vk.com/wall-1_2)", ["m.vk.com/wall-1_2"], "(см.)"),
         ("Ссылка https://kluchi-adm.ru/a_(b) внутри.", ["https://kluchi-adm.ru/a_(b)"], "Ссылка внутри."),
         ("Почта admin@vk.com/x и текст", [], "Почта admin@vk.com/x и текст"),
+        # Invisible characters pasted with a link go with it, not into the post's text
+        ("Яма во дворе \u200bhttps://vk.com/wall-1_2\u200b", ["https://vk.com/wall-1_2"], "Яма во дворе"),
+        ("\ufeffvk.com/wall-1_2?reply=3\u2060 У нас яма", ["vk.com/wall-1_2?reply=3"], "У нас яма"),
     ],
 )
 def test_links_in_a_message_are_found_and_cut_out_leaving_clean_text(text: str, links: list[str], left: str) -> None:

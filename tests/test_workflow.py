@@ -525,3 +525,28 @@ def test_on_time_publication_leaves_no_late_mark_and_split_children_are_routed_a
     wf.publish(child, CURATOR, at(wf, "10 11:20"), URL)
     assert child.milestones.publish - child.detected_clock == 80 * 60
     assert child.milestones.late_at is None and child.milestones.late_due is None and child.milestones.late_by is None
+
+
+def test_text_typed_in_the_chat_loses_what_no_column_can_store_and_a_link_its_invisible_characters() -> None:
+    """A NUL in a draft or a reason reached PostgreSQL, which refuses it; a zero-width space after the
+    published link was stored inside it. A post with such a character is refused (its intake paths clean or
+    name it first: bot.intake_rules, handlers/posts.py)."""
+    wf, incident = _in_work("borovichi")
+    wf.submit_draft(incident, EXEC1, at(wf, "10 11:00"), DraftKind.answer, "Отв\x00ет\ud800")
+    assert incident.current_draft().text == "Ответ"
+    wf.approve(incident, CURATOR, at(wf, "10 11:10"))
+    for broken in (URL + "\x00", URL.replace("vk.com", "vk.com\ud800")):
+        with pytest.raises(InvalidInput):
+            wf.publish(incident, CURATOR, at(wf, "10 11:20"), broken)
+    wf.publish(incident, CURATOR, at(wf, "10 11:20"), "\u200b" + URL + "\ufeff")
+    assert incident.current_draft().published_url == URL
+
+    other, _ = register(wf)
+    wf.mark_not_processable(other, CURATOR, at(wf, "10 10:05"), "Угрозы\x00")
+    assert other.closed_reason == "Угрозы"
+    for field in ("text", "author", "external_id"):
+        source = Source(Network.other, None, "Автор", "Текст", at(wf, "10 10:00"))
+        setattr(source, field, "Яма\x00")
+        with pytest.raises(InvalidInput) as refused:
+            wf.register(CURATOR, at(wf, "10 10:00"), [source])
+        assert refused.value.key == "bad_character"

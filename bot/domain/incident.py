@@ -5,6 +5,7 @@ Plain dataclasses: the workflow mutates them, storage maps them to rows, handler
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -43,6 +44,27 @@ MAX_URL = 2048  # sources.url
 MAX_AUTHOR = 255  # sources.author
 MAX_POST_TEXT = 50_000  # the longest post text kept; posts in the networks are shorter
 MAX_EXTERNAL_ID = 255  # sources.external_id: the monitoring system's id of the post
+
+# Characters that no text column can hold, on any database the bot runs on: NUL (PostgreSQL's text refuses
+# it: "invalid byte sequence for encoding UTF8: 0x00") and UTF-16 surrogates U+D800–U+DFFF (a lone "\ud800" is
+# a valid JSON escape, yet has no UTF-8 form, so no database driver can send it). Anything else Unicode has
+# is stored as it came.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable(text: str) -> str | None:
+    """The first character of ``text`` that no database column can store, written as ``U+XXXX``
+    (NUL, or a UTF-16 surrogate left alone by a JSON escape); None when every character can be stored.
+    Every intake path refuses (bot.intake_rules) or cleans (a curator's message) such text before it
+    reaches the database."""
+    found = _UNSTORABLE.search(text)
+    return f"U+{ord(found.group()):04X}" if found else None
+
+
+def storable(text: str) -> str:
+    """``text`` without the characters no database column can store (see :func:`unstorable`): they
+    carry nothing a reader could see, so a message typed or forwarded in the chat loses nothing."""
+    return _UNSTORABLE.sub("", text)
 
 
 class Importance(StrEnum):
@@ -227,6 +249,10 @@ class Source:
     attachments: list[Attachment] = field(default_factory=list)
     id: int | None = None
     external_id: str | None = None  # the monitoring system's own id of the post (intake API)
+    # Where Telegram says a message forwarded without a link came from — its sender and original date, e.g.
+    # "user:777@1795510800" — so the same message forwarded again is the same post (bot.domain.links.post_key).
+    # Not stored: only the post's key, written when it is registered, remembers it.
+    origin: str | None = None
 
 
 # The events whose first occurrence the monthly report measures, from detection, in working time.

@@ -36,8 +36,10 @@ from bot.domain.incident import (
     Role,
     Source,
     State,
+    storable,
+    unstorable,
 )
-from bot.domain.links import parse_link, post_key
+from bot.domain.links import parse_link, post_key, visible
 from bot.domain.presets import Preset, Term
 from bot.domain.worktime import WorkCalendar
 
@@ -1064,7 +1066,9 @@ def _aware(moment: datetime) -> None:
 
 
 def _text(value: str | None, limit: int, what: str) -> str:
-    text = (value or "").strip()
+    # A NUL or a lone surrogate typed or pasted into a reason or a draft carries nothing a reader sees, and
+    # no text column can hold it (bot.domain.incident.unstorable): dropped, not refused.
+    text = storable(value or "").strip()
     if not text:
         raise InvalidInput(f"the {what} is empty", key=f"empty_{what}")
     if len(text) > limit:
@@ -1075,9 +1079,12 @@ def _text(value: str | None, limit: int, what: str) -> str:
 def _url(value: str) -> str:
     from urllib.parse import urlsplit
 
-    url = (value or "").strip()
+    # Invisible characters copied with the link (a zero-width space, a byte order mark) are not part of it;
+    # a character no column can store makes it unusable.
+    url = visible(value or "").strip()
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or " " in url or len(url) > 2048:
+    broken = unstorable(url) is not None or any(ch.isspace() or ord(ch) < 32 for ch in url)
+    if broken or parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2048:
         raise InvalidInput("a link to the published comment must be an http(s) URL", key="bad_url")
     return url
 
@@ -1092,5 +1099,11 @@ def _check_source(source: Source) -> None:
         raise InvalidInput("the source text is too long", key="long_source", limit=MAX_POST_TEXT)
     if len(source.author or "") > MAX_AUTHOR:
         raise InvalidInput("the author's name is too long", key="long_author", limit=MAX_AUTHOR)
+    # Every intake path refuses (bot.intake_rules) or cleans (a curator's message) these first; this is the last
+    # guard before the database, which would fail on them.
+    for what, value in (("text", source.text), ("author", source.author), ("source id", source.external_id)):
+        bad = unstorable(value or "")
+        if bad is not None:
+            raise InvalidInput(f"the {what} contains the character {bad}, which cannot be stored", key="bad_character")
     if source.url:
         parse_link(source.url)
