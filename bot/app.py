@@ -22,6 +22,7 @@ from aiogram.utils.i18n import I18n
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.backup import schedule_backups
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.workflow import Workflow
@@ -150,6 +151,7 @@ async def running(
     sender_task = asyncio.create_task(sender.run(), name="outbox-sender")
     sweep = ReminderSweep(services)
     scheduler = start_scheduler(sweep, settings.reminders.sweep_seconds) if start_jobs else None
+    schedule_backups(scheduler, settings)  # the daily backup, when [database] backup_dir is set
     intake = await _start_intake(settings, services)
     try:
         with i18n.context():

@@ -1,4 +1,5 @@
-"""Command line: `python -m bot [run|db upgrade|check-config|calendar|deadline|report|import|demo-data]`."""
+"""Command line: `python -m bot [run|db upgrade|db copy|backup|restore|check-config|calendar|deadline|report|import|
+demo-data]`."""
 
 from __future__ import annotations
 
@@ -44,6 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_commands.add_parser("upgrade", help="apply migrations up to the latest schema")
+    copy = db_commands.add_parser(
+        "copy", help="copy the whole database into a new, empty one (e.g. SQLite to PostgreSQL) and verify it"
+    )
+    copy.add_argument("--to", required=True, metavar="URL", help="postgresql+asyncpg://user:password@host/db")
+    copy.add_argument("--batch", type=int, default=1000, metavar="N", help="rows per insert (default 1000)")
+
+    bak = commands.add_parser("backup", help="a consistent copy of the database, made while the bot runs")
+    bak.add_argument("file", nargs="?", help="where to write it (default: otklik-<UTC moment>.sqlite3 here)")
+    res = commands.add_parser("restore", help="put a backup back into the configured database")
+    res.add_argument("file", help="a file made by python -m bot backup")
+    res.add_argument("--force", action="store_true", help="replace a database that already holds data")
 
     commands.add_parser("check-config", help="validate the config and print what it resolves to")
 
@@ -97,6 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
         if args.command in (None, "run"):
             return _run(settings)
+        if args.command == "db" and args.db_command == "copy":
+            return _db_copy(settings, args)
+        if args.command in ("backup", "restore"):
+            return _backup(settings, args)
         if args.command == "db":
             from storage.db import upgrade
 
@@ -594,3 +610,35 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
     )
     print(f"Months: {first:%Y-%m} … {last:%Y-%m}")  # type: ignore[str-format]
     return 0
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    """``backup [FILE]`` and ``restore FILE [--force]`` (bot.backup); 0 done, 1 when a PostgreSQL client tool is
+    missing and the command to run was printed instead; refusals raise BackupError (a ConfigError: exit 2)."""
+    from pathlib import Path
+
+    from bot import backup
+
+    url = settings.database.url
+    if args.command == "backup":
+        outcome = backup.backup(url, Path(args.file) if args.file else None)
+    else:
+        outcome = backup.restore(url, Path(args.file), force=args.force)
+    for line in outcome.lines:
+        print(line)
+    return 0 if outcome.done else 1
+
+
+def _db_copy(settings: Settings, args: argparse.Namespace) -> int:
+    """``db copy --to URL``: 0 copied and verified, 1 copied but the verification found a difference; a refused
+    copy raises CopyRefused (a ConfigError: exit 2, nothing written)."""
+    from bot.dbcopy import copy_database
+
+    if not 1 <= args.batch <= 100_000:
+        raise ConfigError("--batch must be 1..100000")
+    result = asyncio.run(copy_database(settings, args.to, batch=args.batch, say=lambda line: print(line, flush=True)))
+    for line in result.summary():
+        print(line)
+    if result.verified:
+        print(f"Now set [database] url (or OTKLIK_DATABASE_URL) to {_safe_url(args.to)} and start the bot.")
+    return 0 if result.verified else 1

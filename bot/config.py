@@ -103,10 +103,23 @@ class BotSection(_Section):
 
 class DatabaseSection(_Section):
     """``[database]``: an SQLAlchemy async URL (SQLite via aiosqlite, the default, or PostgreSQL via asyncpg;
-    ``OTKLIK_DATABASE_URL`` wins) and whether migrations run at start."""
+    ``OTKLIK_DATABASE_URL`` wins), whether migrations run at start, and the daily backup: ``backup_dir`` (none:
+    off), ``backup_keep`` files kept, at ``backup_time`` (HH:MM, the organisation's local time)."""
 
     url: str = DEFAULT_DATABASE
     upgrade_on_start: bool = True
+    # The daily backup (bot.backup): off unless a directory is named; the newest `backup_keep` are kept.
+    backup_dir: str | None = None
+    backup_keep: int = Field(7, ge=1, le=3650)
+    backup_time: str = "03:00"  # local time of the organisation, HH:MM
+
+    @field_validator("backup_time")
+    @classmethod
+    def _backup_time(cls, v: str) -> str:
+        match = re.fullmatch(r"(\d{1,2}):(\d{2})", v.strip())
+        if not match or int(match[1]) > 23 or int(match[2]) > 59:
+            raise ValueError(f"{v!r} is not a time like 03:00")
+        return f"{int(match[1]):02d}:{match[2]}"
 
     @field_validator("url")
     @classmethod
