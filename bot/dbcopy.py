@@ -1,6 +1,6 @@
 """`python -m bot db copy --to URL`: the whole database copied into another one (SQLite to PostgreSQL when the
-region grows), then verified — the rows of every table counted on both sides, and the monthly report of this
-month and the three before computed on both sides and compared."""
+region grows), then verified — the rows of every table counted on both sides, and the monthly reports of the last
+three months (this one so far and the two before) computed on both sides and compared."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from storage import backup as store
 from storage.db import make_engine, make_session_factory, upgrade_async
 
 DEFAULT_BATCH = 1000
-REPORT_MONTHS = 4  # this month so far and the three before it
+REPORT_MONTHS = 3  # this month so far and the two before it
 
 
 class CopyRefused(ConfigError):
