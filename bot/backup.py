@@ -169,6 +169,8 @@ def restore(url: str, file: Path, force: bool = False) -> Outcome:
         )
     info = _checked_backup(file)
     target = _sqlite_file(url)
+    if not target.parent.is_dir():
+        raise BackupError(f"{target.parent}: no such directory for the restored database")
     if target.resolve() == file.resolve():
         raise BackupError("the backup is the configured database itself")
     lines = []
@@ -226,7 +228,7 @@ def _checked_backup(file: Path) -> store.SqliteFile:
 
 
 def _pg_restore(url: str, file: Path, force: bool) -> Outcome:
-    held = asyncio.run(_pg_rows(url))
+    held, tables = asyncio.run(_pg_rows(url))
     if held and not force:
         raise BackupError(
             f"the configured PostgreSQL database already holds {held} rows. Nothing was changed. To replace them, "
@@ -234,7 +236,7 @@ def _pg_restore(url: str, file: Path, force: bool) -> Outcome:
         )
     address, env = _libpq(url)
     argv = ["pg_restore", "--no-owner", "--exit-on-error", "--single-transaction"]
-    if held:
+    if tables:  # an empty schema (migrated, never used) is replaced too: the dump creates its own
         argv += ["--clean", "--if-exists"]
     argv += [f"--dbname={address}", str(file)]
     command = _shown(argv, env)
@@ -255,13 +257,15 @@ def _pg_restore(url: str, file: Path, force: bool) -> Outcome:
     return Outcome(True, [f"Restored {file} into {_safe(url)} and upgraded it to schema {store.head_revision()}"])
 
 
-async def _pg_rows(url: str) -> int:
+async def _pg_rows(url: str) -> tuple[int, bool]:
+    """The rows in the Otklik tables of the database, and whether it has any table at all."""
     from storage.db import make_engine
 
     engine = make_engine(url)
     try:
         async with engine.connect() as connection:
-            return sum((await store.count_rows(connection)).values())
+            names = await store.table_names(connection)
+            return sum((await store.count_rows(connection, names)).values()), bool(names)
     finally:
         await engine.dispose()
 

@@ -112,7 +112,10 @@ async def copy_database(
         say(f"Creating the schema in {_safe(target_url)}…")
         await upgrade_async(target)
         say(f"Copying {_safe(source_url)} → {_safe(target_url)}…")
-        async with source.connect() as src, src.begin(), target.begin() as dst:  # one snapshot; one transaction
+        async with source.connect() as src, target.begin() as dst:
+            if source.dialect.name == "postgresql":  # one snapshot for every table (SQLite's transactions are one)
+                await src.execution_options(isolation_level="REPEATABLE READ")
+            await src.begin()
             source_rows = await store.count_rows(src)
             shown: set[str] = set()
 
