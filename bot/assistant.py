@@ -15,7 +15,9 @@ Functions take the ``Services`` (sessions, clock, settings) and open their own s
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -27,6 +29,7 @@ from bot.domain.incident import DeadlineKind, Incident, Role
 from storage.assistant import AssistantRepository, RoutingFigures, TemplateRecord
 
 if TYPE_CHECKING:
+    from bot.config import Settings
     from bot.services import Person, Services
 
 SIMILAR_WINDOW = timedelta(days=30)  # closed incidents detected this recently are still offered as the same question
@@ -34,21 +37,14 @@ MAX_TEMPLATE_TITLE = 100
 MAX_TEMPLATE_TEXT = 4000
 PLACEHOLDERS = ("{номер}", "{адрес}", "{срок}")
 
-__all__ = [
-    "MAX_TEMPLATE_TEXT",
-    "MAX_TEMPLATE_TITLE",
-    "PLACEHOLDERS",
-    "RoutingFigures",
-    "TemplateRecord",
-    "enabled",
-    "fill_template",
-    "record_suggestion",
-    "remember_text",
-    "routing_figures",
-    "screen",
-    "similar_incidents",
-    "suggest_departments",
-]
+
+def warm_up_assistant(settings: Settings) -> None:
+    """Load what the helps that are on need (pymorphy3's dictionary, the screening's word lists) now, at start,
+    so the first registration card is not slowed by it (about 1 s); nothing when both are off."""
+    if settings.assistant.screening:
+        screening.warm_up()
+    if settings.assistant.similar:
+        similar.normalise("Проверка связи")
 
 
 def enabled(services: Services, help_name: str) -> bool:
@@ -90,19 +86,82 @@ async def similar_incidents(
     """The open incidents, and those detected within SIMILAR_WINDOW (30 days), whose post is most like
     ``text`` — on the same topic or at the same location when either is given — best first, up to
     bot.domain.similar.SIMILAR_LIMIT, each at least SIMILAR_CUTOFF per cent alike; ``exclude``: numbers already
-    offered. Empty when ``[assistant] similar = false``."""
+    offered. Empty when ``[assistant] similar = false``.
+
+    The candidates' lemmas come from an in-memory pool (_SimilarPool) that re-reads only the incidents changed
+    since its last look, so a check against 10,000 open incidents compares strings instead of reading them all."""
     if not enabled(services, "similar") or not text.strip():
         return []
     lemmas = similar.normalise(text)
     if len(lemmas.split()) < similar.MIN_LEMMAS:
         return []
     since = services.clock.now() - SIMILAR_WINDOW
-    async with services.sessions() as session:
-        stored, texts = await AssistantRepository(session).similar_pool(since, topic_id, location_id)
-    pool = stored | {number: similar.normalise(t) for number, t in texts.items()}
+    pool = _POOLS.get(services)
+    if pool is None:
+        pool = _POOLS[services] = _SimilarPool()
+    candidates = await pool.candidates(services, since, topic_id, location_id)
     for number in exclude:
-        pool.pop(number, None)
-    return similar.find_similar(lemmas, pool)
+        candidates.pop(number, None)
+    return similar.find_similar(lemmas, candidates)
+
+
+# A transaction commits after it stamped ``updated_at`` (an import holds its rows up to a few minutes): the pool
+# re-reads every incident changed this long before the latest change it saw.
+POOL_MARGIN = timedelta(minutes=10)
+
+
+@dataclass(slots=True)
+class _PoolEntry:
+    lemmas: str
+    closed: bool
+    detected_at: datetime
+    location_id: int | None
+    topics: frozenset[int]
+
+
+@dataclass
+class _SimilarPool:
+    """The incidents a new post may repeat, with their lemmas, kept in memory per Services and brought up to date
+    from the database (``incidents.updated_at``, indexed) before each check; any instance's changes are seen."""
+
+    entries: dict[int, _PoolEntry] = field(default_factory=dict)
+    watermark: datetime | None = None  # the latest updated_at seen (the database's clock)
+
+    async def candidates(
+        self, services: Services, since: datetime, topic_id: int | None, location_id: int | None
+    ) -> dict[int, str]:
+        """{incident number: lemmas} of the open ones and those detected since ``since``; with ``topic_id`` or
+        ``location_id``, on that topic or at that location."""
+        changed_since = self.watermark - POOL_MARGIN if self.watermark is not None else None
+        async with services.sessions() as session:
+            rows, topics = await AssistantRepository(session).pool_rows(since, changed_since)
+        for row in rows:
+            self.watermark = row.updated_at if self.watermark is None else max(self.watermark, row.updated_at)
+            known = self.entries.get(row.id)
+            if row.split or (row.closed and row.detected_at < since):
+                self.entries.pop(row.id, None)
+                continue
+            lemmas = row.lemmas if row.lemmas is not None else (known.lemmas if known else None)
+            if lemmas is None:
+                lemmas = similar.normalise(row.text or "")
+            self.entries[row.id] = _PoolEntry(
+                lemmas, row.closed, row.detected_at, row.location_id, frozenset(topics.get(row.id, ()))
+            )
+        found: dict[int, str] = {}
+        stale: list[int] = []
+        for number, entry in self.entries.items():
+            if entry.closed and entry.detected_at < since:
+                stale.append(number)
+            elif (topic_id is None and location_id is None) or (
+                topic_id in entry.topics or (location_id is not None and entry.location_id == location_id)
+            ):
+                found[number] = entry.lemmas
+        for number in stale:
+            del self.entries[number]
+        return found
+
+
+_POOLS: weakref.WeakKeyDictionary[Services, _SimilarPool] = weakref.WeakKeyDictionary()
 
 
 # --- §4 where to route -------------------------------------------------------------------------------------------

@@ -288,9 +288,7 @@ async def build_report(
             "location": {loc.id: loc.name for loc in await directory.list_locations(active_only=False)},
             "department": departments,
         }
-        routing = (
-            await AssistantRepository(session).routing_figures(start, end) if department_id is None else None
-        )
+        routing = await AssistantRepository(session).routing_figures(start, end) if department_id is None else None
 
     async def this_month() -> MonthFigures:
         async with snapshot(sessions) as session, session.begin():  # one consistent snapshot

@@ -10,7 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.incident import CLOSED_STATES, AssignmentState
+from bot.domain.incident import CLOSED_STATES, AssignmentState, State
 from storage.models import AnswerTemplateRow, RouteSuggestionRow, SimilarTextRow
 from storage.tables import assignments, incident_topics, incidents, sources, table
 
@@ -28,6 +28,22 @@ class TemplateRecord:
     department_id: int | None
     title: str
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PoolRow:
+    """An incident as the repeat-by-meaning pool needs it: whether it is closed (a split parent too), when it
+    was detected and last changed (aware UTC), its location, and its stored lemmas — or, registered before
+    lemmas were stored, its first post's text."""
+
+    id: int
+    closed: bool
+    split: bool
+    detected_at: datetime
+    location_id: int | None
+    updated_at: datetime
+    lemmas: str | None
+    text: str | None
 
 
 @dataclass(frozen=True)
@@ -59,50 +75,54 @@ class AssistantRepository:
             sa.insert(similar_texts), [{"incident_id": i, "lemmas": lemmas} for i, lemmas in rows]
         )
 
-    async def similar_pool(
-        self, since: datetime, topic_id: int | None = None, location_id: int | None = None
-    ) -> tuple[dict[int, str], dict[int, str]]:
-        """The incidents a new post may repeat: open ones, and closed ones detected since ``since`` (split
-        parents left out: their parts stand for them); with ``topic_id`` or ``location_id``, only those on that
-        topic or at that location. Returns ({id: stored lemmas}, {id: the post's text} for those registered
-        before lemmas were stored)."""
-        open_or_recent = sa.or_(
-            incidents.c.state.not_in([s.value for s in CLOSED_STATES]), incidents.c.detected_at >= since
+    async def pool_rows(
+        self, horizon: datetime, changed_since: datetime | None = None
+    ) -> tuple[list[PoolRow], dict[int, set[int]]]:
+        """The incidents for the repeat-by-meaning pool, with their topics ({id: topic ids}).
+
+        Without ``changed_since``: those a new post may repeat — open ones, and closed ones detected since
+        ``horizon``. With it: every incident changed (``updated_at``, the database's clock) at or after it,
+        whatever its state, so the caller also learns which closed. A row registered before lemmas were
+        stored carries its first post's text instead."""
+        if changed_since is None:
+            closed = [s.value for s in CLOSED_STATES]
+            where = sa.or_(incidents.c.state.not_in(closed), incidents.c.detected_at >= horizon)
+        else:
+            where = incidents.c.updated_at >= changed_since
+        first_text = (
+            sa.select(sources.c.text)
+            .where(sources.c.incident_id == incidents.c.id)
+            .order_by(sources.c.id)
+            .limit(1)
+            .scalar_subquery()
         )
-        where: list[sa.ColumnElement[bool]] = [open_or_recent, incidents.c.state != "split"]
-        place: list[sa.ColumnElement[bool]] = []
-        if topic_id is not None:
-            on_topic = incident_topics.c.incident_id == incidents.c.id, incident_topics.c.topic_id == topic_id
-            place.append(sa.exists().where(*on_topic))
-        if location_id is not None:
-            place.append(incidents.c.location_id == location_id)
-        if place:
-            where.append(sa.or_(*place))
         rows = await self._session.execute(
-            sa.select(incidents.c.id, similar_texts.c.lemmas)
+            sa.select(
+                incidents.c.id,
+                incidents.c.state,
+                incidents.c.detected_at,
+                incidents.c.location_id,
+                incidents.c.updated_at,
+                similar_texts.c.lemmas,
+                sa.case((similar_texts.c.lemmas.is_(None), first_text), else_=None),
+            )
             .select_from(incidents.outerjoin(similar_texts, similar_texts.c.incident_id == incidents.c.id))
-            .where(*where)
+            .where(where)
         )
-        stored: dict[int, str] = {}
-        missing: list[int] = []
-        for incident_id, lemmas in rows:
-            if lemmas is None:
-                missing.append(incident_id)
-            else:
-                stored[incident_id] = lemmas
-        texts: dict[int, str] = {}
-        if missing:
-            first = (
-                sa.select(sources.c.incident_id, sa.func.min(sources.c.id).label("id"))
-                .where(sources.c.incident_id.in_(missing))
-                .group_by(sources.c.incident_id)
-                .subquery()
+        found = [
+            PoolRow(i, State(state) in CLOSED_STATES, State(state) is State.split, at, place, updated, lemmas, text)
+            for i, state, at, place, updated, lemmas, text in rows
+        ]
+        topics: dict[int, set[int]] = {}
+        if found:
+            on_topic = await self._session.execute(
+                sa.select(incident_topics.c.incident_id, incident_topics.c.topic_id)
+                .join(incidents, incidents.c.id == incident_topics.c.incident_id)
+                .where(where)
             )
-            found = await self._session.execute(
-                sa.select(sources.c.incident_id, sources.c.text).join(first, first.c.id == sources.c.id)
-            )
-            texts = {incident_id: text for incident_id, text in found}
-        return stored, texts
+            for incident_id, topic_id in on_topic:
+                topics.setdefault(incident_id, set()).add(topic_id)
+        return found, topics
 
     # --- routing hints ------------------------------------------------------------------------------------
 

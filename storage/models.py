@@ -452,6 +452,10 @@ class ReminderSentRow(Base):
 # --- the assistant (issue 13 §3, §5) -------------------------------------------------------------------------
 
 
+# The repeat-by-meaning pool (bot.assistant) re-reads only the incidents changed since its last look.
+sa.Index("ix_incidents_updated_at", IncidentRow.updated_at)
+
+
 class SimilarTextRow(Base):
     """An incident's post as its normalised lemmas (bot.domain.similar.normalise), written at registration, so a
     repeat-by-meaning check compares stored strings instead of lemmatising every open incident."""

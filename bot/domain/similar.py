@@ -3,8 +3,9 @@
 A post's text is normalised once — razdel words, pymorphy3 lemmas (ё folded to е), function words and
 numbers' punctuation dropped, each lemma once, sorted — and that lemma string is stored beside the
 incident at registration, so a check against 10,000 open incidents compares strings only. The
-comparison is rapidfuzz's ``token_set_ratio`` over the lemma strings (word order and repeats do not
-matter, a shared core of the question does), through ``process.extract`` with a score cutoff.
+comparison is rapidfuzz's ``fuzz.ratio`` (normalised Indel similarity) over the lemma strings, which are
+sorted and unique already — so word order and repeats do not matter, as in ``token_sort_ratio`` — through
+``process.extract`` with a score cutoff, in rapidfuzz's own C loop (no Python call per candidate).
 
 Pure: no I/O; pymorphy3's dictionary comes in the ``pymorphy3-dicts-ru`` wheel (no download).
 """
@@ -109,18 +110,18 @@ def find_similar(
     found = process.extract(
         lemmas,
         candidates,
-        scorer=_score,
+        scorer=fuzz.ratio,  # on sorted unique lemmas: token_sort_ratio without re-sorting; rapidfuzz's C loop
+        processor=None,
         score_cutoff=cutoff,
         limit=None,
     )
-    ranked = sorted(((round(score), key) for _, score, key in found), key=lambda sk: (-sk[0], sk[1]))
+    ranked = sorted(
+        ((round(score), key) for _, score, key in found if _long_enough(candidates[key])),
+        key=lambda sk: (-sk[0], sk[1]),
+    )
     return [Similar(number=key, score=score) for score, key in ranked[:limit]]
 
 
-def _score(a: str, b: str, *, score_cutoff: float | None = None, **_: object) -> float:
-    """How alike two lemma strings are (0–100): rapidfuzz's token_set_ratio, which scores the shared lemmas
-    against each text's own, so a reworded question with a detail more or less still scores high; 0 for a
-    candidate of fewer than MIN_LEMMAS lemmas."""
-    if b.count(" ") + 1 < MIN_LEMMAS:
-        return 0.0
-    return fuzz.token_set_ratio(a, b, score_cutoff=score_cutoff or 0)
+def _long_enough(lemmas: str) -> bool:
+    """A candidate of fewer than MIN_LEMMAS lemmas is too short to be called the same question."""
+    return lemmas.count(" ") + 1 >= MIN_LEMMAS

@@ -3,7 +3,8 @@ check (``similar_texts``), answer templates per topic (``answer_templates``), an
 when an incident was routed (``route_suggestions``).
 
 Incidents registered before this revision have no lemmas row: the check normalises their text when it
-meets them (bot.services.Services.similar_incidents) until they close.
+first meets them (bot.assistant). ``incidents.updated_at`` gets an index: the check's in-memory pool
+re-reads only the incidents changed since its last look.
 
 Revision ID: 0014
 Revises: 0010
@@ -23,6 +24,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_index(op.f("ix_incidents_updated_at"), "incidents", ["updated_at"], unique=False)
     op.create_table(
         "similar_texts",
         sa.Column("incident_id", sa.Integer(), nullable=False),
@@ -82,3 +84,4 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_answer_templates_topic_id"), table_name="answer_templates")
     op.drop_table("answer_templates")
     op.drop_table("similar_texts")
+    op.drop_index(op.f("ix_incidents_updated_at"), table_name="incidents")
