@@ -6,6 +6,8 @@ from a template in the draft step (handlers/draft.py); the placeholders are bot.
 
 from __future__ import annotations
 
+import asyncio
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
@@ -14,7 +16,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import assistant
 from bot.domain.incident import storable
-from bot.domain.precheck import check_draft
+from bot.domain.precheck import Finding, check_draft
 from bot.services import Person, Services
 from handlers.callbacks import TemplateAction, TemplateCb
 from handlers.filters import Known
@@ -35,9 +37,9 @@ def placeholders_help() -> str:
     ).format(number="{номер}", address="{адрес}", deadline="{срок}")
 
 
-def advice(text: str) -> str:
-    """The pre-check's findings on a template's text as advice lines; a line saying nothing was found else."""
-    findings = check_draft("", text, 0)
+def advice(findings: list[Finding]) -> str:
+    """The pre-check's findings on a template's text (check_draft) as advice lines; a line saying nothing was
+    found else."""
     if not findings:
         return _("The pre-check found nothing to improve.")
     lines = [_("The pre-check advises to look again at:")]
@@ -123,7 +125,8 @@ async def new_text(message: Message, person: Person, services: Services, state: 
     title, _sep, text = storable(message.text or "").strip().partition("\n")
     await assistant.add_template(services, person, data.get("topic"), data.get("department"), title, text)
     await state.clear()
-    await message.answer(_("Template saved: {title}.").format(title=title.strip()) + "\n\n" + advice(text))
+    found = await asyncio.to_thread(check_draft, "", text, 0)  # the first check loads the language tools
+    await message.answer(_("Template saved: {title}.").format(title=title.strip()) + "\n\n" + advice(found))
 
 
 async def edit(
@@ -145,7 +148,8 @@ async def edited_text(message: Message, person: Person, services: Services, stat
     text = storable(message.text or "")
     await assistant.edit_template(services, person, data["template"], text)
     await state.clear()
-    await message.answer(_("Template updated.") + "\n\n" + advice(text))
+    found = await asyncio.to_thread(check_draft, "", text, 0)
+    await message.answer(_("Template updated.") + "\n\n" + advice(found))
 
 
 async def delete(callback: CallbackQuery, callback_data: TemplateCb, person: Person, services: Services) -> None:

@@ -9,7 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from bot import assistant
+from bot.domain import precheck
 from bot.domain.incident import State
 from bot.domain.similar import find_similar, normalise
 from bot.report import build_report, summary_text
@@ -158,6 +161,14 @@ async def test_routing_hints_off_tick_nothing(tmp_path: Path) -> None:
 TEMPLATE = "Вывоз мусора\nПо обращению № {номер} ({адрес}): контейнеры вывезут до {срок}, фото приложим."
 
 
+@pytest.fixture(scope="module")
+def language_tools() -> None:
+    """The pre-check's language tools loaded before the scenario (3–5 s once per process, more on a busy machine),
+    so its 5-second waits measure the bot, not the first load."""
+    precheck.warm_up()
+
+
+@pytest.mark.usefixtures("language_tools")
 async def test_templates_are_kept_in_templates_and_start_an_executors_draft(tmp_path: Path) -> None:
     async with world(tmp_path, "otradnaya") as w:
         anna = await w.executor(200, "Анна Исполнитель", "Управление ЖКХ")
