@@ -16,7 +16,7 @@ Functions take the ``Services`` (sessions, clock, settings) and open their own s
 from __future__ import annotations
 
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -167,16 +167,19 @@ _POOLS: weakref.WeakKeyDictionary[Services, _SimilarPool] = weakref.WeakKeyDicti
 # --- §4 where to route -------------------------------------------------------------------------------------------
 
 
-async def suggest_departments(services: Services, topic_ids: Sequence[int], location_id: int | None) -> list[int]:
+async def suggest_departments(
+    services: Services, topic_ids: Sequence[int], location_id: int | None, exclude: Iterable[int] = ()
+) -> list[int]:
     """The departments to pre-tick for an incident on ``topic_ids`` at ``location_id`` (directory ids): those
     that last answered an incident on its topic at its location without returning it "not ours" (a curator's
     change of an earlier suggestion is remembered so), else on its topic anywhere, else the rubricator's
-    department of each topic (config ``topics`` entries ``{ name, department }``). Active departments only;
-    empty when nothing is known or ``[assistant] routing_hints = false``."""
+    department of each topic (config ``topics`` entries ``{ name, department }``). Active departments only,
+    none of ``exclude`` (those that returned this incident "not ours"); empty when nothing is known or
+    ``[assistant] routing_hints = false``."""
     if not enabled(services, "routing_hints") or not topic_ids:
         return []
     directory = await services.directory()
-    active = {d.id for d in directory.departments}
+    active = {d.id for d in directory.departments} - set(exclude)
     async with services.sessions() as session:
         repo = AssistantRepository(session)
         found = await repo.last_departments(topic_ids, location_id) if location_id is not None else []
@@ -189,7 +192,7 @@ async def suggest_departments(services: Services, topic_ids: Sequence[int], loca
     names = {d.code: d.name for d in services.settings.departments}
     routes = services.settings.topic_departments
     suggested = [by_name.get(names.get(routes.get(directory.topics.get(t, ""), ""), ""), 0) for t in topic_ids]
-    return list(dict.fromkeys(d for d in suggested if d))
+    return list(dict.fromkeys(d for d in suggested if d in active))
 
 
 def record_suggestion(

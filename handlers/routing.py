@@ -48,7 +48,8 @@ async def open_picker(
         await callback.answer(_("There are no departments yet: add them to the config."), show_alert=True)
         return
     hints = assistant.enabled(services, "routing_hints")
-    suggested = await assistant.suggest_departments(services, incident.topic_ids, incident.location_id)
+    returned = [a.department_id for a in incident.assignments if a.state is AssignmentState.returned]
+    suggested = await assistant.suggest_departments(services, incident.topic_ids, incident.location_id, returned)
     await state.update_data(
         **{_chosen_key(incident_id): suggested, _hint_key(incident_id): suggested if hints else None}
     )

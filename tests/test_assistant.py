@@ -6,16 +6,19 @@ The obscene example is assembled from harmless parts (``_w``), as in tests/test_
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import assistant
 from bot.domain import precheck
-from bot.domain.incident import State
+from bot.domain.incident import Network, Source, State
 from bot.domain.similar import find_similar, normalise
 from bot.report import build_report, summary_text
+from bot.services import Services
+from tests.test_services import directory, service
 from tests.world import incident_number, world
 
 POST = "https://vk.com/wall-1_100 На ул. Ленина третью неделю не вывозят мусор, контейнеры переполнены"
@@ -122,7 +125,12 @@ async def test_routing_is_pre_ticked_from_the_rubricator_then_from_history_and_r
         await anna.send("Это дорога, а не двор")
         await w.settle()
         back = w.card_of(w.curator, 1)
-        await w.route(back, "Комитет по дорогам")
+        await w.curator.press(back, "Route to a department")  # the department that returned it is not suggested
+        await w.until(lambda: any("Управление ЖКХ" in b for row in back.buttons for b in row))
+        assert _ticked(back) == []
+        await w.curator.press(back, "Комитет по дорогам")
+        await w.until(lambda: _ticked(back) == ["✅ 1. Комитет по дорогам"])
+        await w.press(w.curator, back, "Route")
         # 2: history now says the roads committee answered ЖКХ, and Управление ЖКХ returned it: pre-ticked the former.
         card = await w.register(OTHER.replace("1_300", "1_301"), topic="ЖКХ")
         await w.curator.press(card, "Route to a department")
@@ -224,3 +232,25 @@ async def test_templates_are_kept_in_templates_and_start_an_executors_draft(tmp_
         assert "(none yet)" in listing.text
         assert await assistant.templates_for(w.app.services, await w.app.services.identify(100)) == []  # type: ignore[arg-type]
         _ = incident_number
+
+
+# --- §3: the in-memory pool follows the database --------------------------------------------------------------
+
+
+async def test_the_pool_sees_other_instances_registrations_and_drops_old_closed_incidents(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    curator, _, _ = await directory(sessions)
+    one, other = service(sessions), service(sessions)  # two bot instances on one database
+    text = POST.split(" ", 1)[1]
+    assert await assistant.similar_incidents(one, REWORDED) == []  # the pool is loaded, empty
+    first = await other.register(curator, [_post(other, "https://vk.com/wall-1_1", text)])
+    assert [s.number for s in await assistant.similar_incidents(one, REWORDED)] == [first.id]
+    await other.not_processable(curator, first.id, "угрозы")  # closed: still offered while recent
+    assert [s.number for s in await assistant.similar_incidents(one, REWORDED)] == [first.id]
+    one.clock.advance(timedelta(days=31))  # type: ignore[attr-defined]
+    assert await assistant.similar_incidents(one, REWORDED) == []
+
+
+def _post(services: Services, url: str, text: str) -> Source:
+    return Source(Network.vk, url, None, text, services.clock.now())
