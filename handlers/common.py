@@ -56,6 +56,7 @@ def help_text(person: Person) -> str:
         lines += [_("Administrator: /invite creates an invitation link for a role and a department.")]
     if person.has(Role.admin) or person.responsible_for:
         lines += [_("/absence — absences (vacation, sick leave) and who stands in meanwhile.")]
+        lines += [_("/templates — answer templates per topic, which executors start drafts from.")]
     lines += [
         "",
         _("/queue — your queues; /incident 12 — incident No. 12; /lang — language; /cancel — stop a dialog."),
