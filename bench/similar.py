@@ -11,13 +11,15 @@ with their lemmas, as registration stores them. Then times, for reworded posts:
   loads it whole, later ones read only what changed — and rapidfuzz over them);
 - the comparison alone (bot.domain.similar.find_similar over the lemmas in memory).
 
-Prints the median and 95th percentile against the target (< 50 ms per check), PASS or MISS.
+Prints the wall-clock median and 95th percentile, and the CPU time per check (the cores may be shared
+with other work: the load average is printed too), against the target (< 50 ms per check), PASS or MISS.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import sys
@@ -28,6 +30,8 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402
 
 from bot import assistant  # noqa: E402
 from bot.config import Settings  # noqa: E402
@@ -43,6 +47,7 @@ from storage.assistant import AssistantRepository  # noqa: E402
 from storage.db import make_engine, make_session_factory, upgrade_async  # noqa: E402
 from storage.directory import DirectoryRepository  # noqa: E402
 from storage.incidents import IncidentRepository  # noqa: E402
+from storage.tables import incidents  # noqa: E402
 
 CACHE = ROOT / "bench" / ".cache"
 TZ = ZoneInfo("Europe/Moscow")
@@ -99,6 +104,8 @@ async def build(path: Path, count: int) -> None:
             assert incident.id is not None
             rows.append((incident.id, normalise(text)))
         await lemmas.put_lemmas(rows)
+        # Open incidents accumulate over days: each was last changed when it was detected, not at build time.
+        await session.execute(sa.update(incidents).values(updated_at=incidents.c.detected_at))
     await engine.dispose()
 
 
@@ -113,19 +120,26 @@ async def measure(path: Path, checks: int) -> tuple[list[float], list[float], in
     print(f"first check (loads the pool): {(time.perf_counter() - started) * 1000:.0f} ms")
     whole: list[float] = []
     found = 0
+    cpu = time.process_time()
     for post in posts:
         started = time.perf_counter()
         result = await assistant.similar_incidents(svc, post)
         whole.append((time.perf_counter() - started) * 1000)
         found += bool(result)
+    cpu_ms = (time.process_time() - cpu) * 1000 / len(posts)
+    verdict = "PASS" if cpu_ms < TARGET_MS else "MISS"
+    print(f"whole check CPU time: {cpu_ms:.1f} ms per check, target < {TARGET_MS:.0f} ms  {verdict}")
     async with sessions() as session:
         rows, _ = await AssistantRepository(session).pool_rows(START - timedelta(days=30))
     stored = {row.id: row.lemmas or "" for row in rows}
     alone: list[float] = []
+    cpu = time.process_time()
     for post in posts:
         started = time.perf_counter()
         find_similar(normalise(post), stored)
         alone.append((time.perf_counter() - started) * 1000)
+    cpu_ms = (time.process_time() - cpu) * 1000 / len(posts)
+    print(f"compare alone CPU time: {cpu_ms:.1f} ms per check, target < {TARGET_MS:.0f} ms  {'PASS' if cpu_ms < TARGET_MS else 'MISS'}")
     await engine.dispose()
     return whole, alone, found
 
@@ -156,6 +170,7 @@ async def main() -> None:
         print(f"built {args.open} open incidents in {time.perf_counter() - started:.0f} s ({path})")
     whole, alone, found = await measure(path, args.checks)
     print(f"{args.open} open incidents, {args.checks} reworded posts checked, {found} found a similar one")
+    print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(line("whole check (database + compare)", whole))
     print(line("compare alone (in memory)", alone))
 

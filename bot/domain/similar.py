@@ -100,7 +100,8 @@ def find_similar(
     cutoff: int = SIMILAR_CUTOFF,
 ) -> list[Similar]:
     """The ``candidates`` (incident number → its ``normalise``d text) most like ``lemmas`` (a ``normalise``d
-    text), best first (ties: the lower number first), at most ``limit``, each scoring at least ``cutoff``.
+    text), best first (ties: in the order of ``candidates``), at most ``limit``, each scoring at least
+    ``cutoff``.
 
     A text of fewer than MIN_LEMMAS lemmas finds nothing (two shared words say little), and neither does
     a candidate that short.
@@ -113,13 +114,10 @@ def find_similar(
         scorer=fuzz.ratio,  # on sorted unique lemmas: token_sort_ratio without re-sorting; rapidfuzz's C loop
         processor=None,
         score_cutoff=cutoff,
-        limit=None,
+        limit=limit * 4,  # best first (ties: in the candidates' order); room for short ones dropped below
     )
-    ranked = sorted(
-        ((round(score), key) for _, score, key in found if _long_enough(candidates[key])),
-        key=lambda sk: (-sk[0], sk[1]),
-    )
-    return [Similar(number=key, score=score) for score, key in ranked[:limit]]
+    ranked = [Similar(number=key, score=round(score)) for _, score, key in found if _long_enough(candidates[key])]
+    return ranked[:limit]
 
 
 def _long_enough(lemmas: str) -> bool:
