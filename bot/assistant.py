@@ -105,6 +105,14 @@ async def similar_incidents(
     return similar.find_similar(lemmas, candidates)
 
 
+async def preload_similar(services: Services) -> None:
+    """Read the repeat-by-meaning pool now (at start), so the first registration card does not wait for it;
+    nothing when ``[assistant] similar = false``."""
+    if enabled(services, "similar"):
+        pool = _POOLS.setdefault(services, _SimilarPool())
+        await pool.candidates(services, services.clock.now() - SIMILAR_WINDOW, None, None)
+
+
 # A transaction commits after it stamped ``updated_at`` (an import holds its rows up to a few minutes): the pool
 # re-reads every incident changed this long before the latest change it saw.
 POOL_MARGIN = timedelta(minutes=10)
