@@ -22,6 +22,7 @@ from aiogram.utils.i18n import I18n
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.assistant import preload_similar, warm_up_assistant
 from bot.backup import schedule_backups
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
@@ -128,6 +129,8 @@ async def running(
         await upgrade_async(engine)
     services = make_services(settings, engine, clock)
     await services.seed(settings)
+    await asyncio.to_thread(warm_up_assistant, settings)
+    await preload_similar(services)
     for status in settings.calendar_years(services.clock.now()):
         log.log(logging.INFO if status.official else logging.WARNING, "Production calendar %s", status.describe())
     i18n = make_i18n()

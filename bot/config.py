@@ -377,6 +377,16 @@ class PeopleSection(_Section):
     external_approvers: list[int] = Field(default_factory=list)
 
 
+class AssistantSection(_Section):
+    """``[assistant]``: the helps on registration, routing and answering (issue 13 §2–§5), each on by default;
+    ``false`` turns one off and the bot behaves as without it."""
+
+    screening: bool = True  # flag obscene, insulting, threatening posts on the registration card
+    similar: bool = True  # offer open and recent incidents whose text is alike («Возможно, тот же вопрос»)
+    routing_hints: bool = True  # pre-tick departments in the routing picker from the rubricator and history
+    templates: bool = True  # /templates and «Из шаблона» in the executor's draft step
+
+
 class Settings(_Section):
     """The whole configuration (config.example.toml documents every key); built by ``load_settings``."""
 
@@ -391,12 +401,42 @@ class Settings(_Section):
     reminders: RemindersSection = Field(default_factory=RemindersSection)
     delivery: DeliverySection = Field(default_factory=DeliverySection)
     intake: IntakeSection = Field(default_factory=IntakeSection)
+    assistant: AssistantSection = Field(default_factory=AssistantSection)
+    # The rubricator (issue 13 §4): topic name → the code of its usual department, from ``topics`` entries
+    # written as ``{ name = "ЖКХ", department = "gkh" }``, or set directly.
+    topic_departments: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rubricator(cls, data: Any) -> Any:
+        """``topics`` may mix names and tables ``{ name, department }``: the names stay in ``topics``, the
+        departments go to ``topic_departments``."""
+        if not isinstance(data, dict) or not isinstance(data.get("topics"), list):
+            return data
+        names: list[Any] = []
+        routes = dict(data.get("topic_departments") or {})
+        for entry in data["topics"]:
+            if isinstance(entry, dict):
+                unknown = set(entry) - {"name", "department"}
+                if unknown or not isinstance(entry.get("name"), str):
+                    raise ValueError(f"topics: an entry must be a name or {{ name, department }}, got {entry!r}")
+                names.append(entry["name"])
+                if entry.get("department"):
+                    routes[entry["name"]] = entry["department"]
+            else:
+                names.append(entry)
+        return {**data, "topics": names, "topic_departments": routes}
 
     @model_validator(mode="after")
     def _unique(self) -> Settings:
         codes = [d.code for d in self.departments]
         if len(codes) != len(set(codes)):
             raise ValueError("departments: two departments share a code")
+        for topic, code in self.topic_departments.items():
+            if topic not in self.topics:
+                raise ValueError(f"topic_departments: {topic!r} is not one of the topics")
+            if code not in codes:
+                raise ValueError(f"topics: {topic!r} names department {code!r}, which is not in [[departments]]")
         return self
 
     def preset(self) -> Preset:

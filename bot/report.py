@@ -32,6 +32,7 @@ from bot.domain.message_size import (
 )
 from bot.domain.workflow import Workflow
 from bot.i18n import format_duration, translate
+from storage.assistant import AssistantRepository, RoutingFigures
 from storage.db import parallel_sessions, snapshot
 from storage.directory import DirectoryRepository
 from storage.reports import (
@@ -204,6 +205,9 @@ class MonthlyReport:
     timeliness: Timeliness
     quality: Quality
     notes: list[str] = field(default_factory=list)
+    # Issue 13 §4: incidents routed with a suggestion and as suggested, routed and returned "not ours"
+    # (the organisation's report only; None for a department's).
+    routing: RoutingFigures | None = None
 
     def to_json(self) -> str:
         """The whole report as indented JSON (non-ASCII kept as is): the dataclasses' fields, plus the
@@ -284,6 +288,7 @@ async def build_report(
             "location": {loc.id: loc.name for loc in await directory.list_locations(active_only=False)},
             "department": departments,
         }
+        routing = await AssistantRepository(session).routing_figures(start, end) if department_id is None else None
 
     async def this_month() -> MonthFigures:
         async with snapshot(sessions) as session, session.begin():  # one consistent snapshot
@@ -330,6 +335,7 @@ async def build_report(
         volumes=_volumes(current, previous, names, midnights),
         timeliness=_timeliness(current, previous, departments, scope, workflow, min(end, now)),
         quality=_quality(current, previous),
+        routing=routing,
     )
 
 
@@ -633,6 +639,23 @@ def summary_text(report: MonthlyReport, locale: str) -> str:
             )
         ),
     ]
+    routing = report.routing
+    if routing is not None and routing.routed:
+        blocks.append(
+            line(
+                translate(
+                    locale,
+                    "Routed as suggested: {followed_share} ({followed} of {suggested}); returned «not ours»: "
+                    "{returned_share} ({returned} of {routed})",
+                    followed_share=percent(routing.followed / routing.suggested if routing.suggested else None, locale),
+                    followed=routing.followed,
+                    suggested=routing.suggested,
+                    returned_share=percent(routing.returned_not_ours / routing.routed, locale),
+                    returned=routing.returned_not_ours,
+                    routed=routing.routed,
+                )
+            )
+        )
     top = [r for r in v.by["topic"] if r.current][:3]
     if top:
         topics: list[Part] = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -17,6 +17,7 @@ from typing import Any, TypedDict
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.assistant import record_suggestion, remember_text
 from bot.config import Settings
 from bot.domain import reminders
 from bot.domain.absence import day_bounds, days_of
@@ -463,6 +464,7 @@ class Services:
         detected_at: datetime | None = None,
         repeat_of_id: int | None = None,
         via: str | None = None,
+        not_processable: str | None = None,
     ) -> Incident:
         """Register the posts as a new incident by ``person`` (a curator), with its notices, in one transaction
         (SPEC §2, §7: every intake path ends here or in register_many).
@@ -474,6 +476,8 @@ class Services:
         reached the bot), where every deadline starts (SPEC §4). ``repeat_of_id``: the number of the earlier
         incident on the same question (SPEC §3 «Repeat message»). ``via``: the channel when it is not the curator's
         own message — "api" (the intake API: every curator gets the card) or "import" (a file).
+        ``not_processable``: a reason to close it at once as not to be answered (issue 13 §2: the curator
+        confirmed the screening's flag), in the same transaction (Workflow.mark_not_processable's errors).
         Returns the stored incident, ``id`` set, deadlines computed.
 
         Raises (nothing is saved then): NotAllowed ``role_required`` (param ``role="curator"``); InvalidInput
@@ -490,7 +494,9 @@ class Services:
             options = RegisterOptions(
                 importance=importance, kind=kind, topic_ids=topic_ids, location_id=location_id, detected_at=detected_at
             )
-            incident = await self._register(session, person, sources, options, repeat_of_id=repeat_of_id, via=via)
+            incident = await self._register(
+                session, person, sources, options, repeat_of_id=repeat_of_id, via=via, not_processable=not_processable
+            )
         self.outbox_ready.set()
         return incident
 
@@ -546,15 +552,19 @@ class Services:
         repeat_of_id: int | None = None,
         via: str | None = None,
         batch: _Batch | None = None,
+        not_processable: str | None = None,
     ) -> Incident:
         """``register`` within the caller's transaction (``batch``: what an import looks up once)."""
         now = self.clock.now()
         repo = IncidentRepository(session)
         earlier = await repo.get(repeat_of_id) if repeat_of_id is not None else None
         incident, events = self.workflow.register(person.actor, now, sources, repeat_of=earlier, via=via, **options)
+        if not_processable is not None:
+            events = [*events, *self.workflow.mark_not_processable(incident, person.actor, now, not_processable)]
         await repo.add(incident, events)
         assert incident.id is not None
         await PostRepository(session).claim_posts(incident.id, {post_key(s): s.id for s in incident.sources}.items())
+        await remember_text(self, session, incident)
         await self._after_change(session, [(incident, events)], person, batch)
         await self._surge_check(session, incident, batch)
         return incident
@@ -660,6 +670,7 @@ class Services:
         incident_id: int,
         transition: Callable[[Incident, datetime], Any],
         posts: Sequence[Source] = (),
+        also: Callable[[AsyncSession, Incident, datetime], Awaitable[None]] | None = None,
     ) -> Incident:
         """Apply `transition(incident, now)`, save it with its events and notices in one transaction.
 
@@ -667,7 +678,8 @@ class Services:
         The incident row is written first, so a lost race fails before any other write. ``posts``: the
         sources the transition added, recorded as registered for this incident (IllegalTransition
         ``already_registered`` when one is registered already). Returns the incident as saved (``version``
-        bumped; split children are stored beside it).
+        bumped; split children are stored beside it). ``also(session, incident, now)``: a further write in the same
+        transaction, after the incident's (the routing suggestion's record).
 
         Raises NotFound (param ``incident_id``) for an unknown incident, NotFound ``not_found`` when ``person``
         may not see it (check_can_see); whatever DomainError the transition raises; ConcurrentUpdate (param
@@ -695,6 +707,8 @@ class Services:
                 await repo.save(incident, events)
                 touched.append((incident, events))
             await PostRepository(session).claim_posts(incident_id, [(post_key(s), s.id) for s in posts])
+            if also is not None:
+                await also(session, incident, now)
             await self._after_change(session, touched, person)
         self.outbox_ready.set()
         return incident
@@ -771,17 +785,26 @@ class Services:
     # One method per action, so a handler calls one service function (STYLE: handlers stay thin).
 
     async def route(
-        self, p: Person, incident_id: int, departments: Sequence[int], mode: MultiMode | None = None
+        self,
+        p: Person,
+        incident_id: int,
+        departments: Sequence[int],
+        mode: MultiMode | None = None,
+        suggested: Sequence[int] | None = None,
     ) -> Incident:
         """Send the incident to ``departments`` (directory ids): one, or several in ``mode`` (None: the preset's
         joint mode), in the order given (SPEC §3 «Several departments»); a re-route replaces the earlier set.
+        ``suggested``: the departments the picker pre-ticked (issue 13 §4), recorded with whether the curator
+        kept them, in the same transaction (the first routing's record stays).
 
         Raises as act, and NotAllowed ``role_required`` (param ``role="curator"``); IllegalTransition
         ``illegal_transition`` (param ``state``) unless the incident is detected or returned; InvalidInput
         ``no_department``, ``mode_needed`` (``single`` for several), ``use_split`` (a split goes through
         ``split``); IntegrityError for an id that is no department.
         """
-        return await self.act(p, incident_id, lambda i, now: self.workflow.route(i, p.actor, now, departments, mode))
+        record = None if suggested is None else record_suggestion(suggested, departments)
+        transition = lambda i, now: self.workflow.route(i, p.actor, now, departments, mode)  # noqa: E731
+        return await self.act(p, incident_id, transition, also=record)
 
     async def split(self, p: Person, incident_id: int, departments: Sequence[int]) -> Incident:
         """Divide the incident between ``departments`` (Боровичи п. 17): it closes as ``split``, and each

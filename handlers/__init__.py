@@ -8,7 +8,7 @@ from aiogram import Router
 def build_routers() -> list[Router]:
     """Fresh routers for every dispatcher (a router can belong to only one), in the order they
     are asked: dialogs before the curator's catch-all intake, the fallback last."""
-    from handlers import admin, card, common, dialogs, draft, intake, queue, report, revision, routing
+    from handlers import admin, card, common, dialogs, draft, intake, queue, report, revision, routing, templates
 
     return [
         common.build_router(),
@@ -20,6 +20,7 @@ def build_routers() -> list[Router]:
         queue.build_router(),
         admin.build_router(),
         report.build_router(),
+        templates.build_router(),
         intake.build_router(),
         common.build_fallback_router(),
     ]

@@ -164,6 +164,9 @@ class IntakeAction(StrEnum):
     back = "back"  # from a list back to the card
     save = "save"  # register the incident
     cancel = "cancel"  # forget the post
+    exclude = "excl"  # not to be answered: show the reason from the screening's flags
+    exclude_ok = "exok"  # register it closed as not to be answered, with that reason
+    keep = "keep"  # back from «not to be answered» to the card
 
 
 class IntakeCb(CallbackData, prefix="in"):
@@ -263,3 +266,26 @@ class AbsenceCb(CallbackData, prefix="abs"):
     user_id: int = 0  # the absent person, or (substitute) the one who stands in
     absence_id: int = 0
     page: int = 0
+
+
+# --- answer templates (issue 13 §5) ---------------------------------------------------------------------------
+
+
+class TemplateAction(StrEnum):
+    """A button of /templates, or of the executor's draft step."""
+
+    show = "show"  # one template: its text, «Edit», «Delete»
+    add = "add"  # a new template: choose its topic
+    topic = "top"  # the new template's topic chosen (0: any): ask for the text
+    edit = "edit"  # ask for the template's new text
+    delete = "del"  # delete the template
+    back = "back"  # the list again
+    use = "use"  # the executor's draft starts from this template
+
+
+class TemplateCb(CallbackData, prefix="tpl"):
+    """A button of /templates or «From a template»; the fields its action needs are set, the rest are 0."""
+
+    action: TemplateAction
+    template_id: int = 0
+    topic_id: int = 0

@@ -56,6 +56,7 @@ def help_text(person: Person) -> str:
         lines += [_("Administrator: /invite creates an invitation link for a role and a department.")]
     if person.has(Role.admin) or person.responsible_for:
         lines += [_("/absence — absences (vacation, sick leave) and who stands in meanwhile.")]
+        lines += [_("/templates — answer templates per topic, which executors start drafts from.")]
     lines += [
         "",
         _("/queue — your queues; /incident 12 — incident No. 12; /lang — language; /cancel — stop a dialog."),
@@ -133,6 +134,10 @@ def error_text(exc: DomainError) -> str:
         "substitute_absent": _("The substitute is away in that period themselves."),
         "absent_substitutes": _("In that period this person stands in for someone else; change that absence first."),
         "absence_gone": _("This absence is no longer recorded."),
+        "templates_role": _("Only administrators and responsible officials keep answer templates."),
+        "template_gone": _("There is no such template (it may have been deleted)."),
+        "empty_template": _("Send the template as a title on the first line and its text below it."),
+        "long_template": _("The template is too long (over {limit} characters)."),
     }
     text = texts.get(exc.key)
     if text is None:

@@ -13,16 +13,17 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot import assistant
 from bot.domain.errors import IllegalTransition, InvalidInput
 from bot.domain.incident import Attachment, DraftKind
 from bot.domain.message_size import TEXT_LIMIT, units
 from bot.services import CURRENT_CARD, Person, Services
-from handlers.callbacks import CardAction, CardCb, DialogAction, DialogCb
+from handlers.callbacks import CardAction, CardCb, DialogAction, DialogCb, TemplateAction, TemplateCb
 from handlers.dialogs import open_incident
 from handlers.filters import Known
-from handlers.keyboards import cancel_keyboard, draft_keyboard
+from handlers.keyboards import cancel_keyboard, draft_keyboard, draft_start_keyboard
 from handlers.media import attachment_of
-from handlers.render import draft_kind_label
+from handlers.render import draft_kind_label, moment
 from handlers.sending import send_long, show_card
 from handlers.states import Dialog
 
@@ -70,8 +71,32 @@ async def start_draft(
     await state.set_data(
         {"card": message.message_id, "incident": incident_id, "kind": kind.value, "text": "", "attachments": []}
     )
-    await send_long(bot, message.chat.id, prompt, cancel_keyboard())
+    found = []
+    if kind in (DraftKind.answer, DraftKind.intermediate) and assistant.enabled(services, "templates"):
+        found = await assistant.templates_for(services, person, incident.topic_ids)
+    await send_long(bot, message.chat.id, prompt, draft_start_keyboard(found) if found else cancel_keyboard())
     await callback.answer()
+
+
+async def from_template(
+    callback: CallbackQuery, callback_data: TemplateCb, person: Person, services: Services, state: FSMContext, bot: Bot
+) -> None:
+    """«From a template»: the draft's text becomes the template's, its placeholders filled for the incident
+    (bot.assistant.fill_template: number, the post's link, the answer deadline in local time); the executor
+    then edits it by sending the text again, and submits."""
+    message = callback.message
+    assert isinstance(message, Message)
+    if await state.get_state() != Dialog.draft.state:
+        raise IllegalTransition("no draft in progress", key="already_done")
+    data = await state.get_data()
+    found = await assistant.template_for(services, person, callback_data.template_id, keep=False)
+    incident = await services.get(data["incident"], person)
+    due = assistant.answer_deadline(incident)
+    data["text"] = assistant.fill_template(found.text, incident, moment(services, due, person.locale) if due else "—")
+    await state.update_data(text=data["text"])
+    await callback.answer()
+    sent = await send_long(bot, message.chat.id, draft_preview(data), draft_keyboard())
+    await state.update_data(preview=sent.message_id)
 
 
 async def draft_part(message: Message, state: FSMContext, bot: Bot) -> None:
@@ -138,5 +163,7 @@ def build_router() -> Router:
     router = Router(name=__name__)
     router.callback_query.register(start_draft, CardCb.filter(F.action.in_(tuple(DRAFT_KINDS))), Known())
     router.callback_query.register(submit, DialogCb.filter(F.action == DialogAction.submit), Known())
+    use = TemplateCb.filter(F.action == TemplateAction.use)
+    router.callback_query.register(from_template, Dialog.draft, use, Known())
     router.message.register(draft_part, Dialog.draft, Known())
     return router

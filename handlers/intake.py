@@ -11,9 +11,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot import assistant
 from bot.domain.errors import IllegalTransition
 from bot.domain.incident import MAX_POST_TEXT, Attachment, Importance, Incident, Kind, Network, Role, Source, storable
 from bot.domain.message_size import Block, Elastic, cut, fit, line, template
+from bot.domain.workflow import MAX_REASON
 from bot.services import Person, Services
 from handlers.callbacks import (
     INTAKE_FAMILIES,
@@ -63,9 +65,29 @@ def intake_text(data: dict[str, Any], names: dict[str, dict[int, str]]) -> str:
     candidates = data.get("candidates") or []
     if candidates and not data.get("repeat_of"):
         blocks.append(line(""))
-        numbers = ", ".join(f"№ {c['id']}" for c in candidates)
+        numbers = ", ".join(f"№ {c['id']} ({c['score']} %)" if c.get("score") else f"№ {c['id']}" for c in candidates)
         blocks.append(line(_("Possibly the same question: {numbers}").format(numbers=numbers)))
+    if data.get("flags"):
+        blocks.append(line(""))
+        blocks.append(line("⚠️ " + _("Possibly not to be answered: {grounds}.").format(grounds=grounds(data["flags"]))))
+        if data.get("exclude") is not None:
+            blocks.append(line(""))
+            blocks.append(template(_("Reason: {reason}"), reason=Elastic(data["exclude"], POST_FLOOR)))
+            blocks.append(
+                line(_("Press «Confirm» to register it closed as not to be answered, or send another reason."))
+            )
     return fit(blocks).text
+
+
+def grounds(flags: list[dict[str, Any]]) -> str:
+    """The screening's flags as the grounds of the regulations, with the words that triggered them:
+    «нецензурная брань («х*й»), угрозы («убью»)»."""
+    labels = {"obscenity": _("obscene language"), "insult": _("insults"), "threat": _("threats")}
+    parts = []
+    for flag in flags:
+        words = ", ".join(f"«{w}»" for w in flag["words"][:3])
+        parts.append(f"{labels.get(flag['kind'], flag['kind'])} ({words})" if words else labels[flag["kind"]])
+    return ", ".join(parts)
 
 
 async def _names(services: Services) -> dict[str, dict[int, str]]:
@@ -101,16 +123,17 @@ async def start_intake(message: Message, state: FSMContext, services: Services, 
     if named and await _show_registered(message.chat.id, _source(post, services), services, bot, person):
         await state.clear()
         return
-    candidates = _candidates(await services.repeat_candidates(post["url"], post["author"], []))
-    data = {
+    data: dict[str, Any] = {
         "post": post,
         "topic": None,
         "location": None,
         "importance": "normal",
         "kind": "incident",
-        "candidates": candidates,
         "repeat_of": None,
+        "flags": [{"kind": f.kind.value, "words": list(f.words)} for f in assistant.screen(services, post["text"])],
+        "exclude": None,
     }
+    data["candidates"] = await _find_candidates(services, data)
     names = await _names(services)
     await state.set_state(Intake.card)
     await state.set_data(data)
@@ -165,9 +188,7 @@ async def _choose(callback: CallbackQuery, state: FSMContext, services: Services
         return
     data = await state.get_data()
     data[what] = chosen or None
-    if what == "topic" and chosen:
-        post = data["post"]
-        data["candidates"] = _candidates(await services.repeat_candidates(post["url"], post["author"], [chosen]))
+    data["candidates"] = await _find_candidates(services, data)
     await state.update_data(**{what: data[what], "candidates": data.get("candidates")})
     await _redraw_pressed(callback, data, names)
 
@@ -196,6 +217,61 @@ async def mark_repeat(
     data["repeat_of"] = callback_data.incident_id if callback_data.incident_id in _ids(data) else None
     await state.update_data(repeat_of=data["repeat_of"])
     await _redraw_pressed(callback, data, await _names(services))
+
+
+async def ask_exclude(callback: CallbackQuery, state: FSMContext, services: Services) -> None:
+    """«Not processable» on a flagged post: the card shows the reason filled in from the screening's flags, to
+    confirm or to replace by a message (issue 13 §2: the bot flags, a person decides)."""
+    data = await state.get_data()
+    if not data.get("flags"):
+        await callback.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    data["exclude"] = cut(_("Not to be answered: {grounds}").format(grounds=grounds(data["flags"])), MAX_REASON)
+    await state.set_state(Intake.exclude)
+    await state.update_data(exclude=data["exclude"])
+    await _redraw_pressed(callback, data, await _names(services))
+
+
+async def exclude_reason(message: Message, state: FSMContext, services: Services, bot: Bot) -> None:
+    """Another reason, sent as a message while «not to be answered» waits for confirmation: the card shows it."""
+    reason = storable(message.text or "").strip()
+    if not reason:
+        return
+    data = await state.get_data()
+    data["exclude"] = cut(reason, MAX_REASON)
+    await state.update_data(exclude=data["exclude"])
+    await _redraw(bot, message.chat.id, data, services)
+
+
+async def keep(callback: CallbackQuery, state: FSMContext, services: Services) -> None:
+    """«Back» from «not to be answered»: the registration card as it was."""
+    data = await state.get_data()
+    data["exclude"] = None
+    await state.set_state(Intake.card)
+    await state.update_data(exclude=None)
+    await _redraw_pressed(callback, data, await _names(services))
+
+
+async def confirm_exclude(
+    callback: CallbackQuery, state: FSMContext, services: Services, person: Person, bot: Bot
+) -> None:
+    """«Confirm»: the post is registered and closed at once as not to be answered, with the card's reason, in one
+    transaction; the card becomes the closed incident's card."""
+    data = await state.get_data()
+    source = _source(data["post"], services)
+
+    async def save() -> Incident:
+        return await services.register(
+            person,
+            [source],
+            importance=Importance(data["importance"]),
+            kind=Kind(data["kind"]),
+            topic_ids=[data["topic"]] if data.get("topic") else [],
+            location_id=data.get("location"),
+            not_processable=data["exclude"],
+        )
+
+    await _save(callback, state, services, person, bot, source, save, note=None)
 
 
 async def cancel_intake(callback: CallbackQuery, state: FSMContext) -> None:
@@ -287,6 +363,7 @@ def build_router() -> Router:
     router = Router(name=__name__)
     curator = (F.chat.type == "private", HasRole(Role.curator))
     router.message.register(more_media, Intake.card, *curator, F.media_group_id)
+    router.message.register(exclude_reason, Intake.exclude, *curator, F.text, ~F.text.startswith("/"))
     router.message.register(start_intake, *curator, F.func(lambda m: not (m.text or "").startswith("/")))
     card = (Intake.card, HasRole(Role.curator))
     register_button = router.callback_query.register
@@ -296,6 +373,11 @@ def build_router() -> Router:
     register_button(toggle_importance, *card, IntakeCb.filter(F.action == IntakeAction.importance))
     register_button(toggle_kind, *card, IntakeCb.filter(F.action == IntakeAction.kind))
     register_button(cancel_intake, *card, IntakeCb.filter(F.action == IntakeAction.cancel))
+    register_button(ask_exclude, *card, IntakeCb.filter(F.action == IntakeAction.exclude))
+    excluding = (Intake.exclude, HasRole(Role.curator))
+    register_button(confirm_exclude, *excluding, IntakeCb.filter(F.action == IntakeAction.exclude_ok))
+    register_button(keep, *excluding, IntakeCb.filter(F.action == IntakeAction.keep))
+    register_button(cancel_intake, *excluding, IntakeCb.filter(F.action == IntakeAction.cancel))
     register_button(register, *card, IntakeCb.filter(F.action == IntakeAction.save))
     register_button(choose_topic, *card, IntakeTopicCb.filter())
     register_button(choose_location, *card, IntakeLocationCb.filter())
@@ -337,8 +419,20 @@ async def _show_registered(chat_id: int, source: Source, services: Services, bot
     return True
 
 
-def _candidates(found: list[Any]) -> list[dict[str, Any]]:
-    return [{"id": i.id, "open": not i.closed} for i in found]
+async def _find_candidates(services: Services, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The incidents the card offers as possibly the same question: those whose post says the same in other
+    words (issue 13 §3: on the card's topic or at its location when chosen), best first with their score,
+    then the same author on the topic and the open incidents on the topic (Services.repeat_candidates)."""
+    post, topic = data["post"], data.get("topic")
+    found = await services.repeat_candidates(post["url"], post["author"], [topic] if topic else [])
+    alike = await assistant.similar_incidents(services, post.get("text") or "", topic, data.get("location"))
+    scores = {s.number: s.score for s in alike}
+    by_number = {i.id: i for i in found}
+    for number in scores:
+        if number not in by_number:
+            by_number[number] = await services.get(number)
+    order = [*scores, *(i.id for i in found if i.id not in scores)]
+    return [{"id": n, "open": not by_number[n].closed, "score": scores.get(n)} for n in order]
 
 
 def _ids(data: dict[str, Any]) -> list[int]:

@@ -46,6 +46,8 @@ from handlers.callbacks import (
     ReturnCb,
     RouteCb,
     TakeCb,
+    TemplateAction,
+    TemplateCb,
 )
 from handlers.render import (
     action_label,
@@ -218,8 +220,9 @@ def reasons_picker(incident_id: int, chosen: Sequence[ReturnReason], draft_numbe
 def intake_keyboard(data: dict[str, Any], names: dict[str, dict[int, str]]) -> InlineKeyboardMarkup:
     """The registration card's buttons: topic and location (with the chosen names, shortened), importance and
     kind, up to INTAKE_CANDIDATES incidents that may be the same question (a repeat; or, while open, one more
-    source of it), «Register» and «Cancel». `data` is the card's FSM data, `names` the directory's topics and
-    locations by id."""
+    source of it), «Not processable» when the screening flagged the post, «Register» and «Cancel»; once «Not
+    processable» is pressed, «Confirm» and «Back» only. `data` is the card's FSM data, `names` the directory's
+    topics and locations by id."""
     topic = names["topics"].get(data.get("topic") or 0, "—")
     location = names["locations"].get(data.get("location") or 0, "—")
     settings = InlineKeyboardBuilder()
@@ -235,7 +238,14 @@ def intake_keyboard(data: dict[str, Any], names: dict[str, dict[int, str]]) -> I
         text=importance_label(Importance(data["importance"])), callback_data=IntakeCb(action=IntakeAction.importance)
     )
     settings.button(text=kind_label(Kind(data["kind"])), callback_data=IntakeCb(action=IntakeAction.kind))
+    if data.get("exclude") is not None:  # «not to be answered» pressed: confirm it or go back
+        return _row(
+            (_("Confirm"), IntakeCb(action=IntakeAction.exclude_ok)),
+            (_("Back"), IntakeCb(action=IntakeAction.keep)),
+        ).as_markup()
     parts = [settings.adjust(2)]
+    if data.get("flags"):
+        parts.append(_row((_("Not processable"), IntakeCb(action=IntakeAction.exclude))))
     for candidate in (data.get("candidates") or [])[:INTAKE_CANDIDATES]:
         number = candidate["id"]
         row = _row((_("Repeat of No. {number}").format(number=number), IntakeRepeatCb(incident_id=number)))
@@ -346,3 +356,51 @@ def substitutes_keyboard(people: Sequence[tuple[int, str]]) -> InlineKeyboardMar
         (button_text(name), AbsenceCb(action=AbsenceAction.substitute, user_id=user_id)) for user_id, name in people
     )
     return _stack(choices, cancel_row())
+
+
+# --- answer templates (issue 13 §5) ---------------------------------------------------------------------------
+
+
+def templates_keyboard(found: Sequence[Any]) -> InlineKeyboardMarkup:
+    """/templates: a button per template (its title; `found` are bot.assistant.TemplateRecord), then «Add»."""
+    listed = _column((button_text(t.title), TemplateCb(action=TemplateAction.show, template_id=t.id)) for t in found)
+    return _stack(listed, _row(("➕ " + _("Add a template"), TemplateCb(action=TemplateAction.add))))
+
+
+def template_keyboard(template_id: int) -> InlineKeyboardMarkup:
+    """One template: «Edit», «Delete», «Back» to the list."""
+    return _stack(
+        _row(
+            ("✏️ " + _("Edit"), TemplateCb(action=TemplateAction.edit, template_id=template_id)),
+            ("🗑 " + _("Delete"), TemplateCb(action=TemplateAction.delete, template_id=template_id)),
+        ),
+        _row((_("Back"), TemplateCb(action=TemplateAction.back))),
+    )
+
+
+def topics_for_template(topics: dict[int, str]) -> InlineKeyboardMarkup:
+    """The topics by name for a new template, «any topic» and «Back»."""
+    listed = _column(
+        (button_text(name), TemplateCb(action=TemplateAction.topic, topic_id=topic_id))
+        for topic_id, name in sorted(topics.items(), key=lambda kv: kv[1])
+    )
+    return _stack(
+        listed,
+        _row(
+            (_("any topic"), TemplateCb(action=TemplateAction.topic, topic_id=0)),
+            (_("Back"), TemplateCb(action=TemplateAction.back)),
+        ),
+    )
+
+
+def draft_start_keyboard(found: Sequence[Any]) -> InlineKeyboardMarkup:
+    """Under the draft step's prompt: «From a template: <title>» per template (bot.assistant.TemplateRecord, at
+    most five), then «Cancel»."""
+    buttons = (
+        (
+            button_text("📄 " + _("From a template: {title}").format(title=t.title)),
+            TemplateCb(action=TemplateAction.use, template_id=t.id),
+        )
+        for t in found[:5]
+    )
+    return _stack(_column(buttons), cancel_row())

@@ -11,6 +11,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot import assistant
 from bot.domain.errors import InvalidInput
 from bot.domain.incident import AssignmentState, MultiMode
 from bot.domain.workflow import Action
@@ -27,12 +28,18 @@ def _chosen_key(incident_id: int) -> str:
     return f"route:{incident_id}"
 
 
+def _hint_key(incident_id: int) -> str:
+    """The FSM data key of the departments suggested for the incident (issue 13 §4); absent: hints are off."""
+    return f"hint:{incident_id}"
+
+
 async def open_picker(
     callback: CallbackQuery, callback_data: CardCb, person: Person, services: Services, state: FSMContext
 ) -> None:
-    """«Route to a department»: the card's buttons become the list of departments, none chosen yet."""
+    """«Route to a department»: the card's buttons become the list of departments, the suggested ones ticked
+    (bot.assistant.suggest_departments: who answered this topic and location last, else the rubricator's)."""
     incident_id = callback_data.incident_id
-    await open_incident(services, person, incident_id, Action.route)
+    incident = await open_incident(services, person, incident_id, Action.route)
     message = callback.message
     assert isinstance(message, Message)
     directory = await services.directory()
@@ -40,10 +47,19 @@ async def open_picker(
     if not departments:
         await callback.answer(_("There are no departments yet: add them to the config."), show_alert=True)
         return
-    await state.update_data(**{_chosen_key(incident_id): []})
+    hints = assistant.enabled(services, "routing_hints")
+    returned = [a.department_id for a in incident.assignments if a.state is AssignmentState.returned]
+    suggested = await assistant.suggest_departments(services, incident.topic_ids, incident.location_id, returned)
+    await state.update_data(
+        **{_chosen_key(incident_id): suggested, _hint_key(incident_id): suggested if hints else None}
+    )
     preset_mode = services.workflow.preset.multi_mode.value
-    await message.edit_reply_markup(reply_markup=department_picker(incident_id, departments, [], preset_mode))
-    await callback.answer(_("Choose one or more departments."))
+    await message.edit_reply_markup(reply_markup=department_picker(incident_id, departments, suggested, preset_mode))
+    if suggested:
+        names = ", ".join(directory.department_name(d) for d in suggested)
+        await callback.answer(_("Suggested: {names}. Change the choice if needed.").format(names=names)[:200])
+    else:
+        await callback.answer(_("Choose one or more departments."))
 
 
 async def choose_department(
@@ -75,15 +91,17 @@ async def route(
     incident_id = callback_data.incident_id
     message = callback.message
     assert isinstance(message, Message)
-    chosen = list((await state.get_data()).get(_chosen_key(incident_id), []))
+    data = await state.get_data()
+    chosen = list(data.get(_chosen_key(incident_id), []))
+    suggested = data.get(_hint_key(incident_id))
     if not chosen:
         raise InvalidInput("no department", key="no_department")
     if callback_data.mode is MultiMode.split:
         incident = await services.split(person, incident_id, chosen)
     else:  # one department; several get the chosen joint mode
         mode = None if callback_data.mode is MultiMode.single else callback_data.mode
-        incident = await services.route(person, incident_id, chosen, mode)
-    await state.update_data(**{_chosen_key(incident_id): []})
+        incident = await services.route(person, incident_id, chosen, mode, suggested=suggested)
+    await state.update_data(**{_chosen_key(incident_id): [], _hint_key(incident_id): None})
     await show_card(bot, services, message.chat.id, incident, person, person.locale, edit=message)
     await callback.answer(_("Routed."))
 

@@ -9,6 +9,7 @@ class Intake(StatesGroup):
     """The curator registers a post."""
 
     card = State()  # the registration card is open: buttons set topic, location, importance…
+    exclude = State()  # «not to be answered» pressed: the reason may be replaced by a message, then confirmed
 
 
 class Dialog(StatesGroup):
@@ -26,3 +27,10 @@ class AbsenceDialog(StatesGroup):
 
     period = State()  # the absent person is chosen: waiting for the dates
     substitute = State()  # the dates are known: waiting for the substitute's button
+
+
+class TemplateDialog(StatesGroup):
+    """Keeping answer templates in /templates."""
+
+    text = State()  # the topic is chosen: waiting for the title and the text
+    edit = State()  # waiting for a template's new text

@@ -447,3 +447,48 @@ class ReminderSentRow(Base):
     incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"))
     mark: Mapped[str] = mapped_column(sa.String(160))
     sent_at: Mapped[datetime] = mapped_column(server_default=_now)
+
+
+# --- the assistant (issue 13 §3, §5) -------------------------------------------------------------------------
+
+
+# The repeat-by-meaning pool (bot.assistant) re-reads only the incidents changed since its last look.
+sa.Index("ix_incidents_updated_at", IncidentRow.updated_at)
+
+
+class SimilarTextRow(Base):
+    """An incident's post as its normalised lemmas (bot.domain.similar.normalise), written at registration, so a
+    repeat-by-meaning check compares stored strings instead of lemmatising every open incident."""
+
+    __tablename__ = "similar_texts"
+
+    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    lemmas: Mapped[str] = mapped_column(sa.Text)
+
+
+class AnswerTemplateRow(Base):
+    """An answer template kept by an administrator or a department's responsible official (issue 13 §5): a title
+    and a text with placeholders, for a topic (or any topic when None), owned by a department (or the whole
+    organisation when None)."""
+
+    __tablename__ = "answer_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id", ondelete="CASCADE"), index=True)
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(sa.String(255))
+    text: Mapped[str] = mapped_column(sa.Text)
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(server_default=_now)
+
+
+class RouteSuggestionRow(Base):
+    """The departments suggested for an incident when it was routed (issue 13 §4) and whether the curator routed
+    it to exactly those: the report's share of incidents routed as suggested."""
+
+    __tablename__ = "route_suggestions"
+
+    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    departments: Mapped[list[int]] = mapped_column(sa.JSON)
+    followed: Mapped[bool]
+    routed_at: Mapped[datetime] = mapped_column(index=True)

@@ -107,6 +107,11 @@ class World:
 
     async def route(self, card: ChatMessage, *departments: str, mode: str | None = None) -> None:
         await self.curator.press(card, self.text("Route to a department"))
+        opener = self.text("Route to a department")
+        await self.until(lambda: all(opener != b for row in card.buttons for b in row))
+        for ticked in [b for row in card.buttons for b in row if b.startswith("✅")]:  # a routing hint: untick
+            await self.curator.press(card, ticked)
+            await self.until(lambda ticked=ticked: all(ticked != b for row in card.buttons for b in row))
         for name in departments:
             await self.until(lambda name=name: any(name in b for row in card.buttons for b in row))
             button = next(b for row in card.buttons for b in row if b.endswith(name))
