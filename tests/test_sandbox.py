@@ -93,7 +93,9 @@ class Page:
             if found:
                 return found[-1]
             if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{person}: no message with {part!r}: {[m['text'][:60] for m in self.chat(person)]}")
+                raise AssertionError(
+                    f"{person}: no message with {part!r}: {[m['text'][:60] for m in self.chat(person)]}"
+                )
             await asyncio.sleep(0.1)
 
     async def scenario_done(self, count: int, timeout: float = 10.0) -> None:
@@ -123,7 +125,9 @@ async def test_the_page_walks_an_incident_from_registration_to_publication(page:
 
     await page.post("scenario", {"scenario": "plain"})
     await page.refresh()
-    assert page.state["scenario"]["done"] == 0 and "Теперь исполнитель Иван Петров" in page.state["scenario"]["steps"][2]
+    assert (
+        page.state["scenario"]["done"] == 0 and "Теперь исполнитель Иван Петров" in page.state["scenario"]["steps"][2]
+    )
 
     await page.send("curator", POST)
     await page.press("curator", "Зарегистрировать")

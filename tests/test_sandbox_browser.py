@@ -28,7 +28,9 @@ ARGS = [
     "--disable-sync",
 ]
 
-playwright_api = pytest.importorskip("playwright.async_api", reason="Playwright is not installed (pip install playwright)")
+playwright_api = pytest.importorskip(
+    "playwright.async_api", reason="Playwright is not installed (pip install playwright)"
+)
 if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/run does)", allow_module_level=True)
 

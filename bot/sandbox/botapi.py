@@ -206,6 +206,7 @@ class RecordedRequest:
 @dataclass(frozen=True)
 class Media:
     """A file attached to a message: its kind ("photo", "video" or "document") and Telegram-style ids."""
+
     kind: str  # "photo", "video" or "document"
     file_id: str
     file_unique_id: str

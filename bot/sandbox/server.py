@@ -305,8 +305,12 @@ class Sandbox:
             )
         by_user = {p.telegram_id: p.key for p in session.people}
         alerts = [
-            {"id": query_id, "person": by_user.get(session.api._presses.get(query_id, 0)), "text": alert.text,
-             "show_alert": alert.show_alert}
+            {
+                "id": query_id,
+                "person": by_user.get(session.api._presses.get(query_id, 0)),
+                "text": alert.text,
+                "show_alert": alert.show_alert,
+            }
             for query_id, alert in session.api.alerts.items()
             if alert.text
         ][-20:]
@@ -336,10 +340,7 @@ class Sandbox:
         seen = session.seen.setdefault((message.chat_id, message.message_id), now)
         local = seen.astimezone(session.clock.now().tzinfo)
         buttons = [
-            [
-                {"text": b.get("text", ""), "data": b.get("callback_data"), "url": b.get("url")}
-                for b in row
-            ]
+            [{"text": b.get("text", ""), "data": b.get("callback_data"), "url": b.get("url")} for b in row]
             for row in message.inline_keyboard
         ]
         forward = None
