@@ -4,8 +4,6 @@ the real bot behind it, its clock, its people and presets, and what it refuses."
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,12 +13,13 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
+from bot.cli import main
 from bot.config import Settings
 from bot.domain.clock import ScaledClock
+from bot.domain.incident import MultiMode
 from bot.sandbox.organisation import next_working_morning
 from bot.sandbox.server import RemoteRefused, Sandbox, check_host, serving
 
-ROOT = Path(__file__).resolve().parent.parent
 POST = "https://vk.com/wall-1_101 Третий день не вывозят мусор у дома 5 по ул. Ленина"
 ANSWER = (
     "Здравствуйте! Контейнерную площадку у дома 5 по ул. Ленина очистили 1 декабря, вывоз идёт по графику: "
@@ -219,14 +218,40 @@ def test_the_sandbox_day_starts_at_the_next_working_morning() -> None:
     assert next_working_morning(calendar, early) == datetime(2026, 3, 10, 9, 0, tzinfo=moscow)
 
 
-def test_the_sandbox_listens_on_loopback_unless_told() -> None:
+def test_the_sandbox_listens_on_loopback_unless_told(capsys: pytest.CaptureFixture[str]) -> None:
     for host in ("127.0.0.1", "::1", "localhost"):
         check_host(host, allow_remote=False)
     for host in ("0.0.0.0", "192.168.1.5", "example.org"):
         with pytest.raises(RemoteRefused, match="allow-remote"):
             check_host(host, allow_remote=False)
     check_host("0.0.0.0", allow_remote=True)
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "sandbox", "--host", "0.0.0.0"], capture_output=True, text=True, cwd=ROOT
-    )
-    assert result.returncode == 2 and "--allow-remote" in result.stderr
+    assert main(["sandbox", "--host", "0.0.0.0"]) == 2
+    assert "--allow-remote" in capsys.readouterr().err
+
+
+def test_a_scenario_step_counts_once_done_in_order_and_stays_done() -> None:
+    from bot.domain.incident import Assignment, AssignmentState, Draft, DraftKind, DraftStatus, Incident, Role, State
+    from bot.sandbox.scenarios import View, get_scenario
+
+    now = datetime(2026, 3, 10, 9, 0, tzinfo=ZoneInfo("Europe/Moscow"))
+    scenario = get_scenario("return")
+    incident = Incident("org", now, [], id=4, state=State.in_work)
+    departments = {"executor1": 7, "executor2": 8}
+
+    def view() -> View:
+        return View([incident], Role.executor, MultiMode.single, 1, departments)
+
+    assert scenario.progress(View([], Role.executor, MultiMode.single, 1, departments)) == 0
+    incident.assignments.append(Assignment(8, now, AssignmentState.accepted))  # the other department: not the step
+    assert scenario.progress(view()) == 1
+    incident.assignments.append(Assignment(7, now, AssignmentState.accepted))
+    assert scenario.progress(view()) == 3
+    incident.drafts.append(Draft(DraftKind.answer, "x", 1, 7, now, DraftStatus.returned))
+    assert scenario.progress(view(), 3) == 5  # submitted, then returned with reasons
+    incident.drafts.append(Draft(DraftKind.answer, "y", 1, 7, now, DraftStatus.on_approval, number=2))
+    incident.state = State.on_approval
+    assert scenario.progress(view(), 5) == 6
+    incident.state = State.approved
+    assert scenario.progress(view(), 6) == 7
+    incident.assignments.clear()  # an earlier step's check no longer holds: what was done stays done
+    assert scenario.progress(view(), 7) == 7
