@@ -4,6 +4,7 @@ the real bot behind it, its clock, its people and presets, and what it refuses."
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -162,6 +163,7 @@ async def test_the_page_refuses_bad_input_and_changes_nothing(page: Page) -> Non
     greeting = page.chat("curator")[-1]
     await page.post("press", {"person": "curator", "message_id": greeting["id"], "data": "forged:1"}, 409)
     await page.post("press", {"person": "curator", "message_id": 999, "data": "x"}, 404)
+    assert "JPEG" in (await page.post("send", {"person": "curator", "image": "bm90IGFuIGltYWdl"}, 400))["error"]
     await page.post("clock", {"speed": -5}, 400)
     await page.post("reset", {"preset": "nowhere"}, 400)
     await page.post("reset", {"preset": "config"}, 400)  # no config given
@@ -182,8 +184,13 @@ async def test_the_clock_and_a_fresh_organisation_per_preset(page: Page) -> None
     await page.post("clock", {"speed": 600})
     assert (await page.refresh())["clock"]["speed"] == 600
 
-    await page.send("curator", POST)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64  # the picture a person chose on the page
+    await page.post("send", {"person": "curator", "text": POST, "image": base64.b64encode(png).decode()})
     await page.press("curator", "Зарегистрировать")
+    sent = next(m for m in page.chat("curator") if m["mine"] and m["media"] == "photo")
+    assert sent["text"] == POST
+    async with page.http.get(page.url + f"api/file/{sent['file_id']}") as response:
+        assert response.status == 200 and response.content_type == "image/png" and await response.read() == png
     await page.post("reset", {"preset": "petrovsky"})
     state = await page.refresh()
     assert state["preset"] == "petrovsky" and state["organisation"].startswith("Петровский")

@@ -510,7 +510,7 @@ class ChatHandle:
         sender: UserChat,
         text: str | None,
         *,
-        photo: bool = False,
+        photo: bool | bytes = False,
         document: bool | str = False,
         video: bool = False,
         reply_to: ChatMessage | int | None = None,
@@ -521,8 +521,9 @@ class ChatHandle:
         if text is None and not (photo or document or video):
             raise ValueError("a message needs text or media")
         media: Media | None = None
-        if photo:
-            media = self.api._new_file("photo").media()
+        if photo:  # bytes: the picture itself (the sandbox page uploads one); True: a stand-in file
+            data = photo if isinstance(photo, bytes) else None
+            media = self.api._new_file("photo", data, mime_type="image/jpeg" if data else None).media()
         elif video:
             media = self.api._new_file("video", file_name="video.mp4", mime_type="video/mp4").media()
         elif document:
@@ -615,13 +616,14 @@ class UserChat(ChatHandle):
         self,
         text: str | None = None,
         *,
-        photo: bool = False,
+        photo: bool | bytes = False,
         document: bool | str = False,
         video: bool = False,
         reply_to: ChatMessage | int | None = None,
         entities: list[dict[str, Any]] | None = None,
     ) -> ChatMessage:
-        """The user writes to the bot; with photo/document/video the text becomes the caption."""
+        """The user writes to the bot; with photo/document/video the text becomes the caption (``photo``: True for
+        a stand-in picture, or the picture's bytes)."""
         message = self._user_message(
             self, text, photo=photo, document=document, video=video, reply_to=reply_to, entities=entities
         )
@@ -648,7 +650,7 @@ class UserChat(ChatHandle):
         from_message_id: int = 1,
         from_user: UserChat | None = None,
         sender_name: str | None = None,
-        photo: bool = False,
+        photo: bool | bytes = False,
         sent_at: int | None = None,
     ) -> ChatMessage:
         """The user forwards a post to the bot: from a channel by default, from `from_user`, or from a user

@@ -7,7 +7,9 @@ The page's JSON API (all answers ``application/json``; errors ``{"error": "<Russ
 
 - ``GET /api/state?since=KEY`` — the whole picture (chats, clock, scenario); waits up to 25 s for a change when
   ``since`` is the current ``key``;
-- ``POST /api/send`` ``{"person", "text", "photo"}``; ``POST /api/forward`` ``{"person", "text", "channel"}``;
+- ``POST /api/send`` ``{"person", "text", "photo", "image"}``; ``POST /api/forward`` ``{"person", "text", "channel",
+  "photo", "image"}`` (``image``: base64 of a JPEG/PNG up to 5 MB; ``photo``: true for a stand-in picture);
+- ``GET /api/file/{file_id}`` — an uploaded picture, as the chats show it;
 - ``POST /api/press`` ``{"person", "message_id", "data"}`` — an inline button on a message of that person's chat;
 - ``POST /api/clock`` ``{"speed"}`` or ``{"advance_minutes"}`` or ``{"jump": "morning"}``;
 - ``POST /api/reset`` ``{"preset"}`` (a preset name or "config"): a fresh organisation and database;
@@ -17,6 +19,7 @@ The page's JSON API (all answers ``application/json``; errors ``{"error": "<Russ
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import ipaddress
 import json
@@ -43,6 +46,8 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 TOKEN = "4242:SANDBOX"  # the embedded server takes any token; the bot needs one of Telegram's form
 MAX_INPUT = 4096  # what a Telegram client lets a person type into one message
+MAX_IMAGE = 5 * 1024 * 1024  # a picture the page uploads, bytes
+IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")  # JPEG, PNG
 POLL_SECONDS = 25.0
 CONFIGURED = "config"  # the preset choice that means "the configured organisation"
 
@@ -360,6 +365,7 @@ class Sandbox:
             "deleted": message.deleted,
             "media": message.media.kind if message.media else None,
             "file_name": message.media.file_name if message.media else None,
+            "file_id": message.media.file_id if message.media else None,
             "forward": forward,
             "buttons": buttons,
             "time": local.strftime("%H:%M"),
@@ -391,21 +397,45 @@ class Sandbox:
             raise _Refused(400, f"сообщение длиннее {MAX_INPUT} знаков: Telegram его не отправит")
         return value
 
+    @staticmethod
+    def _photo(body: dict[str, Any]) -> bool | bytes:
+        """``image`` (base64 of a JPEG or PNG the person chose) or ``photo`` (true: a stand-in picture)."""
+        image = body.get("image")
+        if image in (None, ""):
+            return bool(body.get("photo"))
+        if not isinstance(image, str) or len(image) > MAX_IMAGE * 4 // 3 + 4:
+            raise _Refused(400, f"картинка больше {MAX_IMAGE // 1024 // 1024} МБ")
+        try:
+            data = base64.b64decode(image, validate=True)
+        except ValueError:
+            raise _Refused(400, "картинка повреждена") from None
+        if not data.startswith(IMAGE_MAGIC):
+            raise _Refused(400, "нужна картинка JPEG или PNG")
+        return data
+
     async def send(self, body: dict[str, Any]) -> None:
         """A person writes to the bot: text, or a photo with the text as its caption."""
         user = self._user(body.get("person"))
-        photo = bool(body.get("photo"))
+        photo = self._photo(body)
         text = self._text(body.get("text"), required=not photo)
         await user.send(text, photo=photo)
 
     async def forward(self, body: dict[str, Any]) -> None:
-        """A person forwards a post from a channel (its title ``channel``) with its text."""
+        """A person forwards a post from a channel (its title ``channel``) with its text (and photo)."""
         user = self._user(body.get("person"))
         text = self._text(body.get("text"), required=True)
         channel = body.get("channel") or "Подслушано в районе"
         if not isinstance(channel, str) or len(channel) > 128:
             raise _Refused(400, "название канала — строка до 128 знаков")
-        await user.forward(text, from_chat_title=channel, photo=bool(body.get("photo")))
+        await user.forward(text, from_chat_title=channel, photo=self._photo(body))
+
+    def image(self, file_id: str) -> bytes | None:
+        """The bytes of a picture a person uploaded (and the bot may have sent on), None for anything else."""
+        session = self.session
+        stored = session.api.files.get(file_id) if session is not None else None
+        if stored is None or not stored.data.startswith(IMAGE_MAGIC):
+            return None
+        return stored.data
 
     async def press(self, body: dict[str, Any]) -> None:
         """A person presses an inline button that their chat shows now on that message."""
@@ -468,7 +498,7 @@ class _Refused(Exception):
 
 def make_web_app(sandbox: Sandbox) -> web.Application:
     """The page (static files) and its JSON API (see the module's docstring) over ``sandbox``."""
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=8 * 1024 * 1024)
 
     async def index(request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html")
@@ -501,7 +531,14 @@ def make_web_app(sandbox: Sandbox) -> web.Application:
         except ValueError as exc:
             raise _Refused(400, str(exc)) from None
 
+    async def image(request: web.Request) -> web.Response:
+        data = sandbox.image(request.match_info["file_id"])
+        if data is None:
+            return web.json_response({"error": "нет такой картинки"}, status=404)
+        return web.Response(body=data, content_type="image/png" if data.startswith(b"\x89PNG") else "image/jpeg")
+
     app.router.add_get("/", index)
+    app.router.add_get("/api/file/{file_id}", image)
     app.router.add_static("/static/", STATIC)
     app.router.add_get("/api/state", state)
     app.router.add_post("/api/send", action(sandbox.send))

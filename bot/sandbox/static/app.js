@@ -89,7 +89,15 @@ function drawMessage(person, m) {
   if (m.forward) box.append(el("div", { className: "forward", textContent: `Переслано из: ${m.forward}` }));
   if (m.media) {
     const label = { photo: "🖼 Фото", video: "🎬 Видео", document: "📄 " + (m.file_name || "Документ") }[m.media];
-    box.append(el("div", { className: "media", textContent: label || m.media }));
+    const placeholder = el("div", { className: "media", textContent: label || m.media });
+    if (m.media === "photo" && m.file_id) {
+      // An uploaded picture shows itself; a stand-in one (no image behind it) stays a placeholder.
+      const img = el("img", { className: "photo", src: `/api/file/${encodeURIComponent(m.file_id)}`, alt: "фото" });
+      img.addEventListener("error", () => img.replaceWith(placeholder));
+      box.append(img);
+    } else {
+      box.append(placeholder);
+    }
   }
   if (m.text) box.append(el("div", { className: "text", textContent: m.text }));
   const meta = (m.edits ? "изменено · " : "") + m.time;
@@ -118,19 +126,30 @@ function drawMessage(person, m) {
 function makeChat(p) {
   const text = el("textarea", { placeholder: "Сообщение боту… (Ctrl+Enter — отправить)", rows: 2 });
   const photo = el("input", { type: "checkbox" });
+  const file = el("input", { type: "file", accept: "image/jpeg,image/png", className: "file" });
+  const image = async () => {
+    const chosen = file.files[0];
+    if (!chosen) return null;
+    const bytes = new Uint8Array(await chosen.arrayBuffer());
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(binary);
+  };
+  const clear = () => { text.value = ""; photo.checked = false; file.value = ""; };
   const channel = el("input", { placeholder: "Канал, из которого пересылаете", value: "Подслушано в районе" });
   const fwd = el("div", { className: "fwd", hidden: true }, channel);
   const send = async () => {
-    if (!text.value.trim() && !photo.checked) return;
-    const ok = await api("/api/send", { person: p.key, text: text.value, photo: photo.checked });
-    if (ok.ok) { text.value = ""; photo.checked = false; }
+    const picture = await image();
+    if (!text.value.trim() && !photo.checked && !picture) return;
+    const ok = await api("/api/send", { person: p.key, text: text.value, photo: photo.checked, image: picture });
+    if (ok.ok) clear();
   };
   const forward = async () => {
     if (fwd.hidden) { fwd.hidden = false; channel.focus(); return; }
     if (!text.value.trim()) { showError("Вставьте текст поста в поле сообщения"); return; }
     const ok = await api("/api/forward", { person: p.key, text: text.value, channel: channel.value,
-      photo: photo.checked });
-    if (ok.ok) { text.value = ""; photo.checked = false; fwd.hidden = true; }
+      photo: photo.checked, image: await image() });
+    if (ok.ok) { clear(); fwd.hidden = true; }
   };
   text.addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) send(); });
   return el("div", { className: "chat", dataset: { person: p.key } },
@@ -141,7 +160,8 @@ function makeChat(p) {
     el("div", { className: "toasts" }),
     el("div", { className: "compose" }, fwd, text,
       el("div", { className: "bar" },
-        el("label", {}, photo, " фото"),
+        el("label", { title: "Приложить фото-заглушку" }, photo, " фото"),
+        el("label", { className: "attach", title: "Приложить свою картинку (JPEG, PNG)" }, "📎", file),
         el("button", { className: "forward", textContent: "Переслать пост", onclick: forward }),
         el("button", { className: "send", textContent: "Отправить", onclick: send }))),
   );
