@@ -311,7 +311,7 @@ class Sandbox:
         by_user = {p.telegram_id: p.key for p in session.people}
         alerts = [
             {
-                "id": query_id,
+                "id": f"{self._runs}-{query_id}",  # unique across resets: the page shows each once
                 "person": by_user.get(session.api._presses.get(query_id, 0)),
                 "text": alert.text,
                 "show_alert": alert.show_alert,
