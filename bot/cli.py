@@ -1,10 +1,11 @@
 """Command line: `python -m bot [run|db upgrade|db copy|backup|restore|check-config|calendar|deadline|report|import|
-demo-data]`."""
+demo-data|sandbox]`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -94,6 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--incidents", type=int, default=500, metavar="N")
     demo.add_argument("--months", type=int, default=3, metavar="M", help="spread over the last M months")
     demo.add_argument("--seed", type=int, default=1, metavar="S")
+
+    box = commands.add_parser(
+        "sandbox", help="training sandbox: the real bot with an embedded Bot API server and a web page, no token"
+    )
+    box.add_argument("--host", default="127.0.0.1", help="listen here (default 127.0.0.1; loopback only)")
+    box.add_argument("--port", type=int, default=8080, help="the page's port (default 8080; 0: any free port)")
+    box.add_argument(
+        "--preset",
+        dest="sandbox_preset",
+        choices=sorted(PRESETS),
+        help="the organisation's regulation (default: the configured one with --config, else otradnaya)",
+    )
+    box.add_argument("--speed", type=float, default=60.0, help="the clock runs this many times faster (default 60)")
+    box.add_argument("--allow-remote", action="store_true", help="allow a --host beyond loopback (no login!)")
     return parser
 
 
@@ -131,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo_data(settings, args)
         if args.command == "import":
             return _import(settings, args)
+        if args.command == "sandbox":
+            return _sandbox(settings, args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -158,6 +175,26 @@ def _run(settings: Settings) -> int:
     from bot.app import run_polling, run_webhook
 
     asyncio.run(run_webhook(settings, token) if settings.bot.webhook_url else run_polling(settings, token))
+    return 0
+
+
+def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
+    """``python -m bot sandbox``: the training sandbox (bot.sandbox.server) until Ctrl-C."""
+    import os
+
+    from bot.sandbox.server import RemoteRefused, Sandbox, check_host, run
+
+    try:
+        check_host(args.host, args.allow_remote)
+    except RemoteRefused as exc:
+        raise ConfigError(str(exc)) from None
+    if not 0 < args.speed <= 3600:
+        raise ConfigError("--speed must be above 0 and at most 3600")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configured = bool(args.config or os.environ.get("OTKLIK_CONFIG"))
+    sandbox = Sandbox(settings, configured=configured, preset=args.sandbox_preset, speed=args.speed)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(sandbox, args.host, args.port))
     return 0
 
 

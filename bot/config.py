@@ -471,7 +471,8 @@ class Settings(_Section):
         if self.bot.token is None or not self.bot.token.get_secret_value().strip():
             raise ConfigError(
                 "The bot token is missing. Get one from @BotFather and set it in the environment "
-                f"variable {ENV_TOKEN} or as bot.token in the config file."
+                f"variable {ENV_TOKEN} or as bot.token in the config file — or try `python -m bot sandbox`, the bot "
+                "in your browser without a token."
             )
         return self.bot.token.get_secret_value().strip()
 

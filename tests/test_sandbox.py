@@ -1,0 +1,264 @@
+"""The training sandbox (bot/sandbox, README «Sandbox (training)»): its page's JSON API walking a whole incident with
+the real bot behind it, its clock, its people and presets, and what it refuses."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+
+from bot.cli import main
+from bot.config import Settings
+from bot.domain.clock import ScaledClock
+from bot.domain.incident import MultiMode
+from bot.sandbox.organisation import next_working_morning
+from bot.sandbox.server import RemoteRefused, Sandbox, check_host, serving
+
+POST = "https://vk.com/wall-1_101 Третий день не вывозят мусор у дома 5 по ул. Ленина"
+ANSWER = (
+    "Здравствуйте! Контейнерную площадку у дома 5 по ул. Ленина очистили 1 декабря, вывоз идёт по графику: "
+    "понедельник, среда, пятница. Фотографии площадки приложены."
+)
+
+
+class Page:
+    """The page's side of the API: what a person on the sandbox page does, through HTTP."""
+
+    def __init__(self, http: aiohttp.ClientSession, url: str) -> None:
+        self.http = http
+        self.url = url
+        self.state: dict[str, Any] = {}
+
+    async def refresh(self) -> dict[str, Any]:
+        async with self.http.get(self.url + "api/state") as response:
+            assert response.status == 200
+            self.state = await response.json()
+        return self.state
+
+    async def post(self, path: str, body: Any, status: int = 200) -> dict[str, Any]:
+        async with self.http.post(self.url + "api/" + path, json=body) as response:
+            answer = await response.json()
+            assert response.status == status, answer
+            return answer
+
+    def chat(self, person: str) -> list[dict[str, Any]]:
+        return next(p for p in self.state["people"] if p["key"] == person)["messages"]
+
+    async def until(self, person: str, label: str, timeout: float = 10.0) -> dict[str, Any]:
+        """Wait until the person's chat shows a bot message with a button ``label`` (newest first)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            await self.refresh()
+            for message in reversed(self.chat(person)):
+                for row in message["buttons"]:
+                    for button in row:
+                        if button["text"] == label and not message["deleted"]:
+                            return {"message": message, "button": button}
+            if asyncio.get_running_loop().time() > deadline:
+                texts = [(m["text"][:80], [b["text"] for r in m["buttons"] for b in r]) for m in self.chat(person)]
+                raise AssertionError(f"{person}: no button {label!r}; chat: {texts}")
+            await asyncio.sleep(0.1)
+
+    async def press(self, person: str, label: str, *, contains: str | None = None) -> None:
+        found = await self.until(person, label)
+        if contains is not None:
+            found = await self._button_containing(person, contains)
+        await self.post(
+            "press", {"person": person, "message_id": found["message"]["id"], "data": found["button"]["data"]}
+        )
+
+    async def _button_containing(self, person: str, part: str) -> dict[str, Any]:
+        for message in reversed(self.chat(person)):
+            for row in message["buttons"]:
+                for button in row:
+                    if part in button["text"]:
+                        return {"message": message, "button": button}
+        raise AssertionError(f"{person}: no button containing {part!r}")
+
+    async def send(self, person: str, text: str) -> None:
+        await self.post("send", {"person": person, "text": text})
+
+    async def wait_text(self, person: str, part: str, timeout: float = 10.0) -> dict[str, Any]:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            await self.refresh()
+            found = [m for m in self.chat(person) if part in m["text"] and not m["mine"]]
+            if found:
+                return found[-1]
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(
+                    f"{person}: no message with {part!r}: {[m['text'][:60] for m in self.chat(person)]}"
+                )
+            await asyncio.sleep(0.1)
+
+    async def scenario_done(self, count: int, timeout: float = 10.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (await self.refresh())["scenario"]["done"] < count:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"scenario at step {self.state['scenario']['done']}, expected {count}")
+            await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+async def page(tmp_path: Path) -> AsyncIterator[Page]:
+    sandbox = Sandbox(preset="otradnaya", speed=60, workdir=tmp_path)
+    async with serving(sandbox, "127.0.0.1", 0) as url, aiohttp.ClientSession() as http:
+        yield Page(http, url)
+
+
+async def test_the_page_walks_an_incident_from_registration_to_publication(page: Page) -> None:
+    state = await page.refresh()
+    assert state["preset"] == "otradnaya" and state["organisation"] == "Отрадненский район Краснодарского края"
+    assert [p["key"] for p in state["people"]] == ["curator", "executor1", "executor2", "responsible", "head"]
+    assert state["people"][1]["department"] != state["people"][2]["department"]
+    # Everybody opened the bot, their access already set up: the greeting lists what their roles may do.
+    assert all(any(not m["mine"] for m in p["messages"]) for p in state["people"])
+    async with page.http.get(page.url) as response:
+        assert response.status == 200 and "песочница" in await response.text()
+
+    await page.post("scenario", {"scenario": "plain"})
+    await page.refresh()
+    assert (
+        page.state["scenario"]["done"] == 0 and "Теперь исполнитель Иван Петров" in page.state["scenario"]["steps"][2]
+    )
+
+    await page.send("curator", POST)
+    await page.press("curator", "Зарегистрировать")
+    await page.scenario_done(1)
+    await page.press("curator", "Направить в подразделение")
+    await page.press("curator", "Управление ЖКХ", contains="Управление ЖКХ")
+    await page.until("curator", "Направить")
+    await page.press("curator", "Направить")
+    await page.scenario_done(2)
+    await page.press("executor1", "Принять в работу")
+    await page.scenario_done(3)
+    await page.press("executor1", "Подготовить ответ")
+    await page.send("executor1", ANSWER)
+    await page.press("executor1", "Направить на согласование")
+    await page.scenario_done(4)
+    await page.press("curator", "Согласовать")
+    await page.scenario_done(5)
+    await page.press("executor1", "Размещено: отправить ссылку")
+    await page.send("executor1", "https://vk.com/wall-1_101?reply=5")
+    await page.scenario_done(6)
+    assert page.state["scenario"]["incident"] == 1
+    # The card the curator holds was edited in place as the incident moved.
+    card = await page.wait_text("curator", "Статус: ответ размещён")
+    assert "Инцидент № 1" in card["text"] and card["edits"] > 0
+
+
+async def test_the_page_refuses_bad_input_and_changes_nothing(page: Page) -> None:
+    before = await page.refresh()
+    count = len(page.chat("curator"))
+    assert (await page.post("send", {"person": "nobody", "text": "x"}, 404))["error"] == "нет такого участника"
+    assert "4096" in (await page.post("send", {"person": "curator", "text": "я" * 4097}, 400))["error"]
+    await page.post("send", {"person": "curator", "text": ""}, 400)
+    greeting = page.chat("curator")[-1]
+    await page.post("press", {"person": "curator", "message_id": greeting["id"], "data": "forged:1"}, 409)
+    await page.post("press", {"person": "curator", "message_id": 999, "data": "x"}, 404)
+    assert "JPEG" in (await page.post("send", {"person": "curator", "image": "bm90IGFuIGltYWdl"}, 400))["error"]
+    await page.post("clock", {"speed": -5}, 400)
+    await page.post("reset", {"preset": "nowhere"}, 400)
+    await page.post("reset", {"preset": "config"}, 400)  # no config given
+    async with page.http.post(page.url + "api/send", data=b"not json") as response:
+        assert response.status == 400
+    await asyncio.sleep(0.2)
+    after = await page.refresh()
+    assert len(page.chat("curator")) == count and after["clock"]["speed"] == before["clock"]["speed"]
+
+
+async def test_the_clock_and_a_fresh_organisation_per_preset(page: Page) -> None:
+    state = await page.refresh()
+    start = datetime.fromisoformat(state["clock"]["now"])
+    assert start.tzinfo is not None and state["clock"]["speed"] == 60
+    await page.post("clock", {"advance_minutes": 90})
+    moved = datetime.fromisoformat((await page.refresh())["clock"]["now"])
+    assert timedelta(minutes=90) <= moved - start < timedelta(minutes=100)
+    await page.post("clock", {"speed": 600})
+    assert (await page.refresh())["clock"]["speed"] == 600
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64  # the picture a person chose on the page
+    await page.post("send", {"person": "curator", "text": POST, "image": base64.b64encode(png).decode()})
+    await page.press("curator", "Зарегистрировать")
+    sent = next(m for m in page.chat("curator") if m["mine"] and m["media"] == "photo")
+    assert sent["text"] == POST
+    async with page.http.get(page.url + f"api/file/{sent['file_id']}") as response:
+        assert response.status == 200 and response.content_type == "image/png" and await response.read() == png
+    await page.post("reset", {"preset": "petrovsky"})
+    state = await page.refresh()
+    assert state["preset"] == "petrovsky" and state["organisation"].startswith("Петровский")
+    # The regional centre approves second there (Петровский п. 10): one more person; a fresh database.
+    assert [p["key"] for p in state["people"]][-1] == "approver"
+    assert not any(POST[:20] in m["text"] for m in page.chat("curator"))
+    assert state["clock"]["speed"] == 60
+
+
+def test_the_scaled_clock_runs_faster_and_changes_speed_without_a_jump() -> None:
+    real = [100.0]
+    start = datetime(2026, 3, 10, 9, 0, tzinfo=ZoneInfo("Europe/Moscow"))
+    clock = ScaledClock(start, 60, monotonic=lambda: real[0])
+    real[0] += 10
+    assert clock.now() == start + timedelta(minutes=10)
+    clock.set_speed(1)
+    real[0] += 30
+    assert clock.now() == start + timedelta(minutes=10, seconds=30)
+    clock.advance(timedelta(hours=1))
+    assert clock.now() == start + timedelta(hours=1, minutes=10, seconds=30)
+    with pytest.raises(ValueError):
+        clock.set_speed(0)
+
+
+def test_the_sandbox_day_starts_at_the_next_working_morning() -> None:
+    calendar = Settings.model_validate({"organisation": {"preset": "otradnaya"}}).calendar()
+    moscow = ZoneInfo("Europe/Moscow")
+    friday_evening = datetime(2026, 3, 13, 19, 0, tzinfo=moscow)
+    monday = next_working_morning(calendar, friday_evening)
+    assert (monday.date().isoformat(), monday.hour) == ("2026-03-16", 9)
+    early = datetime(2026, 3, 10, 7, 0, tzinfo=moscow)
+    assert next_working_morning(calendar, early) == datetime(2026, 3, 10, 9, 0, tzinfo=moscow)
+
+
+def test_the_sandbox_listens_on_loopback_unless_told(capsys: pytest.CaptureFixture[str]) -> None:
+    for host in ("127.0.0.1", "::1", "localhost"):
+        check_host(host, allow_remote=False)
+    for host in ("0.0.0.0", "192.168.1.5", "example.org"):
+        with pytest.raises(RemoteRefused, match="allow-remote"):
+            check_host(host, allow_remote=False)
+    check_host("0.0.0.0", allow_remote=True)
+    assert main(["sandbox", "--host", "0.0.0.0"]) == 2
+    assert "--allow-remote" in capsys.readouterr().err
+
+
+def test_a_scenario_step_counts_once_done_in_order_and_stays_done() -> None:
+    from bot.domain.incident import Assignment, AssignmentState, Draft, DraftKind, DraftStatus, Incident, Role, State
+    from bot.sandbox.scenarios import View, get_scenario
+
+    now = datetime(2026, 3, 10, 9, 0, tzinfo=ZoneInfo("Europe/Moscow"))
+    scenario = get_scenario("return")
+    incident = Incident("org", now, [], id=4, state=State.in_work)
+    departments = {"executor1": 7, "executor2": 8}
+
+    def view() -> View:
+        return View([incident], Role.executor, MultiMode.single, 1, departments)
+
+    assert scenario.progress(View([], Role.executor, MultiMode.single, 1, departments)) == 0
+    incident.assignments.append(Assignment(8, now, AssignmentState.accepted))  # the other department: not the step
+    assert scenario.progress(view()) == 1
+    incident.assignments.append(Assignment(7, now, AssignmentState.accepted))
+    assert scenario.progress(view()) == 3
+    incident.drafts.append(Draft(DraftKind.answer, "x", 1, 7, now, DraftStatus.returned))
+    assert scenario.progress(view(), 3) == 5  # submitted, then returned with reasons
+    incident.drafts.append(Draft(DraftKind.answer, "y", 1, 7, now, DraftStatus.on_approval, number=2))
+    incident.state = State.on_approval
+    assert scenario.progress(view(), 5) == 6
+    incident.state = State.approved
+    assert scenario.progress(view(), 6) == 7
+    incident.assignments.clear()  # an earlier step's check no longer holds: what was done stays done
+    assert scenario.progress(view(), 7) == 7
