@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from babel.dates import format_date
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, sqlite_file
 from bot.domain.incident import Importance, Role
 from bot.domain.presets import PRESETS, get_preset
 from bot.domain.production_calendar import YearStatus
@@ -36,22 +36,28 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m bot",
         description="Otklik: incidents from open sources, answered on time. Without a command the bot runs.",
     )
-    parser.add_argument("--config", help="TOML config file (default: $OTKLIK_CONFIG or built-in defaults)")
+    _common_options(parser, None)
+    common = argparse.ArgumentParser(add_help=False)
+    # The same options after the command (`check-config --config f.toml`); SUPPRESS keeps a value given before it.
+    _common_options(common, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    commands.add_parser("run", help="run the bot (long polling); the default command")
+    def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return commands.add_parser(name, parents=[common], **kwargs)
 
-    db = commands.add_parser("db", help="database maintenance")
+    command("run", help="run the bot (long polling); the default command")
+
+    db = command("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    db_commands.add_parser("upgrade", help="apply migrations up to the latest schema")
+    db_commands.add_parser("upgrade", parents=[common], help="apply migrations up to the latest schema")
 
-    commands.add_parser("check-config", help="validate the config and print what it resolves to")
+    command("check-config", help="validate the config and print what it resolves to")
 
-    cal = commands.add_parser("calendar", help="working days and hours per month of a year")
+    cal = command("calendar", help="working days and hours per month of a year")
     cal.add_argument("year", type=int)
     cal.add_argument("--json", action="store_true", help="machine-readable output")
 
-    dl = commands.add_parser("deadline", help="every deadline of an incident detected at a local moment")
+    dl = command("deadline", help="every deadline of an incident detected at a local moment")
     dl.add_argument(
         "--detected",
         required=True,
@@ -62,14 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     dl.add_argument("--preset", choices=sorted(PRESETS), help="use a preset with its default calendar")
     dl.add_argument("--json", action="store_true", help="machine-readable output")
 
-    rep = commands.add_parser("report", help="the monthly report (SPEC §6) as text, JSON or an XLSX workbook")
+    rep = command("report", help="the monthly report (SPEC §6) as text, JSON or an XLSX workbook")
     rep.add_argument("--month", metavar="YYYY-MM", help="the month (default: the previous one)")
-    rep.add_argument("--department", type=int, metavar="ID", help="one department only (default: the organisation)")
+    rep.add_argument(
+        "--department",
+        metavar="CODE",
+        help="one department only, by its code in the config (check-config lists them); default: the organisation",
+    )
     rep.add_argument("--format", choices=("text", "json", "xlsx"), default="text")
     rep.add_argument("--output", metavar="FILE", help="write here instead of standard output (required for xlsx)")
-    rep.add_argument("--locale", choices=("ru", "en"), help="language of the text and the workbook")
 
-    imp = commands.add_parser(
+    imp = command(
         "import", help="register incidents from a CSV or XLSX file (monitoring exports, earlier spreadsheets)"
     )
     imp.add_argument("file", help=".csv (UTF-8 or Windows-1251) or .xlsx; the first row names the columns")
@@ -78,11 +87,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("--dry-run", action="store_true", help="check every row, register nothing")
 
-    demo = commands.add_parser("demo-data", help="fill the database with realistic synthetic incidents")
+    demo = command("demo-data", help="fill the database with realistic synthetic incidents")
     demo.add_argument("--incidents", type=int, default=500, metavar="N")
     demo.add_argument("--months", type=int, default=3, metavar="M", help="spread over the last M months")
     demo.add_argument("--seed", type=int, default=1, metavar="S")
     return parser
+
+
+def _common_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    """``-c/--config`` and ``--locale``, accepted before the command and after it."""
+    parser.add_argument(
+        "-c",
+        "--config",
+        default=default,
+        metavar="FILE",
+        help="TOML config file (default: $OTKLIK_CONFIG or built-in defaults)",
+    )
+    parser.add_argument(
+        "--locale",
+        choices=("ru", "en"),
+        default=default,
+        help="language of the output (default: bot.default_locale of the config)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,8 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "db":
             from storage.db import upgrade
 
+            file = sqlite_file(settings.database.url)
+            new = file is not None and not file.exists()
             upgrade(settings.database.url)
-            print(f"Database is up to date: {_safe_url(settings.database.url)}")
+            where = _safe_url(settings.database.url)
+            print(f"Database created: {where}" if new else f"Database is up to date: {where}")
             return 0
         if args.command == "check-config":
             return _check_config(settings)
@@ -139,7 +168,15 @@ def _safe_url(url: str) -> str:
 def _run(settings: Settings) -> int:
     token = settings.require_token()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from bot.app import run_polling, run_webhook
+    from bot.app import run_polling, run_webhook, wait_for_telegram
+
+    log = logging.getLogger(__name__)
+    log.info("Database: %s", _safe_url(settings.database.url))
+    try:
+        username = asyncio.run(wait_for_telegram(settings, token))
+    except KeyboardInterrupt:  # Ctrl-C while waiting for the network: a normal stop
+        return 0
+    log.info("Telegram answers: the bot is @%s", username)
 
     asyncio.run(run_webhook(settings, token) if settings.bot.webhook_url else run_polling(settings, token))
     return 0
@@ -158,6 +195,13 @@ def _check_config(settings: Settings) -> int:
         f"Departments: {len(settings.departments)}, topics: {len(settings.topics)}, "
         f"locations: {len(settings.locations)}"
     )
+    for title, entries in (
+        ("Department", settings.departments),
+        ("Topic", settings.topics),
+        ("Location", settings.locations),
+    ):
+        for entry in entries:
+            print(f"  {title} {entry.code}: {entry.name}")
     token = settings.bot.token
     print("Bot token: " + ("set" if token and token.get_secret_value() else "MISSING"))
     mode = f"webhook {settings.bot.webhook_url}" if settings.bot.webhook_url else "long polling"
@@ -341,7 +385,7 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _report_payload(settings: Settings, month: object, department: int | None, fmt: str, locale: str) -> bytes:
+async def _report_payload(settings: Settings, month: object, department: str | None, fmt: str, locale: str) -> bytes:
     from datetime import UTC
 
     from bot.app import freeze_startup_objects, make_services
@@ -354,7 +398,9 @@ async def _report_payload(settings: Settings, month: object, department: int | N
         if settings.database.upgrade_on_start:
             await upgrade_async(engine)
         services = make_services(settings, engine)
-        report = await build_report(services.sessions, services.workflow, month, department, datetime.now(UTC))  # type: ignore[arg-type]
+        await services.seed(settings)  # the config's codes, as the bot would have them after its start
+        department_id = await _department_id(services, department) if department is not None else None
+        report = await build_report(services.sessions, services.workflow, month, department_id, datetime.now(UTC))  # type: ignore[arg-type]
     finally:
         await engine.dispose()
     if fmt == "json":
@@ -364,6 +410,17 @@ async def _report_payload(settings: Settings, month: object, department: int | N
 
         return workbook_xlsx(report, locale)
     return summary_text(report, locale).encode()
+
+
+async def _department_id(services: Any, code: str) -> int:
+    """The id of the department with this code (or, as before codes, this internal id). Raises ConfigError naming
+    the known codes when there is none."""
+    departments = await services.all_departments()
+    for department in departments:
+        if department.code == code or (code.isdigit() and department.id == int(code)):
+            return int(department.id)
+    known = ", ".join(sorted(d.code for d in departments)) or "none"
+    raise ConfigError(f"--department {code}: no department has this code (known: {known})")
 
 
 def _import(settings: Settings, args: argparse.Namespace) -> int:
@@ -568,6 +625,7 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
         try:
             await upgrade_async(engine)
             services = make_services(settings, engine)
+            directory = await _demo_directory(settings, services)
             return await fill(
                 services.sessions,
                 services.workflow,
@@ -575,6 +633,7 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
                 months=args.months,
                 seed=args.seed,
                 now=datetime.now(UTC),
+                directory=directory,
             )
         finally:
             await engine.dispose()
@@ -594,3 +653,32 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
     )
     print(f"Months: {first:%Y-%m} … {last:%Y-%m}")  # type: ignore[str-format]
     return 0
+
+
+async def _demo_directory(settings: Settings, services: Any) -> tuple[list[str], list[str], list[str]] | None:
+    """The directory demo data uses, said on stdout: the configured departments, topics and locations (at least
+    two departments and a topic), or — when the config names no department and the database holds none — the
+    demo organisation's own (None). Raises ConfigError when the config names too few, or none while the
+    database has departments (demo data never mixes its own organisation into a real one)."""
+    if not settings.departments:
+        existing = [d for d in await services.all_departments() if d.is_active]
+        if existing:
+            raise ConfigError(
+                "the config names no departments, but the database has some "
+                f"({', '.join(d.code for d in existing[:5])}): give demo-data the config of that database, or a "
+                "database of its own (e.g. OTKLIK_DATABASE_URL=sqlite+aiosqlite:///demo.sqlite3)"
+            )
+        print("Demo data: the config names no departments, so a demo organisation of its own is made")
+        return None
+    if len(settings.departments) < 2 or not settings.topics:
+        raise ConfigError("demo-data needs at least two departments and one topic in the config")
+    await services.seed(settings)
+    print(
+        f"Demo data uses the configured directory: {len(settings.departments)} departments, "
+        f"{len(settings.topics)} topics, {len(settings.locations)} locations"
+    )
+    return (
+        [d.name for d in settings.departments],
+        [t.name for t in settings.topics],
+        [loc.name for loc in settings.locations],
+    )
