@@ -264,6 +264,8 @@ async def wait_for_telegram(settings: Settings, token: str, *, backoff: tuple[fl
     Bot API server of ``bot.api_base_url`` — and the attempt is repeated after ``backoff[0]`` seconds, doubling
     up to ``backoff[1]`` (a bot started before the network is up waits for it). A token Telegram refuses (401,
     or 404: no such bot) raises bot.config.ConfigError saying so: retrying cannot help."""
+    from dataclasses import replace
+
     from aiogram.exceptions import (
         TelegramNetworkError,
         TelegramNotFound,
@@ -271,10 +273,14 @@ async def wait_for_telegram(settings: Settings, token: str, *, backoff: tuple[fl
         TelegramUnauthorizedError,
     )
 
+    from handlers.calls import install_calls
+
     server = settings.bot.api_base_url
     where = f"the own Bot API server {server}" if server else "Telegram (api.telegram.org)"
     delay = backoff[0]
     bot = make_bot(settings, token)
+    pacer = install_calls(bot).pacer
+    pacer.settings = replace(pacer.settings, server_retries=0)  # this loop retries, with one line per failure
     try:
         while True:
             try:
@@ -297,5 +303,5 @@ async def wait_for_telegram(settings: Settings, token: str, *, backoff: tuple[fl
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
+    text = str(exc).removeprefix("HTTP Client says - ").strip().splitlines()
     return text[0][:200] if text else type(exc).__name__

@@ -24,10 +24,16 @@ from bot.domain.worktime import NoWorkingTimeError
 if TYPE_CHECKING:
     from bot.importing import Imported
 
-CLI_LOCALE = "ru"  # the command line speaks Russian, as the officials who run it do (month and weekday names by Babel)
-# The import and the demo data speak English, like the problems the import prints (bot.intake_rules, shared with
-# the intake API); their counts still go through the catalogs, for the plural forms of every language.
-IMPORT_LOCALE = "en"
+CLI_LOCALE = "ru"  # `calendar` and `deadline` speak Russian, as the officials who run them do (names by Babel)
+# The language of everything else this run prints: --locale, else the config's bot.default_locale (set by main).
+_locale = "ru"
+
+
+def _(message: str, **params: object) -> str:
+    """``message`` in this run's language (bot.i18n.translate, imported here: aiogram's import costs seconds)."""
+    from bot.i18n import translate
+
+    return translate(_locale, message, **params)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,10 +123,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     import whose rows were refused (listed on stdout, nothing registered). Without a command the bot runs until
     stopped. argparse's own usage errors exit with 2 (SystemExit) before anything runs; any other exception
     propagates (a bug, or the database unreachable)."""
+    global _locale
     parser = build_parser()
     args = parser.parse_args(argv)
+    _locale = args.locale or "ru"
     try:
         settings = _settings(args)
+        _locale = args.locale or settings.bot.default_locale
         if args.command in (None, "run"):
             return _run(settings)
         if args.command == "db":
@@ -130,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             new = file is not None and not file.exists()
             upgrade(settings.database.url)
             where = _safe_url(settings.database.url)
-            print(f"Database created: {where}" if new else f"Database is up to date: {where}")
+            print(_("Database created: {url}", url=where) if new else _("Database is up to date: {url}", url=where))
             return 0
         if args.command == "check-config":
             return _check_config(settings)
@@ -145,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "import":
             return _import(settings, args)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("error: {message}", message=exc), file=sys.stderr)
         return 2
     parser.error(f"unknown command {args.command}")
     return 2
@@ -154,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "preset", None):
         if args.config:
-            raise ConfigError("use either --preset or --config, not both")
+            raise ConfigError(_("use either --preset or --config, not both"))
         return Settings.model_validate({"organisation": {"preset": args.preset}})
     return load_settings(args.config)
 
@@ -168,6 +177,7 @@ def _safe_url(url: str) -> str:
 def _run(settings: Settings) -> int:
     token = settings.require_token()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # its set-up, line by line: noise
     from bot.app import run_polling, run_webhook, wait_for_telegram
 
     log = logging.getLogger(__name__)
@@ -185,29 +195,38 @@ def _run(settings: Settings) -> int:
 def _check_config(settings: Settings) -> int:
     preset = settings.preset()
     cal = settings.calendar()
-    print(f"Organisation: {settings.organisation.name}")
-    print(f"Preset: {preset.name} — {preset.document}")
-    print(f"Time zone: {cal.tz.key}")
+    print(_("Organisation: {name}", name=settings.organisation.name))
+    print(_("Preset: {name} — {document}", name=preset.name, document=preset.document))
+    print(_("Time zone: {zone}", zone=cal.tz.key))
     for status in settings.calendar_years():
-        print(f"Production calendar {status.describe()}")
-    print(f"Database: {_safe_url(settings.database.url)}")
+        print(_("Production calendar {status}", status=status.describe()))
+    print(_("Database: {url}", url=_safe_url(settings.database.url)))
     print(
-        f"Departments: {len(settings.departments)}, topics: {len(settings.topics)}, "
-        f"locations: {len(settings.locations)}"
+        _(
+            "Departments: {departments}, topics: {topics}, locations: {locations}",
+            departments=len(settings.departments),
+            topics=len(settings.topics),
+            locations=len(settings.locations),
+        )
     )
     for title, entries in (
-        ("Department", settings.departments),
-        ("Topic", settings.topics),
-        ("Location", settings.locations),
+        (_("Department {code}: {name}"), settings.departments),
+        (_("Topic {code}: {name}"), settings.topics),
+        (_("Location {code}: {name}"), settings.locations),
     ):
         for entry in entries:
-            print(f"  {title} {entry.code}: {entry.name}")
+            print("  " + title.format(code=entry.code, name=entry.name))
     token = settings.bot.token
-    print("Bot token: " + ("set" if token and token.get_secret_value() else "MISSING"))
-    mode = f"webhook {settings.bot.webhook_url}" if settings.bot.webhook_url else "long polling"
-    print(f"Updates: {mode}")
+    print(_("Bot token: set") if token and token.get_secret_value() else _("Bot token: MISSING"))
+    if settings.bot.webhook_url:
+        print(_("Updates: webhook {url}", url=settings.bot.webhook_url))
+    else:
+        print(_("Updates: long polling"))
     intake = settings.intake
-    print(f"Intake API: {f'on, http://{intake.host}:{intake.port}/api/v1/incidents' if intake.enabled else 'off'}")
+    if intake.enabled:
+        print(_("Intake API: on, {url}", url=f"http://{intake.host}:{intake.port}/api/v1/incidents"))
+    else:
+        print(_("Intake API: off"))
     return 0
 
 
@@ -228,7 +247,7 @@ def _status_ru(status: YearStatus) -> str:
 
 def _calendar(settings: Settings, year: int, as_json: bool) -> int:
     if year not in _YEARS:
-        raise ConfigError(f"the year must be between {_YEARS[0]} and {_YEARS[-1]}")
+        raise ConfigError(_("the year must be between {first} and {last}", first=_YEARS[0], last=_YEARS[-1]))
     cal = settings.calendar()
     status = cal.year_status(year)
     totals = cal.month_totals(year)
@@ -347,18 +366,25 @@ def _detected(text: str) -> datetime:
     """``--detected``: a naive local moment, or a ConfigError that says what is wrong with it."""
     text = text.strip()
     if not _MOMENT.fullmatch(text):
-        raise ConfigError(f"--detected {text!r}: write it as 'YYYY-MM-DD HH:MM'")
+        raise ConfigError(_("--detected {text!r}: write it as 'YYYY-MM-DD HH:MM'", text=text))
     day, clock = text.split(" ")
     try:
         when = datetime.strptime(day, "%Y-%m-%d").date()
     except ValueError:
-        raise ConfigError(f"--detected {text!r}: the date {day} does not exist") from None
+        raise ConfigError(_("--detected {text!r}: the date {day} does not exist", text=text, day=day)) from None
     try:
         moment = datetime.combine(when, datetime.strptime(clock, "%H:%M").time())
     except ValueError:
-        raise ConfigError(f"--detected {text!r}: the time {clock} does not exist") from None
+        raise ConfigError(_("--detected {text!r}: the time {clock} does not exist", text=text, clock=clock)) from None
     if moment.year not in _YEARS:
-        raise ConfigError(f"--detected {text!r}: the year must be between {_YEARS[0]} and {_YEARS[-1]}")
+        raise ConfigError(
+            _(
+                "--detected {text!r}: the year must be between {first} and {last}",
+                text=text,
+                first=_YEARS[0],
+                last=_YEARS[-1],
+            )
+        )
     return moment
 
 
@@ -371,7 +397,7 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     except DomainError as exc:
         raise ConfigError(f"--month: {exc}") from None
     if args.format == "xlsx" and not args.output:
-        raise ConfigError("--format xlsx needs --output FILE")
+        raise ConfigError(_("--format xlsx needs --output FILE"))
     locale = args.locale or settings.bot.default_locale
     try:
         payload = asyncio.run(_report_payload(settings, month, args.department, args.format, locale))
@@ -420,7 +446,7 @@ async def _department_id(services: Any, code: str) -> int:
         if department.code == code or (code.isdigit() and department.id == int(code)):
             return int(department.id)
     known = ", ".join(sorted(d.code for d in departments)) or "none"
-    raise ConfigError(f"--department {code}: no department has this code (known: {known})")
+    raise ConfigError(_("--department {code}: no department has this code (known: {known})", code=code, known=known))
 
 
 def _import(settings: Settings, args: argparse.Namespace) -> int:
@@ -432,7 +458,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
 
     path = Path(args.file)
     if not path.is_file():
-        raise ConfigError(f"{path}: no such file")
+        raise ConfigError(_("{path}: no such file", path=path))
     try:
         table = read_table(path)
     except UnreadableFile as exc:
@@ -451,14 +477,17 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
             curator_id = args.curator or next(iter(settings.people.curators), None)
             person = await services.identify(curator_id) if curator_id is not None else None
             if person is None or Role.curator not in person.roles:
-                raise ConfigError(f"--curator {curator_id}: not a curator of this bot (curators register incidents)")
+                raise ConfigError(
+                    _("--curator {id}: not a curator of this bot (curators register incidents)", id=curator_id)
+                )
             context = Context(
                 services.workflow, person, await services.directory(), services.clock.now(), IntakeLimits.of(settings)
             )
             if table.ignored_columns:
-                print(f"Columns not used: {', '.join(table.ignored_columns)}")
+                columns = ", ".join(table.ignored_columns)
+                print(_("Columns not used: {columns}", columns=columns))
             total = len(table.rows)
-            print(translate_plural(IMPORT_LOCALE, "Checking {n} row…", "Checking {n} rows…", total), flush=True)
+            print(translate_plural(_locale, "Checking {n} row…", "Checking {n} rows…", total), flush=True)
             checked = check(context, table.rows)
             if checked.errors:
                 _print_problems(total, checked.errors)
@@ -468,7 +497,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
                 n = len(checked.rows) - len(skipped)
                 print(
                     translate_plural(
-                        IMPORT_LOCALE,
+                        _locale,
                         "{n} row can be registered (dry run: nothing was).",
                         "{n} rows can be registered (dry run: nothing was).",
                         n,
@@ -478,7 +507,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
                     rows = _numbers(skipped)
                     print(
                         translate_plural(
-                            IMPORT_LOCALE,
+                            _locale,
                             "Already registered, would be skipped: {n}: row {rows}.",
                             "Already registered, would be skipped: {n}: rows {rows}.",
                             len(skipped),
@@ -505,7 +534,7 @@ def _print_problems(rows: int, errors: Sequence[tuple[int, Sequence[Any]]]) -> N
 
     print(
         translate_plural(
-            IMPORT_LOCALE,
+            _locale,
             "Nothing was registered: {bad} of {n} row cannot be.",
             "Nothing was registered: {bad} of {n} rows cannot be.",
             rows,
@@ -513,14 +542,15 @@ def _print_problems(rows: int, errors: Sequence[tuple[int, Sequence[Any]]]) -> N
         )
     )
     for line, problems in errors[:SHOWN_PROBLEMS]:
-        print(f"  row {line}: {'; '.join(p.message for p in problems)}")
+        said = "; ".join(p.message for p in problems)
+        print("  " + _("row {line}: {problems}", line=line, problems=said))
     rest = errors[SHOWN_PROBLEMS:]
     if rest:
         kinds = Counter(f"{p.field}: {p.code}" for _, problems in rest for p in problems)
         summary = ", ".join(f"{kind} ×{count}" for kind, count in kinds.most_common())
         print(
             translate_plural(
-                IMPORT_LOCALE,
+                _locale,
                 "  … and {n} more row: {summary}",
                 "  … and {n} more rows: {summary}",
                 len(rest),
@@ -538,7 +568,7 @@ def _print_imported(done: Imported) -> None:
         numbers = _numbers(n for _, n in done.registered)
         print(
             translate_plural(
-                IMPORT_LOCALE,
+                _locale,
                 "Registered {n} incident: No. {numbers}.",
                 "Registered {n} incidents: No. {numbers}.",
                 registered,
@@ -546,12 +576,12 @@ def _print_imported(done: Imported) -> None:
             )
         )
     else:
-        print(translate_plural(IMPORT_LOCALE, "Registered {n} incident.", "Registered {n} incidents.", registered))
+        print(translate_plural(_locale, "Registered {n} incident.", "Registered {n} incidents.", registered))
     if done.skipped:
         rows = _numbers(line for line, _ in done.skipped)
         print(
             translate_plural(
-                IMPORT_LOCALE,
+                _locale,
                 "Already registered, skipped: {n}: row {rows}.",
                 "Already registered, skipped: {n}: rows {rows}.",
                 len(done.skipped),
@@ -589,7 +619,9 @@ class _Progress:
             if percent != self.shown:
                 self.shown = percent
                 bar = "#" * (percent // 4)
-                self.out.write(f"\rRegistering [{bar:<25}] {done}/{self.total}")
+                self.out.write(
+                    "\r" + _("Registering [{bar}] {done}/{total}", bar=f"{bar:<25}", done=done, total=self.total)
+                )
                 self.out.flush()
         else:
             tenth = done * 10 // self.total
@@ -598,7 +630,7 @@ class _Progress:
                 from bot.i18n import translate_plural
 
                 line = translate_plural(
-                    IMPORT_LOCALE,
+                    _locale,
                     "Registering: {done} of {n} row",
                     "Registering: {done} of {n} rows",
                     self.total,
@@ -613,7 +645,7 @@ class _Progress:
 
 def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
     if not 1 <= args.incidents <= 2_000_000 or not 1 <= args.months <= 60:
-        raise ConfigError("--incidents must be 1..2000000 and --months 1..60")
+        raise ConfigError(_("--incidents must be 1..2000000 and --months 1..60"))
     from datetime import UTC
 
     from bot.app import make_services
@@ -644,14 +676,14 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
     where = _safe_url(settings.database.url)
     print(
         translate_plural(
-            IMPORT_LOCALE,
+            _locale,
             "Demo data: {n} incident in {url}",
             "Demo data: {n} incidents in {url}",
             args.incidents,
             url=where,
         )
     )
-    print(f"Months: {first:%Y-%m} … {last:%Y-%m}")  # type: ignore[str-format]
+    print(_("Months: {first} … {last}", first=f"{first:%Y-%m}", last=f"{last:%Y-%m}"))  # type: ignore[str-format]
     return 0
 
 
@@ -663,19 +695,28 @@ async def _demo_directory(settings: Settings, services: Any) -> tuple[list[str],
     if not settings.departments:
         existing = [d for d in await services.all_departments() if d.is_active]
         if existing:
+            codes = ", ".join(d.code for d in existing[:5])
             raise ConfigError(
-                "the config names no departments, but the database has some "
-                f"({', '.join(d.code for d in existing[:5])}): give demo-data the config of that database, or a "
-                "database of its own (e.g. OTKLIK_DATABASE_URL=sqlite+aiosqlite:///demo.sqlite3)"
+                _(
+                    "the config names no departments, but the database has some ({codes}): give demo-data the "
+                    "config of that database, or a database of its own "
+                    "(e.g. OTKLIK_DATABASE_URL=sqlite+aiosqlite:///demo.sqlite3)",
+                    codes=codes,
+                )
             )
-        print("Demo data: the config names no departments, so a demo organisation of its own is made")
+        print(_("Demo data: the config names no departments, so a demo organisation of its own is made"))
         return None
     if len(settings.departments) < 2 or not settings.topics:
-        raise ConfigError("demo-data needs at least two departments and one topic in the config")
+        raise ConfigError(_("demo-data needs at least two departments and one topic in the config"))
     await services.seed(settings)
     print(
-        f"Demo data uses the configured directory: {len(settings.departments)} departments, "
-        f"{len(settings.topics)} topics, {len(settings.locations)} locations"
+        _(
+            "Demo data uses the configured directory: {departments} departments, {topics} topics, "
+            "{locations} locations",
+            departments=len(settings.departments),
+            topics=len(settings.topics),
+            locations=len(settings.locations),
+        )
     )
     return (
         [d.name for d in settings.departments],
