@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import ConfigError, Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.workflow import Workflow
-from bot.i18n import make_i18n
+from bot.i18n import make_i18n, translate
 from bot.outbox import OutboxSender, Pacer
 from bot.services import Services
 from bot.sweep import ReminderSweep, start_scheduler
@@ -288,8 +288,12 @@ async def wait_for_telegram(settings: Settings, token: str, *, backoff: tuple[fl
                 return me.username or str(me.id)
             except (TelegramUnauthorizedError, TelegramNotFound):
                 raise ConfigError(
-                    f"{where} refused the bot token (401/404): it is wrong or revoked. Take the token from "
-                    "@BotFather and set it in OTKLIK_BOT_TOKEN or bot.token."
+                    translate(
+                        settings.bot.default_locale,
+                        "{where} refused the bot token (401/404): it is wrong or revoked. Take the token from "
+                        "@BotFather and set it in OTKLIK_BOT_TOKEN or bot.token.",
+                        where=where,
+                    )
                 ) from None
             except TelegramNetworkError as exc:
                 what = f"{where} does not answer (network: {_first_line(exc)})"

@@ -29,7 +29,7 @@ CLI_LOCALE = "ru"  # `calendar` and `deadline` speak Russian, as the officials w
 _locale = "ru"
 
 
-def _(message: str, **params: object) -> str:
+def _(message: str, /, **params: object) -> str:
     """``message`` in this run's language (bot.i18n.translate, imported here: aiogram's import costs seconds)."""
     from bot.i18n import translate
 
@@ -154,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "import":
             return _import(settings, args)
     except ConfigError as exc:
-        print(_("error: {message}", message=exc), file=sys.stderr)
+        print(_("error: {reason}", reason=exc), file=sys.stderr)
         return 2
     parser.error(f"unknown command {args.command}")
     return 2
@@ -695,7 +695,7 @@ async def _demo_directory(settings: Settings, services: Any) -> tuple[list[str],
     if not settings.departments:
         existing = [d for d in await services.all_departments() if d.is_active]
         if existing:
-            codes = ", ".join(d.code for d in existing[:5])
+            codes = ", ".join(sorted(d.code for d in existing)[:5])
             raise ConfigError(
                 _(
                     "the config names no departments, but the database has some ({codes}): give demo-data the "

@@ -130,9 +130,10 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/otklik.sqlite3"
     result = run("db", "upgrade", env={"OTKLIK_DATABASE_URL": url})
     assert result.returncode == 0, result.stderr
-    assert "up to date" in result.stdout
+    assert result.stdout.strip() == f"База данных создана: {url}"
     import sqlite3
 
     tables = {r[0] for r in sqlite3.connect(tmp_path / "otklik.sqlite3").execute("select name from sqlite_master")}
     assert {"incidents", "drafts", "events", "outbox", "processed_updates", "alembic_version"} <= tables
-    assert run("db", "upgrade", env={"OTKLIK_DATABASE_URL": url}).returncode == 0  # idempotent
+    again = run("db", "upgrade", env={"OTKLIK_DATABASE_URL": url})  # idempotent
+    assert again.returncode == 0 and again.stdout.strip() == f"База данных в актуальном состоянии: {url}"
