@@ -292,7 +292,11 @@ async def wait_for_telegram(settings: Settings, token: str, *, backoff: tuple[fl
                         settings.bot.default_locale,
                         "{where} refused the bot token (401/404): it is wrong or revoked. Take the token from "
                         "@BotFather and set it in OTKLIK_BOT_TOKEN or bot.token.",
-                        where=where,
+                        where=(
+                            translate(settings.bot.default_locale, "the own Bot API server {url}", url=server)
+                            if server
+                            else translate(settings.bot.default_locale, "Telegram (api.telegram.org)")
+                        ),
                     )
                 ) from None
             except TelegramNetworkError as exc:
