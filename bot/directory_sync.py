@@ -2,7 +2,9 @@
 
 A config entry finds its row by code, else by name (rows from before codes, or an entry whose code was changed);
 the row takes the entry's code and name (a rename keeps the row, so its incidents and history) and is active.
-An entry no row matches is added; a row no entry names is deactivated, never deleted.
+An entry no row matches is added; a row no entry names is deactivated, never deleted. A config that names no
+entry of a kind (no ``[[departments]]``, no ``topics``) leaves that kind as the database holds it: a bot started
+without its config, or on the demo organisation of ``demo-data``, deactivates nothing.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ async def sync_entries(
 ) -> None:
     """Make the topic or location rows follow ``entries`` (see the module): ``add(name, code=…)`` and
     ``update(id, name=…, code=…, is_active=…)`` are the repository's."""
+    if not entries:
+        return
     pairs, gone = match(entries, rows)
     for row in gone:
         if row.is_active:
@@ -67,6 +71,8 @@ async def sync_entries(
 async def sync_departments(repo: DirectoryRepository, settings: Settings) -> None:
     """Make the department rows follow ``settings.departments`` (see the module), each bound to its ``chat_id``
     read through recorded supergroup upgrades (a group Telegram upgraded keeps its old id in the config)."""
+    if not settings.departments:
+        return
     rows = await repo.list_departments(active_only=False)
     pairs, gone = match(settings.departments, rows)
     for row in gone:

@@ -422,8 +422,9 @@ class Services:
         code (rows from before codes, migration 0012) — and gets the config's name (a rename: its incidents and
         history stay with it), is activated, and (departments) bound to its ``chat_id``, read through recorded
         supergroup upgrades; one the config does not name is added. Rows the config no longer names are
-        deactivated, never deleted. Gives the configured admins, curators, heads and external approvers their
-        role (a person new to the bot is stored with their Telegram id as the name). Idempotent.
+        deactivated, never deleted — unless the config names none of their kind (bot.directory_sync). Gives the
+        configured admins, curators, heads and external approvers their role (a person new to the bot is stored
+        with their Telegram id as the name). Idempotent.
         """
         async with self.sessions() as session, session.begin():
             repo = DirectoryRepository(session)
