@@ -24,10 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.assistant import preload_similar, warm_up_assistant
 from bot.backup import schedule_backups
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.workflow import Workflow
-from bot.i18n import make_i18n
+from bot.i18n import make_i18n, translate
 from bot.outbox import OutboxSender, Pacer
 from bot.services import Services
 from bot.sweep import ReminderSweep, start_scheduler
@@ -258,3 +258,63 @@ async def run_polling(settings: Settings, token: str) -> None:
         # On SIGTERM/SIGINT aiogram stops polling; the session stays open (``close_bot_session=False``) until
         # ``running`` has let the sender finish the call in flight.
         await app.dispatcher.start_polling(app.bot, handle_as_tasks=False, close_bot_session=False)
+
+
+START_BACKOFF = (1.0, 60.0)  # seconds: the first wait for Telegram at start, doubling up to the second
+
+
+async def wait_for_telegram(settings: Settings, token: str, *, backoff: tuple[float, float] = START_BACKOFF) -> str:
+    """Before anything else at start: ask Telegram who the bot is (getMe) until it answers, and return the bot's
+    @username. Each failure is one log line saying what failed — the network, Telegram's servers, or the own
+    Bot API server of ``bot.api_base_url`` — and the attempt is repeated after ``backoff[0]`` seconds, doubling
+    up to ``backoff[1]`` (a bot started before the network is up waits for it). A token Telegram refuses (401,
+    or 404: no such bot) raises bot.config.ConfigError saying so: retrying cannot help."""
+    from dataclasses import replace
+
+    from aiogram.exceptions import (
+        TelegramNetworkError,
+        TelegramNotFound,
+        TelegramServerError,
+        TelegramUnauthorizedError,
+    )
+
+    from handlers.calls import install_calls
+
+    server = settings.bot.api_base_url
+    where = f"the own Bot API server {server}" if server else "Telegram (api.telegram.org)"
+    delay = backoff[0]
+    bot = make_bot(settings, token)
+    pacer = install_calls(bot).pacer
+    pacer.settings = replace(pacer.settings, server_retries=0)  # this loop retries, with one line per failure
+    try:
+        while True:
+            try:
+                me = await bot.get_me()
+                return me.username or str(me.id)
+            except (TelegramUnauthorizedError, TelegramNotFound):
+                raise ConfigError(
+                    translate(
+                        settings.bot.default_locale,
+                        "{where} refused the bot token (401/404): it is wrong or revoked. Take the token from "
+                        "@BotFather and set it in OTKLIK_BOT_TOKEN or bot.token.",
+                        where=(
+                            translate(settings.bot.default_locale, "the own Bot API server {url}", url=server)
+                            if server
+                            else translate(settings.bot.default_locale, "Telegram (api.telegram.org)")
+                        ),
+                    )
+                ) from None
+            except TelegramNetworkError as exc:
+                what = f"{where} does not answer (network: {_first_line(exc)})"
+            except TelegramServerError as exc:
+                what = f"{where} answers with a server error ({_first_line(exc)})"
+            log.warning("%s; trying again in %.0f s", what, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, backoff[1])
+    finally:
+        await bot.session.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).removeprefix("HTTP Client says - ").strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from babel.dates import format_date
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, sqlite_file
 from bot.domain.incident import Importance, Role
 from bot.domain.presets import PRESETS, get_preset
 from bot.domain.production_calendar import YearStatus
@@ -26,10 +26,16 @@ from bot.domain.worktime import NoWorkingTimeError
 if TYPE_CHECKING:
     from bot.importing import Imported
 
-CLI_LOCALE = "ru"  # the command line speaks Russian, as the officials who run it do (month and weekday names by Babel)
-# The import and the demo data speak English, like the problems the import prints (bot.intake_rules, shared with
-# the intake API); their counts still go through the catalogs, for the plural forms of every language.
-IMPORT_LOCALE = "en"
+CLI_LOCALE = "ru"  # `calendar` and `deadline` speak Russian, as the officials who run them do (names by Babel)
+# The language of everything else this run prints: --locale, else the config's bot.default_locale (set by main).
+_locale = "ru"
+
+
+def _(message: str, /, **params: object) -> str:
+    """``message`` in this run's language (bot.i18n.translate, imported here: aiogram's import costs seconds)."""
+    from bot.i18n import translate
+
+    return translate(_locale, message, **params)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,33 +44,39 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m bot",
         description="Otklik: incidents from open sources, answered on time. Without a command the bot runs.",
     )
-    parser.add_argument("--config", help="TOML config file (default: $OTKLIK_CONFIG or built-in defaults)")
+    _common_options(parser, None)
+    common = argparse.ArgumentParser(add_help=False)
+    # The same options after the command (`check-config --config f.toml`); SUPPRESS keeps a value given before it.
+    _common_options(common, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    commands.add_parser("run", help="run the bot (long polling); the default command")
+    def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return commands.add_parser(name, parents=[common], **kwargs)
 
-    db = commands.add_parser("db", help="database maintenance")
+    command("run", help="run the bot (long polling); the default command")
+
+    db = command("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    db_commands.add_parser("upgrade", help="apply migrations up to the latest schema")
+    db_commands.add_parser("upgrade", parents=[common], help="apply migrations up to the latest schema")
     copy = db_commands.add_parser(
-        "copy", help="copy the whole database into a new, empty one (e.g. SQLite to PostgreSQL) and verify it"
+        "copy", parents=[common], help="copy the whole database into a new, empty one (e.g. SQLite to PostgreSQL) and verify it"
     )
     copy.add_argument("--to", required=True, metavar="URL", help="postgresql+asyncpg://user:password@host/db")
     copy.add_argument("--batch", type=int, default=1000, metavar="N", help="rows per insert (default 1000)")
 
-    bak = commands.add_parser("backup", help="a consistent copy of the database, made while the bot runs")
+    bak = command("backup", help="a consistent copy of the database, made while the bot runs")
     bak.add_argument("file", nargs="?", help="where to write it (default: otklik-<UTC moment>.sqlite3 here)")
-    res = commands.add_parser("restore", help="put a backup back into the configured database")
+    res = command("restore", help="put a backup back into the configured database")
     res.add_argument("file", help="a file made by python -m bot backup")
     res.add_argument("--force", action="store_true", help="replace a database that already holds data")
 
-    commands.add_parser("check-config", help="validate the config and print what it resolves to")
+    command("check-config", help="validate the config and print what it resolves to")
 
-    cal = commands.add_parser("calendar", help="working days and hours per month of a year")
+    cal = command("calendar", help="working days and hours per month of a year")
     cal.add_argument("year", type=int)
     cal.add_argument("--json", action="store_true", help="machine-readable output")
 
-    dl = commands.add_parser("deadline", help="every deadline of an incident detected at a local moment")
+    dl = command("deadline", help="every deadline of an incident detected at a local moment")
     dl.add_argument(
         "--detected",
         required=True,
@@ -75,14 +87,17 @@ def build_parser() -> argparse.ArgumentParser:
     dl.add_argument("--preset", choices=sorted(PRESETS), help="use a preset with its default calendar")
     dl.add_argument("--json", action="store_true", help="machine-readable output")
 
-    rep = commands.add_parser("report", help="the monthly report (SPEC §6) as text, JSON or an XLSX workbook")
+    rep = command("report", help="the monthly report (SPEC §6) as text, JSON or an XLSX workbook")
     rep.add_argument("--month", metavar="YYYY-MM", help="the month (default: the previous one)")
-    rep.add_argument("--department", type=int, metavar="ID", help="one department only (default: the organisation)")
+    rep.add_argument(
+        "--department",
+        metavar="CODE",
+        help="one department only, by its code in the config (check-config lists them); default: the organisation",
+    )
     rep.add_argument("--format", choices=("text", "json", "xlsx"), default="text")
     rep.add_argument("--output", metavar="FILE", help="write here instead of standard output (required for xlsx)")
-    rep.add_argument("--locale", choices=("ru", "en"), help="language of the text and the workbook")
 
-    imp = commands.add_parser(
+    imp = command(
         "import", help="register incidents from a CSV or XLSX file (monitoring exports, earlier spreadsheets)"
     )
     imp.add_argument("file", help=".csv (UTF-8 or Windows-1251) or .xlsx; the first row names the columns")
@@ -91,12 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("--dry-run", action="store_true", help="check every row, register nothing")
 
-    demo = commands.add_parser("demo-data", help="fill the database with realistic synthetic incidents")
+    demo = command("demo-data", help="fill the database with realistic synthetic incidents")
     demo.add_argument("--incidents", type=int, default=500, metavar="N")
     demo.add_argument("--months", type=int, default=3, metavar="M", help="spread over the last M months")
     demo.add_argument("--seed", type=int, default=1, metavar="S")
 
-    box = commands.add_parser(
+    box = command(
         "sandbox", help="training sandbox: the real bot with an embedded Bot API server and a web page, no token"
     )
     box.add_argument("--host", default="127.0.0.1", help="listen here (default 127.0.0.1; loopback only)")
@@ -112,16 +127,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _common_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    """``-c/--config`` and ``--locale``, accepted before the command and after it."""
+    parser.add_argument(
+        "-c",
+        "--config",
+        default=default,
+        metavar="FILE",
+        help="TOML config file (default: $OTKLIK_CONFIG or built-in defaults)",
+    )
+    parser.add_argument(
+        "--locale",
+        choices=("ru", "en"),
+        default=default,
+        help="language of the output (default: bot.default_locale of the config)",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command (``argv``: the arguments after the program name; default ``sys.argv[1:]``) and return the
     process's exit status: 0 done; 2 a configuration error (ConfigError: said on stderr as "error: …") or an
     import whose rows were refused (listed on stdout, nothing registered). Without a command the bot runs until
     stopped. argparse's own usage errors exit with 2 (SystemExit) before anything runs; any other exception
     propagates (a bug, or the database unreachable)."""
+    global _locale
     parser = build_parser()
     args = parser.parse_args(argv)
+    _locale = args.locale or "ru"
     try:
         settings = _settings(args)
+        _locale = args.locale or settings.bot.default_locale
         if args.command in (None, "run"):
             return _run(settings)
         if args.command == "db" and args.db_command == "copy":
@@ -131,8 +166,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "db":
             from storage.db import upgrade
 
+            file = sqlite_file(settings.database.url)
+            new = file is not None and not file.exists()
             upgrade(settings.database.url)
-            print(f"Database is up to date: {_safe_url(settings.database.url)}")
+            where = _safe_url(settings.database.url)
+            print(_("Database created: {url}", url=where) if new else _("Database is up to date: {url}", url=where))
             return 0
         if args.command == "check-config":
             return _check_config(settings)
@@ -149,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "sandbox":
             return _sandbox(settings, args)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("error: {reason}", reason=exc), file=sys.stderr)
         return 2
     parser.error(f"unknown command {args.command}")
     return 2
@@ -158,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "preset", None):
         if args.config:
-            raise ConfigError("use either --preset or --config, not both")
+            raise ConfigError(_("use either --preset or --config, not both"))
         return Settings.model_validate({"organisation": {"preset": args.preset}})
     return load_settings(args.config)
 
@@ -172,7 +210,16 @@ def _safe_url(url: str) -> str:
 def _run(settings: Settings) -> int:
     token = settings.require_token()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from bot.app import run_polling, run_webhook
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # its set-up, line by line: noise
+    from bot.app import run_polling, run_webhook, wait_for_telegram
+
+    log = logging.getLogger(__name__)
+    log.info("Database: %s", _safe_url(settings.database.url))
+    try:
+        username = asyncio.run(wait_for_telegram(settings, token))
+    except KeyboardInterrupt:  # Ctrl-C while waiting for the network: a normal stop
+        return 0
+    log.info("Telegram answers: the bot is @%s", username)
 
     asyncio.run(run_webhook(settings, token) if settings.bot.webhook_url else run_polling(settings, token))
     return 0
@@ -201,22 +248,38 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
 def _check_config(settings: Settings) -> int:
     preset = settings.preset()
     cal = settings.calendar()
-    print(f"Organisation: {settings.organisation.name}")
-    print(f"Preset: {preset.name} — {preset.document}")
-    print(f"Time zone: {cal.tz.key}")
+    print(_("Organisation: {name}", name=settings.organisation.name))
+    print(_("Preset: {name} — {document}", name=preset.name, document=preset.document))
+    print(_("Time zone: {zone}", zone=cal.tz.key))
     for status in settings.calendar_years():
-        print(f"Production calendar {status.describe()}")
-    print(f"Database: {_safe_url(settings.database.url)}")
+        print(_("Production calendar {status}", status=status.describe()))
+    print(_("Database: {url}", url=_safe_url(settings.database.url)))
     print(
-        f"Departments: {len(settings.departments)}, topics: {len(settings.topics)}, "
-        f"locations: {len(settings.locations)}"
+        _(
+            "Departments: {departments}, topics: {topics}, locations: {locations}",
+            departments=len(settings.departments),
+            topics=len(settings.topics),
+            locations=len(settings.locations),
+        )
     )
+    for title, entries in (
+        (_("Department {code}: {name}"), settings.departments),
+        (_("Topic {code}: {name}"), settings.topics),
+        (_("Location {code}: {name}"), settings.locations),
+    ):
+        for entry in entries:
+            print("  " + title.format(code=entry.code, name=entry.name))
     token = settings.bot.token
-    print("Bot token: " + ("set" if token and token.get_secret_value() else "MISSING"))
-    mode = f"webhook {settings.bot.webhook_url}" if settings.bot.webhook_url else "long polling"
-    print(f"Updates: {mode}")
+    print(_("Bot token: set") if token and token.get_secret_value() else _("Bot token: MISSING"))
+    if settings.bot.webhook_url:
+        print(_("Updates: webhook {url}", url=settings.bot.webhook_url))
+    else:
+        print(_("Updates: long polling"))
     intake = settings.intake
-    print(f"Intake API: {f'on, http://{intake.host}:{intake.port}/api/v1/incidents' if intake.enabled else 'off'}")
+    if intake.enabled:
+        print(_("Intake API: on, {url}", url=f"http://{intake.host}:{intake.port}/api/v1/incidents"))
+    else:
+        print(_("Intake API: off"))
     return 0
 
 
@@ -237,7 +300,7 @@ def _status_ru(status: YearStatus) -> str:
 
 def _calendar(settings: Settings, year: int, as_json: bool) -> int:
     if year not in _YEARS:
-        raise ConfigError(f"the year must be between {_YEARS[0]} and {_YEARS[-1]}")
+        raise ConfigError(_("the year must be between {first} and {last}", first=_YEARS[0], last=_YEARS[-1]))
     cal = settings.calendar()
     status = cal.year_status(year)
     totals = cal.month_totals(year)
@@ -356,18 +419,25 @@ def _detected(text: str) -> datetime:
     """``--detected``: a naive local moment, or a ConfigError that says what is wrong with it."""
     text = text.strip()
     if not _MOMENT.fullmatch(text):
-        raise ConfigError(f"--detected {text!r}: write it as 'YYYY-MM-DD HH:MM'")
+        raise ConfigError(_("--detected {text!r}: write it as 'YYYY-MM-DD HH:MM'", text=text))
     day, clock = text.split(" ")
     try:
         when = datetime.strptime(day, "%Y-%m-%d").date()
     except ValueError:
-        raise ConfigError(f"--detected {text!r}: the date {day} does not exist") from None
+        raise ConfigError(_("--detected {text!r}: the date {day} does not exist", text=text, day=day)) from None
     try:
         moment = datetime.combine(when, datetime.strptime(clock, "%H:%M").time())
     except ValueError:
-        raise ConfigError(f"--detected {text!r}: the time {clock} does not exist") from None
+        raise ConfigError(_("--detected {text!r}: the time {clock} does not exist", text=text, clock=clock)) from None
     if moment.year not in _YEARS:
-        raise ConfigError(f"--detected {text!r}: the year must be between {_YEARS[0]} and {_YEARS[-1]}")
+        raise ConfigError(
+            _(
+                "--detected {text!r}: the year must be between {first} and {last}",
+                text=text,
+                first=_YEARS[0],
+                last=_YEARS[-1],
+            )
+        )
     return moment
 
 
@@ -380,7 +450,7 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     except DomainError as exc:
         raise ConfigError(f"--month: {exc}") from None
     if args.format == "xlsx" and not args.output:
-        raise ConfigError("--format xlsx needs --output FILE")
+        raise ConfigError(_("--format xlsx needs --output FILE"))
     locale = args.locale or settings.bot.default_locale
     try:
         payload = asyncio.run(_report_payload(settings, month, args.department, args.format, locale))
@@ -394,7 +464,7 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _report_payload(settings: Settings, month: object, department: int | None, fmt: str, locale: str) -> bytes:
+async def _report_payload(settings: Settings, month: object, department: str | None, fmt: str, locale: str) -> bytes:
     from datetime import UTC
 
     from bot.app import freeze_startup_objects, make_services
@@ -407,7 +477,9 @@ async def _report_payload(settings: Settings, month: object, department: int | N
         if settings.database.upgrade_on_start:
             await upgrade_async(engine)
         services = make_services(settings, engine)
-        report = await build_report(services.sessions, services.workflow, month, department, datetime.now(UTC))  # type: ignore[arg-type]
+        await services.seed(settings)  # the config's codes, as the bot would have them after its start
+        department_id = await _department_id(services, department) if department is not None else None
+        report = await build_report(services.sessions, services.workflow, month, department_id, datetime.now(UTC))  # type: ignore[arg-type]
     finally:
         await engine.dispose()
     if fmt == "json":
@@ -419,6 +491,17 @@ async def _report_payload(settings: Settings, month: object, department: int | N
     return summary_text(report, locale).encode()
 
 
+async def _department_id(services: Any, code: str) -> int:
+    """The id of the department with this code (or, as before codes, this internal id). Raises ConfigError naming
+    the known codes when there is none."""
+    departments = await services.all_departments()
+    for department in departments:
+        if department.code == code or (code.isdigit() and department.id == int(code)):
+            return int(department.id)
+    known = ", ".join(sorted(d.code for d in departments)) or "none"
+    raise ConfigError(_("--department {code}: no department has this code (known: {known})", code=code, known=known))
+
+
 def _import(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -428,7 +511,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
 
     path = Path(args.file)
     if not path.is_file():
-        raise ConfigError(f"{path}: no such file")
+        raise ConfigError(_("{path}: no such file", path=path))
     try:
         table = read_table(path)
     except UnreadableFile as exc:
@@ -447,14 +530,17 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
             curator_id = args.curator or next(iter(settings.people.curators), None)
             person = await services.identify(curator_id) if curator_id is not None else None
             if person is None or Role.curator not in person.roles:
-                raise ConfigError(f"--curator {curator_id}: not a curator of this bot (curators register incidents)")
+                raise ConfigError(
+                    _("--curator {id}: not a curator of this bot (curators register incidents)", id=curator_id)
+                )
             context = Context(
                 services.workflow, person, await services.directory(), services.clock.now(), IntakeLimits.of(settings)
             )
             if table.ignored_columns:
-                print(f"Columns not used: {', '.join(table.ignored_columns)}")
+                columns = ", ".join(table.ignored_columns)
+                print(_("Columns not used: {columns}", columns=columns))
             total = len(table.rows)
-            print(translate_plural(IMPORT_LOCALE, "Checking {n} row…", "Checking {n} rows…", total), flush=True)
+            print(translate_plural(_locale, "Checking {n} row…", "Checking {n} rows…", total), flush=True)
             checked = check(context, table.rows)
             if checked.errors:
                 _print_problems(total, checked.errors)
@@ -464,7 +550,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
                 n = len(checked.rows) - len(skipped)
                 print(
                     translate_plural(
-                        IMPORT_LOCALE,
+                        _locale,
                         "{n} row can be registered (dry run: nothing was).",
                         "{n} rows can be registered (dry run: nothing was).",
                         n,
@@ -474,7 +560,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
                     rows = _numbers(skipped)
                     print(
                         translate_plural(
-                            IMPORT_LOCALE,
+                            _locale,
                             "Already registered, would be skipped: {n}: row {rows}.",
                             "Already registered, would be skipped: {n}: rows {rows}.",
                             len(skipped),
@@ -501,7 +587,7 @@ def _print_problems(rows: int, errors: Sequence[tuple[int, Sequence[Any]]]) -> N
 
     print(
         translate_plural(
-            IMPORT_LOCALE,
+            _locale,
             "Nothing was registered: {bad} of {n} row cannot be.",
             "Nothing was registered: {bad} of {n} rows cannot be.",
             rows,
@@ -509,14 +595,15 @@ def _print_problems(rows: int, errors: Sequence[tuple[int, Sequence[Any]]]) -> N
         )
     )
     for line, problems in errors[:SHOWN_PROBLEMS]:
-        print(f"  row {line}: {'; '.join(p.message for p in problems)}")
+        said = "; ".join(p.message for p in problems)
+        print("  " + _("row {line}: {problems}", line=line, problems=said))
     rest = errors[SHOWN_PROBLEMS:]
     if rest:
         kinds = Counter(f"{p.field}: {p.code}" for _, problems in rest for p in problems)
         summary = ", ".join(f"{kind} ×{count}" for kind, count in kinds.most_common())
         print(
             translate_plural(
-                IMPORT_LOCALE,
+                _locale,
                 "  … and {n} more row: {summary}",
                 "  … and {n} more rows: {summary}",
                 len(rest),
@@ -534,7 +621,7 @@ def _print_imported(done: Imported) -> None:
         numbers = _numbers(n for _, n in done.registered)
         print(
             translate_plural(
-                IMPORT_LOCALE,
+                _locale,
                 "Registered {n} incident: No. {numbers}.",
                 "Registered {n} incidents: No. {numbers}.",
                 registered,
@@ -542,12 +629,12 @@ def _print_imported(done: Imported) -> None:
             )
         )
     else:
-        print(translate_plural(IMPORT_LOCALE, "Registered {n} incident.", "Registered {n} incidents.", registered))
+        print(translate_plural(_locale, "Registered {n} incident.", "Registered {n} incidents.", registered))
     if done.skipped:
         rows = _numbers(line for line, _ in done.skipped)
         print(
             translate_plural(
-                IMPORT_LOCALE,
+                _locale,
                 "Already registered, skipped: {n}: row {rows}.",
                 "Already registered, skipped: {n}: rows {rows}.",
                 len(done.skipped),
@@ -585,7 +672,9 @@ class _Progress:
             if percent != self.shown:
                 self.shown = percent
                 bar = "#" * (percent // 4)
-                self.out.write(f"\rRegistering [{bar:<25}] {done}/{self.total}")
+                self.out.write(
+                    "\r" + _("Registering [{bar}] {done}/{total}", bar=f"{bar:<25}", done=done, total=self.total)
+                )
                 self.out.flush()
         else:
             tenth = done * 10 // self.total
@@ -594,7 +683,7 @@ class _Progress:
                 from bot.i18n import translate_plural
 
                 line = translate_plural(
-                    IMPORT_LOCALE,
+                    _locale,
                     "Registering: {done} of {n} row",
                     "Registering: {done} of {n} rows",
                     self.total,
@@ -609,7 +698,7 @@ class _Progress:
 
 def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
     if not 1 <= args.incidents <= 2_000_000 or not 1 <= args.months <= 60:
-        raise ConfigError("--incidents must be 1..2000000 and --months 1..60")
+        raise ConfigError(_("--incidents must be 1..2000000 and --months 1..60"))
     from datetime import UTC
 
     from bot.app import make_services
@@ -621,6 +710,7 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
         try:
             await upgrade_async(engine)
             services = make_services(settings, engine)
+            directory = await _demo_directory(settings, services)
             return await fill(
                 services.sessions,
                 services.workflow,
@@ -628,6 +718,7 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
                 months=args.months,
                 seed=args.seed,
                 now=datetime.now(UTC),
+                directory=directory,
             )
         finally:
             await engine.dispose()
@@ -638,14 +729,14 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
     where = _safe_url(settings.database.url)
     print(
         translate_plural(
-            IMPORT_LOCALE,
+            _locale,
             "Demo data: {n} incident in {url}",
             "Demo data: {n} incidents in {url}",
             args.incidents,
             url=where,
         )
     )
-    print(f"Months: {first:%Y-%m} … {last:%Y-%m}")  # type: ignore[str-format]
+    print(_("Months: {first} … {last}", first=f"{first:%Y-%m}", last=f"{last:%Y-%m}"))  # type: ignore[str-format]
     return 0
 
 
@@ -679,3 +770,41 @@ def _db_copy(settings: Settings, args: argparse.Namespace) -> int:
     if result.verified:
         print(f"Now set [database] url (or OTKLIK_DATABASE_URL) to {_safe_url(args.to)} and start the bot.")
     return 0 if result.verified else 1
+
+
+async def _demo_directory(settings: Settings, services: Any) -> tuple[list[str], list[str], list[str]] | None:
+    """The directory demo data uses, said on stdout: the configured departments, topics and locations (at least
+    two departments and a topic), or — when the config names no department and the database holds none — the
+    demo organisation's own (None). Raises ConfigError when the config names too few, or none while the
+    database has departments (demo data never mixes its own organisation into a real one)."""
+    if not settings.departments:
+        existing = [d for d in await services.all_departments() if d.is_active]
+        if existing:
+            codes = ", ".join(sorted(d.code for d in existing)[:5])
+            raise ConfigError(
+                _(
+                    "the config names no departments, but the database has some ({codes}): give demo-data the "
+                    "config of that database, or a database of its own "
+                    "(e.g. OTKLIK_DATABASE_URL=sqlite+aiosqlite:///demo.sqlite3)",
+                    codes=codes,
+                )
+            )
+        print(_("Demo data: the config names no departments, so a demo organisation of its own is made"))
+        return None
+    if len(settings.departments) < 2 or not settings.topics:
+        raise ConfigError(_("demo-data needs at least two departments and one topic in the config"))
+    await services.seed(settings)
+    print(
+        _(
+            "Demo data uses the configured directory: {departments} departments, {topics} topics, "
+            "{locations} locations",
+            departments=len(settings.departments),
+            topics=len(settings.topics),
+            locations=len(settings.locations),
+        )
+    )
+    return (
+        [d.name for d in settings.departments],
+        [t.name for t in settings.topics],
+        [loc.name for loc in settings.locations],
+    )

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from bot.domain.codes import CODE_PATTERN, slug
 from bot.domain.presets import PRESETS, Preset, get_preset
 from bot.domain.production_calendar import Decree, YearStatus, decrees_by_year
 from bot.domain.worktime import CalendarOverrides, Span, WeeklySchedule, WorkCalendar
@@ -278,12 +279,29 @@ class CalendarSpec(_Section):
 
 
 class Department(_Section):
-    """``[[departments]]``: a department (отраслевой орган) made at start if missing — its ``code`` (a short
-    unique id: a-z, 0-9, _ and -), its name, and the Telegram id of its group chat, if any."""
+    """``[[departments]]``: a department (отраслевой орган) — its ``code`` (a short unique id: a-z, 0-9, _ and -,
+    by which the config, the command line and reports know it: a new name under the same code is a rename), its
+    name, and the Telegram id of its group chat, if any."""
 
-    code: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
+    code: str = Field(pattern=CODE_PATTERN)
     name: str = Field(min_length=1, max_length=200)
     chat_id: int | None = None
+
+
+class Entry(_Section):
+    """A topic or a location: its ``code`` (as a department's) and its name. Written in the config either as a
+    table ``{ code = "roads", name = "Дороги" }`` or as the bare name, whose code is then made from it
+    (bot.domain.codes.slug: a renamed bare name is a new entry, the old one deactivated)."""
+
+    code: str = Field(pattern=CODE_PATTERN)
+    name: str = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_name(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"code": slug(data) or "entry", "name": data}
+        return data
 
 
 class OrganisationSection(CalendarSpec):
@@ -395,8 +413,8 @@ class Settings(_Section):
     organisation: OrganisationSection = Field(default_factory=OrganisationSection)
     curator_calendar: CalendarSpec | None = None  # Боровичи п. 5: the curator's own hours
     departments: list[Department] = Field(default_factory=list)
-    topics: list[str] = Field(default_factory=list)
-    locations: list[str] = Field(default_factory=list)
+    topics: list[Entry] = Field(default_factory=list)
+    locations: list[Entry] = Field(default_factory=list)
     people: PeopleSection = Field(default_factory=PeopleSection)
     reminders: RemindersSection = Field(default_factory=RemindersSection)
     delivery: DeliverySection = Field(default_factory=DeliverySection)
@@ -409,18 +427,20 @@ class Settings(_Section):
     @model_validator(mode="before")
     @classmethod
     def _rubricator(cls, data: Any) -> Any:
-        """``topics`` may mix names and tables ``{ name, department }``: the names stay in ``topics``, the
-        departments go to ``topic_departments``."""
+        """``topics`` may mix names and tables ``{ code, name, department }``: the entries (code and name) stay
+        in ``topics``, the departments go to ``topic_departments`` keyed by the topic's name."""
         if not isinstance(data, dict) or not isinstance(data.get("topics"), list):
             return data
         names: list[Any] = []
         routes = dict(data.get("topic_departments") or {})
         for entry in data["topics"]:
             if isinstance(entry, dict):
-                unknown = set(entry) - {"name", "department"}
+                unknown = set(entry) - {"code", "name", "department"}
                 if unknown or not isinstance(entry.get("name"), str):
-                    raise ValueError(f"topics: an entry must be a name or {{ name, department }}, got {entry!r}")
-                names.append(entry["name"])
+                    raise ValueError(
+                        f"topics: an entry must be a name or {{ code, name, department }}, got {entry!r}"
+                    )
+                names.append({k: v for k, v in entry.items() if k != "department"})
                 if entry.get("department"):
                     routes[entry["name"]] = entry["department"]
             else:
@@ -429,11 +449,19 @@ class Settings(_Section):
 
     @model_validator(mode="after")
     def _unique(self) -> Settings:
-        codes = [d.code for d in self.departments]
-        if len(codes) != len(set(codes)):
-            raise ValueError("departments: two departments share a code")
+        for key, entries in (("departments", self.departments), ("topics", self.topics), ("locations", self.locations)):
+            seen: dict[str, str] = {}
+            for entry in entries:
+                if entry.code in seen:
+                    raise ValueError(
+                        f"{key}: {seen[entry.code]!r} and {entry.name!r} share the code {entry.code!r}"
+                        " (give one of them its own code)"
+                    )
+                seen[entry.code] = entry.name
+        codes = {d.code for d in self.departments}
+        topic_names = {t.name for t in self.topics}
         for topic, code in self.topic_departments.items():
-            if topic not in self.topics:
+            if topic not in topic_names:
                 raise ValueError(f"topic_departments: {topic!r} is not one of the topics")
             if code not in codes:
                 raise ValueError(f"topics: {topic!r} names department {code!r}, which is not in [[departments]]")
@@ -500,8 +528,14 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
             raise ConfigError(f"Config file {file} cannot be read: {exc}") from None
     if env.get(ENV_TOKEN):
         data.setdefault("bot", {})["token"] = env[ENV_TOKEN]
+    # A relative SQLite path means next to the config file (wherever the command is started from); one from the
+    # environment, or without a file, means the current directory. Either way the bot names the absolute path.
+    base = Path(path).resolve().parent if path is not None else Path.cwd()
+    section = data.get("database", {})
     if env.get(ENV_DATABASE):
-        data.setdefault("database", {})["url"] = env[ENV_DATABASE]
+        data.setdefault("database", {})["url"] = absolute_sqlite_url(env[ENV_DATABASE], Path.cwd())
+    elif isinstance(section, dict) and isinstance(section.get("url", DEFAULT_DATABASE), str):
+        data["database"] = {**section, "url": absolute_sqlite_url(section.get("url", DEFAULT_DATABASE), base)}
     if env.get(ENV_WEBHOOK_SECRET):
         data.setdefault("bot", {})["webhook_secret"] = env[ENV_WEBHOOK_SECRET]
     if env.get(ENV_INTAKE_TOKEN):
@@ -513,6 +547,35 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
         raise ConfigError(format_validation_error(exc, path)) from None
 
 
+def absolute_sqlite_url(url: str, base: Path) -> str:
+    """``url`` with a relative SQLite file path made absolute against the folder ``base``
+    (``sqlite+aiosqlite:///otklik.sqlite3`` → ``sqlite+aiosqlite:////etc/otklik/otklik.sqlite3``); any other URL
+    (absolute path, in-memory database, PostgreSQL, something unparsable — validation names that) as given."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if not url.startswith("sqlite"):
+        return url
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:") or Path(database).is_absolute():
+        return url
+    return parsed.set(database=str((base / database).resolve())).render_as_string(hide_password=False)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite URL (None for another database or an in-memory one)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
 def format_validation_error(exc: ValidationError, path: object | None) -> str:
     """pydantic's errors for people: a first line naming the file (or "Configuration") and the count, then one
     line per problem, ``  <dotted.key>: <what is wrong>``."""
@@ -522,6 +585,28 @@ def format_validation_error(exc: ValidationError, path: object | None) -> str:
         key = ".".join(str(part) for part in error["loc"]) or "(top level)"
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
-            message = "unknown key (misspelt? see config.example.toml)"
+            message = _unknown_key(error["loc"])
         lines.append(f"  {key}: {message}")
     return "\n".join(lines)
+
+
+def _unknown_key(loc: tuple[int | str, ...]) -> str:
+    """What to say about an unknown key at ``loc``: the table TOML read it into, and, for a top-level key written
+    below a table (``topics = …`` after ``[[departments]]``), that it belongs above the first table."""
+    *table, key = loc
+    if not table:
+        return "unknown key at the top level, outside any table (misspelt? see config.example.toml)"
+    where = "[" + ".".join(str(p) for p in table) + "]"
+    indexes = [i for i, part in enumerate(table) if isinstance(part, int)]
+    if indexes:  # an array of tables: [[departments]] no. 2
+        i = indexes[-1]
+        where = "[[" + ".".join(str(p) for p in table[:i]) + f"]] no. {int(table[i]) + 1}"
+        if table[i + 1 :]:
+            where += " ." + ".".join(str(p) for p in table[i + 1 :])
+    message = f"unknown key in the table {where} (misspelt? see config.example.toml)"
+    if key in Settings.model_fields and loc[0] != key:
+        message += (
+            f"; TOML puts every key below a [table] header into that table: move {key} = … above the first "
+            "[table] of the file"
+        )
+    return message

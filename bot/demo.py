@@ -282,15 +282,19 @@ async def fill(
     seed: int,
     now: datetime,
     progress: Callable[[int], None] | None = None,
+    directory: tuple[Sequence[str], Sequence[str], Sequence[str]] | None = None,
 ) -> tuple[date, date]:
     """Make ``incidents`` incidents detected over the ``months`` months up to ``now``; returns the months.
 
     The months are local calendar months of the organisation's zone, the current one last; returns the first
     days of the first and the last. ``seed`` makes the data repeatable; ``progress(n)`` is called after the n-th
-    incident stored, each in its own transaction. Raises RuntimeError when a story breaks a rule (a bug here).
+    incident stored, each in its own transaction. ``directory``: the names of the departments (at least two),
+    topics (at least one) and locations to use — the configured ones, already in the database — instead of the
+    demo organisation's own (DEPARTMENTS, TOPICS, LOCATIONS), which are added where missing. Raises RuntimeError
+    when a story breaks a rule (a bug here).
     """
     rng = random.Random(seed)
-    cast = await ensure_directory(sessions)
+    cast = await ensure_directory(sessions, *(directory or ()))
     tz = workflow.calendar.tz
     local = now.astimezone(tz)
     last = date(local.year, local.month, 1)

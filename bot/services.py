@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.assistant import record_suggestion, remember_text
 from bot.config import Settings
+from bot.directory_sync import sync_departments, sync_entries
 from bot.domain import reminders
 from bot.domain.absence import day_bounds, days_of
 from bot.domain.clock import Clock
@@ -281,6 +282,11 @@ class Services:
                 {loc.id: loc.name for loc in await repo.list_locations()},
             )
 
+    async def all_departments(self) -> list[DepartmentRecord]:
+        """Every department, deactivated ones included (a report may cover a month they were active), by name."""
+        async with self.sessions() as session:
+            return await DirectoryRepository(session).list_departments(active_only=False)
+
     async def department_members(self, department_id: int) -> list[UserRecord]:
         """The department's members, active or not, by user id (empty for an unknown department); the people
         standing in for them are not included."""
@@ -411,31 +417,28 @@ class Services:
         return {u.id for d in department_ids for u in await repo.members(d)}
 
     async def seed(self, settings: Settings) -> None:
-        """Make the directory hold what the config names (idempotent: existing rows are kept).
+        """Make the directory hold what the config names, matched by code (bot.config.Department, Entry).
 
-        Adds the missing departments (bound to their ``chat_id``, read through recorded supergroup upgrades),
-        topics and locations, and gives the configured admins, curators, heads and external approvers their
-        role (a person new to the bot is stored with their Telegram id as the name). Nothing is removed, renamed
-        or deactivated.
+        A department, topic or location is found by its code — else by its name, and then takes the config's
+        code (rows from before codes, migration 0012) — and gets the config's name (a rename: its incidents and
+        history stay with it), is activated, and (departments) bound to its ``chat_id``, read through recorded
+        supergroup upgrades; one the config does not name is added. Rows the config no longer names are
+        deactivated, never deleted — unless the config names none of their kind (bot.directory_sync). Gives the
+        configured admins, curators, heads and external approvers their role (a person new to the bot is stored
+        with their Telegram id as the name). Idempotent.
         """
         async with self.sessions() as session, session.begin():
             repo = DirectoryRepository(session)
-            existing = {d.name: d for d in await repo.list_departments(active_only=False)}
-            for dep in settings.departments:
-                # A group Telegram upgraded to a supergroup keeps its old id in the config: read it as the new one.
-                chat_id = await repo.current_chat(dep.chat_id) if dep.chat_id is not None else None
-                if dep.name not in existing:
-                    await repo.add_department(dep.name, chat_id=chat_id)
-                elif chat_id is not None and existing[dep.name].chat_id != chat_id:
-                    await repo.bind_chat(existing[dep.name].id, chat_id)
-            known_topics = {t.name for t in await repo.list_topics(active_only=False)}
-            for name in settings.topics:
-                if name not in known_topics:
-                    await repo.add_topic(name)
-            known_locations = {loc.name for loc in await repo.list_locations(active_only=False)}
-            for name in settings.locations:
-                if name not in known_locations:
-                    await repo.add_location(name)
+            await sync_departments(repo, settings)
+            await sync_entries(
+                settings.topics, await repo.list_topics(active_only=False), repo.add_topic, repo.update_topic
+            )
+            await sync_entries(
+                settings.locations,
+                await repo.list_locations(active_only=False),
+                repo.add_location,
+                repo.update_location,
+            )
             people = settings.people
             for role, ids in (
                 (Role.admin, people.admins),

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.codes import unique_code
 from bot.domain.errors import NotFound
 from bot.domain.incident import Role
 from storage.tables import (
@@ -52,6 +53,7 @@ class DepartmentRecord:
     chat_id: int | None  # the bound group chat
     responsible_user_id: int | None
     is_active: bool
+    code: str = ""  # the config's code (bot.domain.codes), unique
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class TopicRecord:
     id: int
     name: str
     is_active: bool
+    code: str = ""  # the config's code (bot.domain.codes), unique
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class LocationRecord:
     id: int
     name: str
     is_active: bool
+    code: str = ""  # the config's code (bot.domain.codes), unique
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,7 @@ def _department(row: sa.Row[Any]) -> DepartmentRecord:
         chat_id=row.chat_id,
         responsible_user_id=row.responsible_user_id,
         is_active=row.is_active,
+        code=row.code,
     )
 
 
@@ -232,18 +237,58 @@ class DirectoryRepository:
     # departments and memberships
 
     async def add_department(
-        self, name: str, *, chat_id: int | None = None, responsible_user_id: int | None = None
+        self,
+        name: str,
+        *,
+        chat_id: int | None = None,
+        responsible_user_id: int | None = None,
+        code: str | None = None,
     ) -> DepartmentRecord:
-        """Store a new active department and return it. Raises IntegrityError if the name is taken or the
-        responsible user does not exist."""
+        """Store a new active department and return it; ``code`` defaults to one made from the name
+        (bot.domain.codes.unique_code). Raises IntegrityError if the name or code is taken or the responsible user
+        does not exist."""
+        code = code or await self._free_code(departments, name)
         row = (
             await self._session.execute(
                 sa.insert(departments)
-                .values(name=name, chat_id=chat_id, responsible_user_id=responsible_user_id)
+                .values(name=name, code=code, chat_id=chat_id, responsible_user_id=responsible_user_id)
                 .returning(*departments.c)
             )
         ).one()
         return _department(row)
+
+    async def department_by_code(self, code: str) -> DepartmentRecord | None:
+        """The department with this code, active or not, or None."""
+        row = (await self._session.execute(sa.select(departments).where(departments.c.code == code))).one_or_none()
+        return _department(row) if row is not None else None
+
+    async def update_department(
+        self, department_id: int, *, name: str | None = None, code: str | None = None, is_active: bool | None = None
+    ) -> None:
+        """Rename, re-code, (de)activate the department (None: leave as is); its incidents, members and history
+        stay with it. Raises NotFound (param ``id``), IntegrityError when the name or code is taken."""
+        await self._update_entry(departments, department_id, name=name, code=code, is_active=is_active)
+
+    async def update_topic(
+        self, topic_id: int, *, name: str | None = None, code: str | None = None, is_active: bool | None = None
+    ) -> None:
+        """Rename, re-code, (de)activate the topic, as :meth:`update_department`."""
+        await self._update_entry(topics, topic_id, name=name, code=code, is_active=is_active)
+
+    async def update_location(
+        self, location_id: int, *, name: str | None = None, code: str | None = None, is_active: bool | None = None
+    ) -> None:
+        """Rename, re-code, (de)activate the location, as :meth:`update_department`."""
+        await self._update_entry(locations, location_id, name=name, code=code, is_active=is_active)
+
+    async def _update_entry(self, table: sa.Table, row_id: int, **values: Any) -> None:
+        changes = {key: value for key, value in values.items() if value is not None}
+        if changes:
+            await self._update_one(table, row_id, **changes)
+
+    async def _free_code(self, table: sa.Table, name: str) -> str:
+        taken = set((await self._session.execute(sa.select(table.c.code))).scalars())
+        return unique_code(name, taken, table.name[0])
 
     async def list_departments(self, *, active_only: bool = True) -> list[DepartmentRecord]:
         """The departments (only active ones unless ``active_only`` is False), by name."""
@@ -355,10 +400,12 @@ class DirectoryRepository:
 
     # topics and locations
 
-    async def add_topic(self, name: str) -> TopicRecord:
-        """Store a new active topic and return it. Raises IntegrityError if the name is taken."""
-        row = (await self._session.execute(sa.insert(topics).values(name=name).returning(*topics.c))).one()
-        return TopicRecord(id=row.id, name=row.name, is_active=row.is_active)
+    async def add_topic(self, name: str, *, code: str | None = None) -> TopicRecord:
+        """Store a new active topic and return it; ``code`` as for :meth:`add_department`. Raises IntegrityError
+        if the name or code is taken."""
+        code = code or await self._free_code(topics, name)
+        row = (await self._session.execute(sa.insert(topics).values(name=name, code=code).returning(*topics.c))).one()
+        return TopicRecord(id=row.id, name=row.name, is_active=row.is_active, code=row.code)
 
     async def list_topics(self, *, active_only: bool = True) -> list[TopicRecord]:
         """The topics (only active ones unless ``active_only`` is False), by name."""
@@ -366,12 +413,16 @@ class DirectoryRepository:
         if active_only:
             statement = statement.where(topics.c.is_active.is_(True))
         rows = await self._session.execute(statement)
-        return [TopicRecord(id=row.id, name=row.name, is_active=row.is_active) for row in rows]
+        return [TopicRecord(id=row.id, name=row.name, is_active=row.is_active, code=row.code) for row in rows]
 
-    async def add_location(self, name: str) -> LocationRecord:
-        """Store a new active location and return it. Raises IntegrityError if the name is taken."""
-        row = (await self._session.execute(sa.insert(locations).values(name=name).returning(*locations.c))).one()
-        return LocationRecord(id=row.id, name=row.name, is_active=row.is_active)
+    async def add_location(self, name: str, *, code: str | None = None) -> LocationRecord:
+        """Store a new active location and return it; ``code`` as for :meth:`add_department`. Raises IntegrityError
+        if the name or code is taken."""
+        code = code or await self._free_code(locations, name)
+        row = (
+            await self._session.execute(sa.insert(locations).values(name=name, code=code).returning(*locations.c))
+        ).one()
+        return LocationRecord(id=row.id, name=row.name, is_active=row.is_active, code=row.code)
 
     async def list_locations(self, *, active_only: bool = True) -> list[LocationRecord]:
         """The locations (only active ones unless ``active_only`` is False), by name."""
@@ -379,7 +430,7 @@ class DirectoryRepository:
         if active_only:
             statement = statement.where(locations.c.is_active.is_(True))
         rows = await self._session.execute(statement)
-        return [LocationRecord(id=row.id, name=row.name, is_active=row.is_active) for row in rows]
+        return [LocationRecord(id=row.id, name=row.name, is_active=row.is_active, code=row.code) for row in rows]
 
     # absences
 

@@ -108,6 +108,7 @@ class DepartmentRow(Base):
     __tablename__ = "departments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)  # the config's code (bot.domain.codes)
     name: Mapped[str] = mapped_column(sa.String(255), unique=True)
     chat_id: Mapped[int | None] = mapped_column(sa.BigInteger)  # the bound group chat
     responsible_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
@@ -144,6 +145,7 @@ class TopicRow(Base):
     __tablename__ = "topics"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)  # the config's code (bot.domain.codes)
     name: Mapped[str] = mapped_column(sa.String(255), unique=True)
     is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
@@ -154,6 +156,7 @@ class LocationRow(Base):
     __tablename__ = "locations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)  # the config's code (bot.domain.codes)
     name: Mapped[str] = mapped_column(sa.String(255), unique=True)
     is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 

@@ -78,21 +78,21 @@ def test_deadline_high_importance_text(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_deadline_rejects_a_malformed_moment(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["deadline", "--detected", "10.03.2026 10:00", "--preset", "otradnaya"]) == 2
-    assert "YYYY-MM-DD HH:MM" in capsys.readouterr().err
+    assert "ГГГГ-ММ-ДД ЧЧ:ММ" in capsys.readouterr().err  # the CLI speaks the default language, Russian
 
 
 def test_deadline_names_a_date_that_does_not_exist(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["deadline", "--detected", "2026-02-30 10:00", "--preset", "otradnaya"]) == 2
     err = capsys.readouterr().err
-    assert "the date 2026-02-30 does not exist" in err and "write it as" not in err
+    assert "даты 2026-02-30 не существует" in err and "укажите в виде" not in err
     assert main(["deadline", "--detected", "2026-03-10 24:30", "--preset", "otradnaya"]) == 2
-    assert "the time 24:30 does not exist" in capsys.readouterr().err
+    assert "времени 24:30 не существует" in capsys.readouterr().err
 
 
 def test_deadline_far_in_the_future_is_a_clear_error_not_a_traceback() -> None:
     result = run("deadline", "--detected", "9999-12-31 10:00", "--preset", "otradnaya")
     assert result.returncode == 2
-    assert "the year must be between 1991 and 2100" in result.stderr
+    assert "год должен быть от 1991 до 2100" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -130,9 +130,10 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/otklik.sqlite3"
     result = run("db", "upgrade", env={"OTKLIK_DATABASE_URL": url})
     assert result.returncode == 0, result.stderr
-    assert "up to date" in result.stdout
+    assert result.stdout.strip() == f"База данных создана: {url}"
     import sqlite3
 
     tables = {r[0] for r in sqlite3.connect(tmp_path / "otklik.sqlite3").execute("select name from sqlite_master")}
     assert {"incidents", "drafts", "events", "outbox", "processed_updates", "alembic_version"} <= tables
-    assert run("db", "upgrade", env={"OTKLIK_DATABASE_URL": url}).returncode == 0  # idempotent
+    again = run("db", "upgrade", env={"OTKLIK_DATABASE_URL": url})  # idempotent
+    assert again.returncode == 0 and again.stdout.strip() == f"База данных в актуальном состоянии: {url}"

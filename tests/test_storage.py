@@ -93,6 +93,29 @@ async def seed(sessions: Sessions) -> Seed:
         return Seed(curator.id, executor.id, roads.id, housing.id, (lights.id, pits.id), centre.id)
 
 
+async def seed_before_codes(sessions: Sessions) -> Seed:
+    """The directory of ``seed`` written as a database from before migration 0012 holds it (no codes)."""
+    async with sessions() as session, session.begin():
+
+        async def insert(sql: str, **values: object) -> int:
+            return (await session.execute(sa.text(sql + " RETURNING id"), values)).scalar_one()
+
+        curator = await insert("INSERT INTO users (telegram_id, full_name, locale) VALUES (1001, 'Анна', 'ru')")
+        role = sa.text("INSERT INTO user_roles (user_id, role) VALUES (:u, :r)")
+        await session.execute(role, {"u": curator, "r": "curator"})
+        executor = await insert("INSERT INTO users (telegram_id, full_name, locale) VALUES (1002, 'Иван', 'ru')")
+        await session.execute(role, {"u": executor, "r": "executor"})
+        roads = await insert("INSERT INTO departments (name, chat_id) VALUES ('Дорожное хозяйство', -100123)")
+        housing = await insert("INSERT INTO departments (name) VALUES ('ЖКХ')")
+        await session.execute(
+            sa.text("INSERT INTO memberships (user_id, department_id) VALUES (:u, :d)"), {"u": executor, "d": roads}
+        )
+        pits = await insert("INSERT INTO topics (name) VALUES ('Ямы на дорогах')")
+        lights = await insert("INSERT INTO topics (name) VALUES ('Освещение')")
+        centre = await insert("INSERT INTO locations (name) VALUES ('Центр')")
+        return Seed(curator, executor, roads, housing, (lights, pits), centre)
+
+
 def new_incident(s: Seed) -> Incident:
     return Incident(
         organisation="Администрация города",
@@ -677,7 +700,7 @@ async def test_migration_0010_registers_the_posts_of_existing_incidents_once(tmp
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     try:
-        s = await seed(sessions)
+        s = await seed_before_codes(sessions)
         async with sessions() as session, session.begin():
             repository = IncidentRepository(session)
             first = await repository.add(new_incident(s))
