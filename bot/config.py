@@ -440,7 +440,8 @@ class Settings(_Section):
                     raise ValueError(
                         f"topics: an entry must be a name or {{ code, name, department }}, got {entry!r}"
                     )
-                names.append({k: v for k, v in entry.items() if k != "department"})
+                # Without a code the entry is its bare name, whose code is made from it (Entry).
+                names.append({"code": entry["code"], "name": entry["name"]} if "code" in entry else entry["name"])
                 if entry.get("department"):
                     routes[entry["name"]] = entry["department"]
             else:
