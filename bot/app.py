@@ -52,6 +52,9 @@ def make_bot(settings: Settings, token: str) -> Bot:
 
 
 def make_services(settings: Settings, engine: AsyncEngine, clock: Clock | None = None) -> Services:
+    """The services over ``engine``: the workflow of the configured preset and calendars, ``clock`` (default the
+    system clock, aware UTC). Raises what ``Settings.preset()`` and ``Settings.calendar()`` raise for a config
+    they cannot resolve."""
     from storage.db import make_session_factory
 
     workflow = Workflow(
@@ -79,6 +82,9 @@ def make_fsm(settings: Settings | None, services: Services) -> tuple[BaseStorage
 
 
 def make_dispatcher(services: Services, i18n: I18n, storage: BaseStorage | None = None) -> Dispatcher:
+    """A fresh dispatcher (fresh routers, so every test may build one) with the middlewares every update goes
+    through, in order — once-only, the press it carries, the flood limit, the person and locale — and the error
+    handler; dialogs in ``storage`` or where the config says (``make_fsm``)."""
     from bot.flood import FloodLimits
     from handlers import build_routers
     from handlers.common import on_error

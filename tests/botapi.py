@@ -1040,6 +1040,11 @@ class BotAPIServer:
 
         return release
 
+    def unhold(self, method: str) -> None:
+        """Calls of `method` are answered again from now on; those held so far stay unanswered for good (as
+        for a bot killed while waiting: nobody is left to answer)."""
+        self._holds.pop(method.lower(), None)
+
     async def upgrade_group(
         self, chat_id: int, new_chat_id: int, by: UserChat | None = None, *, notify: bool = True
     ) -> GroupChat:
