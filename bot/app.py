@@ -10,6 +10,7 @@ import secrets
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
@@ -20,6 +21,8 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.utils.i18n import I18n
 from aiohttp import web
+from pydantic import ValidationError
+from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.assistant import preload_similar, warm_up_assistant
@@ -28,6 +31,7 @@ from bot.config import ConfigError, Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.workflow import Workflow
 from bot.i18n import make_i18n, translate
+from bot.inbox import UpdateInbox, default_instance
 from bot.outbox import OutboxSender, Pacer
 from bot.services import Services
 from bot.sweep import ReminderSweep, start_scheduler
@@ -50,6 +54,9 @@ def make_bot(settings: Settings, token: str) -> Bot:
 
 
 def make_services(settings: Settings, engine: AsyncEngine, clock: Clock | None = None) -> Services:
+    """The services over ``engine``: the workflow of the configured preset and calendars, ``clock`` (default the
+    system clock, aware UTC). Raises what ``Settings.preset()`` and ``Settings.calendar()`` raise for a config
+    they cannot resolve."""
     from storage.db import make_session_factory
 
     workflow = Workflow(
@@ -77,6 +84,9 @@ def make_fsm(settings: Settings | None, services: Services) -> tuple[BaseStorage
 
 
 def make_dispatcher(services: Services, i18n: I18n, storage: BaseStorage | None = None) -> Dispatcher:
+    """A fresh dispatcher (fresh routers, so every test may build one) with the middlewares every update goes
+    through, in order — once-only, the press it carries, the flood limit, the person and locale — and the error
+    handler; dialogs in ``storage`` or where the config says (``make_fsm``)."""
     from bot.flood import FloodLimits
     from handlers import build_routers
     from handlers.common import on_error
@@ -105,11 +115,15 @@ def make_dispatcher(services: Services, i18n: I18n, storage: BaseStorage | None 
 
 @dataclass
 class Running:
+    """What ``running`` started: the bot (its one paced call path), the dispatcher, the services, the outbox
+    sender, the reminder sweep and the inbox of updates (``bot.inbox``: polling and the webhook feed it)."""
+
     bot: Bot
     dispatcher: Dispatcher
     services: Services
     sender: OutboxSender
     sweep: ReminderSweep
+    updates: UpdateInbox
 
 
 @contextlib.asynccontextmanager
@@ -124,7 +138,8 @@ async def running(
     from handlers.delivery import make_deliver
     from storage.db import make_engine, upgrade_async
 
-    engine = make_engine(settings.database.url)
+    pool = {} if _in_memory(settings.database.url) else {"pool_size": settings.bot.update_concurrency + 5}
+    engine = make_engine(settings.database.url, **pool)  # a connection for each update handled at once
     if settings.database.upgrade_on_start:
         await upgrade_async(engine)
     services = make_services(settings, engine, clock)
@@ -153,14 +168,25 @@ async def running(
     )
     sender_task = asyncio.create_task(sender.run(), name="outbox-sender")
     sweep = ReminderSweep(services)
+    webhook_port = settings.bot.webhook_port if settings.bot.webhook_url else None
+    updates = UpdateInbox(
+        dispatcher,
+        bot,
+        services.sessions,
+        instance=settings.bot.instance or default_instance(webhook_port),
+        concurrency=settings.bot.update_concurrency,
+        lease=timedelta(seconds=settings.bot.update_lease_seconds),
+    )
+    await updates.start()
     scheduler = start_scheduler(sweep, settings.reminders.sweep_seconds) if start_jobs else None
     schedule_backups(scheduler, settings)  # the daily backup, when [database] backup_dir is set
     intake = await _start_intake(settings, services)
     try:
         with i18n.context():
             await set_commands(bot, i18n)
-        yield Running(bot, dispatcher, services, sender, sweep)
+        yield Running(bot, dispatcher, services, sender, sweep, updates)
     finally:
+        await updates.stop()  # the update being handled finishes and its notices are queued; the rest waits
         if intake is not None:
             await intake.cleanup()
         if scheduler is not None:
@@ -172,6 +198,11 @@ async def running(
             await sender_task
         await bot.session.close()
         await engine.dispose()
+
+
+def _in_memory(url: str) -> bool:
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
 
 async def _start_intake(settings: Settings, services: Services) -> web.AppRunner | None:
@@ -190,33 +221,61 @@ async def _start_intake(settings: Settings, services: Services) -> web.AppRunner
 
 async def run_webhook(settings: Settings, token: str) -> None:
     """Webhook mode: Telegram pushes each update to ``bot.webhook_url``; a TLS proxy forwards it to
-    ``webhook_listen:webhook_port``. ``max_connections=1`` keeps updates one at a time, in order, as
-    polling does; an update is answered only once handled (its change committed), so one cut short by a
-    crash is pushed again by Telegram and recognised as processed."""
+    ``webhook_listen:webhook_port``. A push is answered 200 once the update is committed to the inbox
+    (``bot.inbox``), before it is handled: a crash after that handles it at restart; a crash before it leaves
+    Telegram pushing it again. ``max_connections=1`` keeps Telegram's pushes in order. Runs until SIGTERM or
+    SIGINT, then stops cleanly (``running``)."""
     config = settings.bot
     secret = config.webhook_secret.get_secret_value() if config.webhook_secret else secrets.token_urlsafe(32)
+    async with _stop_signals() as stop:
+        await _serve_webhook(settings, token, secret, stop)
+
+
+@contextlib.asynccontextmanager
+async def _stop_signals() -> AsyncIterator[asyncio.Event]:
+    """An event set by SIGTERM or SIGINT (a clean stop; the bot runs on Unix)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     stopping = [signal.SIGINT, signal.SIGTERM]
     for signal_number in stopping:
-        loop.add_signal_handler(signal_number, stop.set)  # a clean stop; the bot runs on Unix
+        loop.add_signal_handler(signal_number, stop.set)
     try:
-        await _serve_webhook(settings, token, secret, stop)
+        yield stop
     finally:
         for signal_number in stopping:
             loop.remove_signal_handler(signal_number)
 
 
+def webhook_app(updates: UpdateInbox, path: str, secret: str) -> web.Application:
+    """The aiohttp app Telegram pushes to at ``path``: a push without ``secret`` in Telegram's header gets 401,
+    one that is not an update 400; an update is answered 200 once recorded in the inbox (a database error gives
+    500, and Telegram pushes it again)."""
+
+    async def receive(request: web.Request) -> web.Response:
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not secrets.compare_digest(given.encode(), secret.encode()):
+            return web.Response(status=401, text="Unauthorized")
+        try:
+            payload = await request.json()
+            if not isinstance(payload, dict):
+                raise ValueError("not an object")
+            await updates.receive_raw(payload)
+        except (ValueError, ValidationError) as error:
+            log.warning("A webhook push that is not an update was refused: %s", error)
+            return web.Response(status=400, text="Bad Request")
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post(path, receive)
+    return app
+
+
 async def _serve_webhook(settings: Settings, token: str, secret: str, stop: asyncio.Event) -> None:
     config = settings.bot
     assert config.webhook_url is not None
-    from aiogram.webhook.aiohttp_server import SimpleRequestHandler
-
     async with running(settings, token) as app:
         freeze_startup_objects()
-        web_app = web.Application()
-        handler = SimpleRequestHandler(app.dispatcher, app.bot, handle_in_background=False, secret_token=secret)
-        handler.register(web_app, path=urlsplit(config.webhook_url).path or "/")
+        web_app = webhook_app(app.updates, urlsplit(config.webhook_url).path or "/", secret)
         runner = web.AppRunner(web_app, access_log=None)
         await runner.setup()
         try:
@@ -236,9 +295,8 @@ async def _serve_webhook(settings: Settings, token: str, secret: str, stop: asyn
             )
             await stop.wait()
         finally:
-            # First the sender's call in flight (the web app's shutdown closes the bot's session), then the
-            # web app; the webhook stays set: Telegram keeps the updates until we are back.
-            await app.sender.stop()
+            # Nothing more is taken; ``running`` then lets the update being handled and the sender's call in
+            # flight finish. The webhook stays set: Telegram keeps the updates until we are back.
             await runner.cleanup()
 
 
@@ -250,14 +308,21 @@ def freeze_startup_objects() -> None:
 
 
 async def run_polling(settings: Settings, token: str) -> None:
-    async with running(settings, token) as app:
+    """Long polling (``UpdateInbox.poll``) until SIGTERM or SIGINT: each batch of updates is committed to the
+    inbox before the next ``getUpdates`` confirms it to Telegram, so a crash never finds an update confirmed and
+    not recorded; a clean stop lets the updates being handled and the sender's call in flight finish."""
+    async with running(settings, token) as app, _stop_signals() as stop:
         freeze_startup_objects()
         log.info("Otklik starts: preset %s, time zone %s", settings.preset().name, settings.calendar().tz.key)
-        # Updates are handled one at a time: Telegram forgets an update once the next poll confirms
-        # it, so a crash must never find updates confirmed but not yet handled.
-        # On SIGTERM/SIGINT aiogram stops polling; the session stays open (``close_bot_session=False``) until
-        # ``running`` has let the sender finish the call in flight.
-        await app.dispatcher.start_polling(app.bot, handle_as_tasks=False, close_bot_session=False)
+        polling = asyncio.create_task(app.updates.poll(), name="polling")
+        stopped = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({polling, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (polling, stopped):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 START_BACKOFF = (1.0, 60.0)  # seconds: the first wait for Telegram at start, doubling up to the second

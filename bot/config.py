@@ -76,6 +76,12 @@ class BotSection(_Section):
     webhook_listen: str = "127.0.0.1"  # where the bot listens; a TLS proxy forwards webhook_url here
     webhook_port: int = Field(8080, ge=1, le=65535)
     webhook_secret: SecretStr | None = None  # Telegram sends it back in a header; random per start if unset
+    # Updates of different chats are handled at once, up to this many; one chat's run in order (bot.inbox).
+    update_concurrency: int = Field(16, ge=1, le=256)
+    # An instance's hold on the updates it received; past it (a crashed instance) another may take them.
+    update_lease_seconds: float = Field(60.0, ge=5)
+    # This instance's name in the inbox, the same across its restarts; default: host and webhook port.
+    instance: str | None = Field(None, min_length=1, max_length=128)
 
     @model_validator(mode="after")
     def _webhook(self) -> BotSection:

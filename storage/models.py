@@ -412,6 +412,23 @@ class ProcessedUpdateRow(Base):
     processed_at: Mapped[datetime] = mapped_column(server_default=_now)
 
 
+class InboxRow(Base):
+    """A Telegram update as received (raw JSON), recorded before Telegram is told it arrived (the polling
+    offset, the webhook's answer) and marked done once handled: one cut short by a crash is handled after
+    restart (``storage.inbox``)."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (sa.Index("ix_inbox_pending", "done_at", "update_id"),)
+
+    update_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    key: Mapped[int] = mapped_column(sa.BigInteger)  # the chat (or user) whose updates run in order
+    payload: Mapped[str] = mapped_column(sa.Text)
+    received_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(128))  # the instance handling it
+    claimed_until: Mapped[datetime | None]  # the claim's lease: past it, another instance may take the row
+    done_at: Mapped[datetime | None]
+
+
 # --- Telegram presentation state ----------------------------------------------------------------
 
 

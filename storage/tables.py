@@ -15,6 +15,7 @@ from storage.models import (
     DepartmentRow,
     DraftRow,
     EventRow,
+    InboxRow,
     IncidentRow,
     IncidentTopicRow,
     InviteRow,
@@ -55,6 +56,7 @@ locations = table(LocationRow)
 invites = table(InviteRow)
 outbox = table(OutboxRow)
 processed_updates = table(ProcessedUpdateRow)
+inbox = table(InboxRow)
 posts = table(PostRow)
 chat_migrations = table(ChatMigrationRow)
 cards = table(CardRow)

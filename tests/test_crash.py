@@ -281,3 +281,79 @@ async def test_sigterm_between_the_reports_text_and_chart_continues_at_once_afte
                 db.close()
         finally:
             await bot.stop()
+
+
+# --- an update recorded and confirmed to Telegram, the bot killed while handling it (issue 11 §1) ----------
+
+CUT_CONFIG = """
+[bot]
+api_base_url = "{base_url}"
+default_locale = "en"
+{webhook}
+[database]
+url = "sqlite+aiosqlite:///{database}"
+[organisation]
+preset = "otradnaya"
+[people]
+admins = [100]
+curators = [100]
+[reminders]
+sweep_seconds = 3600
+morning_digest = false
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_an_update_confirmed_to_telegram_and_cut_short_by_sigkill_is_handled_after_restart_once(
+    tmp_path: Path, mode: str
+) -> None:
+    from tests.test_webhook import free_port
+
+    async with BotAPIServer() as api:
+        database = tmp_path / "otklik.sqlite3"
+        webhook = ""
+        if mode == "webhook":
+            port = free_port()
+            webhook = f'webhook_url = "http://127.0.0.1:{port}/hook"\nwebhook_port = {port}\nwebhook_secret = "s3"'
+        config = tmp_path / "config.toml"
+        config.write_text(CUT_CONFIG.format(base_url=api.base_url, database=database, webhook=webhook), "utf-8")
+        bot = BotProcess(config, tmp_path / "bot.log")
+        curator = api.user(100, "Curator", language_code="en")
+        await bot.start()
+        db = sqlite3.connect(database, timeout=30)
+        try:
+            up = (lambda: api.webhook is not None) if mode == "webhook" else (lambda: api.calls("getUpdates"))
+            assert await until(up, 120), bot.log.read_text()
+            api.hold("sendMessage")  # the registration card is on its way when the bot dies
+            await curator.send("https://vk.com/wall-7_7 post cut-short pothole")
+            update_id = api.updates[-1]["update_id"]
+
+            def card_sent() -> list[int]:
+                return [
+                    c.status
+                    for c in api.calls("sendMessage")
+                    if "check and register" in str(c.params.get("text")) and str(c.params.get("chat_id")) == "100"
+                ]
+
+            assert await until(lambda: card_sent() == [0], 60), bot.log.read_text()[-3000:]
+            # Telegram has been told the update arrived: the poll moved past it, or the push was answered.
+            if mode == "polling":
+                assert await until(
+                    lambda: any(int(c.params.get("offset") or 0) > update_id for c in api.calls("getUpdates")), 30
+                )
+            else:
+                assert await until(lambda: update_id in api._fetched and not api._pending, 30)
+            assert db.execute("select done_at from inbox where update_id = ?", (update_id,)).fetchall() == [(None,)]
+            await bot.kill()
+            api.unhold("sendMessage")
+
+            await bot.start()
+            assert await until(lambda: card_sent() == [0, 200], 60), bot.log.read_text()[-3000:]
+            done = "select count(*) from inbox where update_id = ? and done_at is not null"
+            assert await until(lambda: db.execute(done, (update_id,)).fetchone()[0] == 1, 30)
+            await asyncio.sleep(1.0)
+            assert card_sent() == [0, 200]  # handled once more after the restart, not twice
+        finally:
+            db.close()
+            await bot.stop()

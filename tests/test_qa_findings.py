@@ -9,20 +9,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.botapi import Limits
 from tests.world import world
 
 # --- every call paced, but one chat's pace is not everybody's (issue 9 §1) ---------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="updates are handled one at a time (handle_as_tasks=False) and each reply waits for its own chat's "
-    "1 message/s: two curators forwarding 10 posts each (within the flood allowance) hold a third person's "
-    "press ~19 s at Telegram's real limits — past the ~15 s Telegram keeps a callback query",
-)
 async def test_a_press_is_answered_in_time_while_two_curators_forward_ten_posts_each(tmp_path: Path) -> None:
     scale = 2  # Telegram's limits twice as fast on both sides: the press must be answered within 15 s / scale
     people = {"admins": [100], "curators": [100, 101, 102], "heads": [400], "external_approvers": []}

@@ -48,12 +48,12 @@ class World:
         return datetime.fromisoformat(text).replace(tzinfo=self.tz)
 
     async def settle(self) -> None:
-        """Every update handled and every queued notice delivered."""
-        await self.api.idle()
+        """Every update handled and every queued notice delivered (a report may take a while on a busy machine)."""
+        await self.api.idle(timeout=30)
         for _ in range(100):
             if await self.app.sender.drain_once() == 0:
                 break
-        await self.api.idle()
+        await self.api.idle(timeout=30)
 
     async def department_id(self, name: str) -> int:
         directory = await self.app.services.directory()
@@ -185,7 +185,7 @@ async def world(
         clock = ManualClock(datetime.fromisoformat(start).replace(tzinfo=ZoneInfo(settings.calendar().tz.key)))
         async with running(settings, "42:TEST", clock, start_jobs=False) as app:
             app.sender.idle_poll = 0.05
-            async with api.running(app.dispatcher, app.bot, handle_as_tasks=False):
+            async with api.serving(app.updates.poll(polling_timeout=1), busy=lambda: not app.updates.idle):
                 curator = api.user(CURATOR_ID, "Мария Куратор", language_code=locale)
                 approver = api.user(APPROVER_ID, "ЦУР", language_code=locale)
                 yield World(api, app, clock, settings, curator, approver, locale)

@@ -17,7 +17,7 @@ import math
 import re
 import time
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
@@ -795,6 +795,9 @@ class BotAPIServer:
         self.menu_buttons: dict[int | None, dict[str, Any]] = {}
         self.files: dict[str, _File] = {}
         self.handler_errors: list[BaseException] = []  # exceptions the Dispatcher swallowed, see running()
+        # Whether the bot still works on updates it has confirmed (an inbox handles them after the offset
+        # moved): idle() waits for it too. See serving().
+        self.busy: Callable[[], bool] | None = None
         self.dropped_updates: list[dict[str, Any]] = []  # not in the bot's allowed_updates, never delivered
         self._allowed_updates: frozenset[str] = _DEFAULT_UPDATE_TYPES
         self._fetched: set[int] = set()  # update ids delivered to the bot or dropped
@@ -934,6 +937,39 @@ class BotAPIServer:
             first = self.handler_errors[0]
             raise AssertionError(f"a handler raised {type(first).__name__}: {first}") from first
 
+    @contextlib.asynccontextmanager
+    async def serving(
+        self,
+        poll: Coroutine[Any, Any, Any],
+        *,
+        busy: Callable[[], bool] | None = None,
+        fail_on_handler_errors: bool = True,
+    ) -> AsyncIterator[None]:
+        """Run the bot's own polling coroutine (e.g. ``UpdateInbox.poll``) in a task until the block ends;
+        entered once the first poll arrived. ``busy`` tells idle() that confirmed updates are still being
+        handled. Handler errors fail the block as in running()."""
+        polls = self._polls
+        collector = _ErrorCollector(self.handler_errors)
+        event_logger = logging.getLogger("aiogram.event")
+        event_logger.addHandler(collector)
+        self.busy = busy
+        task = asyncio.create_task(poll)
+        try:
+            await self._wait_for(lambda: self._polls > polls or task.done(), 5.0)
+            if task.done():
+                await task
+                raise AssertionError("polling stopped on start-up")
+            yield
+        finally:
+            self.busy = None
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            event_logger.removeHandler(collector)
+        if fail_on_handler_errors and self.handler_errors:
+            first = self.handler_errors[0]
+            raise AssertionError(f"a handler raised {type(first).__name__}: {first}") from first
+
     # ----- driver ----------------------------------------------------------------------------------------
 
     def user(
@@ -1028,6 +1064,11 @@ class BotAPIServer:
 
         return release
 
+    def unhold(self, method: str) -> None:
+        """Calls of `method` are answered again from now on; those held so far stay unanswered for good (as
+        for a bot killed while waiting: nobody is left to answer)."""
+        self._holds.pop(method.lower(), None)
+
     async def upgrade_group(
         self, chat_id: int, new_chat_id: int, by: UserChat | None = None, *, notify: bool = True
     ) -> GroupChat:
@@ -1066,7 +1107,8 @@ class BotAPIServer:
         `quiet` seconds.
 
         With `start_polling(handle_as_tasks=False)` a confirmation (the next getUpdates offset) means
-        the update was handled; otherwise quiet time is the heuristic, and a handler that works longer
+        the update was handled; with an inbox (serving()) `busy` says when it was; otherwise quiet time
+        is the heuristic, and a handler that works longer
         than `quiet` between two requests without calling the API looks idle."""
         deadline = time.monotonic() + timeout
         while True:
@@ -1074,9 +1116,13 @@ class BotAPIServer:
             try:
                 await self._wait_for(
                     lambda: (
-                        len(self._fetched) >= self._next_update_id - 1 and self._in_flight == 0 and not self._pending
+                        len(self._fetched) >= self._next_update_id - 1
+                        and self._in_flight == 0
+                        and not self._pending
+                        and not (self.busy is not None and self.busy())
                     ),
                     remaining,
+                    poll=0.05 if self.busy is not None else None,
                 )
             except TimeoutError:
                 raise WaitTimeout(
@@ -1102,7 +1148,9 @@ class BotAPIServer:
         self._tick.set()
         self._tick = asyncio.Event()
 
-    async def _wait_for(self, predicate: Callable[[], Any], timeout: float) -> Any:
+    async def _wait_for(self, predicate: Callable[[], Any], timeout: float, poll: float | None = None) -> Any:
+        """Until ``predicate`` holds, re-checked at every change here (and every ``poll`` s when it also
+        depends on something else)."""
         deadline = time.monotonic() + timeout
         while True:
             tick = self._tick
@@ -1113,7 +1161,7 @@ class BotAPIServer:
             if remaining <= 0:
                 raise TimeoutError
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(tick.wait(), remaining)
+                await asyncio.wait_for(tick.wait(), remaining if poll is None else min(poll, remaining))
 
     def _event(self, message: ChatMessage) -> None:
         self._seq += 1
