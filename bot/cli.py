@@ -59,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_commands.add_parser("upgrade", parents=[common], help="apply migrations up to the latest schema")
     copy = db_commands.add_parser(
-        "copy", parents=[common], help="copy the whole database into a new, empty one (e.g. SQLite to PostgreSQL) and verify it"
+        "copy",
+        parents=[common],
+        help="copy the whole database into a new, empty one (e.g. SQLite to PostgreSQL) and verify it",
     )
     copy.add_argument("--to", required=True, metavar="URL", help="postgresql+asyncpg://user:password@host/db")
     copy.add_argument("--batch", type=int, default=1000, metavar="N", help="rows per insert (default 1000)")

@@ -443,9 +443,7 @@ class Settings(_Section):
             if isinstance(entry, dict):
                 unknown = set(entry) - {"code", "name", "department"}
                 if unknown or not isinstance(entry.get("name"), str):
-                    raise ValueError(
-                        f"topics: an entry must be a name or {{ code, name, department }}, got {entry!r}"
-                    )
+                    raise ValueError(f"topics: an entry must be a name or {{ code, name, department }}, got {entry!r}")
                 # Without a code the entry is its bare name, whose code is made from it (Entry).
                 names.append({"code": entry["code"], "name": entry["name"]} if "code" in entry else entry["name"])
                 if entry.get("department"):
