@@ -58,8 +58,6 @@ from storage.outbox import OutboxRepository
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 10  # kept for callers of the old sender; the sender reads DeliverySettings.max_attempts
-
 
 @dataclass(frozen=True)
 class DeliverySettings:
@@ -116,6 +114,8 @@ class DeliveryStats:
 
 
 class Outcome(Enum):
+    """How the sender settled one row: sent, handed back to be tried later, or given up (failed)."""
+
     sent = "sent"
     later = "later"
     failed = "failed"
@@ -204,9 +204,11 @@ class Pacer:
         return pace
 
     def enter(self, chat_id: int | str) -> None:
+        """A delivery to ``chat_id`` (a Telegram chat id or "@username") begins: keep its bucket while it runs."""
         self._chat(chat_id).users += 1
 
     def leave(self, chat_id: int | str) -> None:
+        """The delivery to ``chat_id`` ended: its bucket may be forgotten once drained (:meth:`sweep`)."""
         pace = self._chats.get(chat_id)
         if pace is not None:
             pace.users -= 1
@@ -325,6 +327,7 @@ class Pacing:
             await self.record(self.done)
 
     def check_stop(self) -> None:
+        """Before the next part: raises ``StopDelivery`` when the sender is stopping (the row goes back)."""
         if self.stopping():
             raise StopDelivery
 
@@ -408,6 +411,9 @@ class OutboxSender:
     # ----- loop ------------------------------------------------------------------------------------------
 
     async def run(self) -> None:
+        """Deliver until :meth:`stop`: claim the ready chat heads, start a worker per chat, sleep until woken
+        (``wake``) or until the next row is due (at most ``idle_poll`` seconds). A failed look is logged and
+        retried; cancelled without ``stop()``, every worker is cut short and its row handed back."""
         try:
             while not self._stopping:
                 self.wake.clear()  # before looking, so a wake-up during the look is not lost
@@ -680,5 +686,8 @@ class OutboxSender:
 
     async def _tell_staff(self, outbox: OutboxRepository, message: OutboxMessage, exc: DeliveryError) -> None:
         """Queue "could not deliver" to administrators and curators, in the transaction recording the failure."""
-        if await tell_undeliverable(outbox, message.chat_id, message.incident_id, message.payload, exc.cause, str(exc)):
+        told = await tell_undeliverable(
+            outbox, message.chat_id, message.incident_id, message.payload, exc.cause, str(exc), now=self.clock.now()
+        )
+        if told:
             self.wake.set()

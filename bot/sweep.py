@@ -28,6 +28,10 @@ DIGEST_WINDOW = timedelta(hours=1)  # the morning digest goes out in the first w
 
 
 class ReminderSweep:
+    """The scheduler's one job (:meth:`run_once`): reminders and escalations (:meth:`tick`), the morning
+    digest, the monthly report and the provisional-calendar warning, each queued through the outbox in the
+    transaction that records it. ``batch``: incidents claimed per tick."""
+
     def __init__(self, services: Services, batch: int = BATCH) -> None:
         self.services = services
         self.batch = batch
