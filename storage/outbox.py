@@ -100,6 +100,17 @@ class OutboxRepository:
         except IntegrityError:
             return None
 
+    async def existing_keys(self, keys: Iterable[str]) -> set[str]:
+        """Which of these dedupe keys some row (in any state) already holds: what was queued once is not
+        computed again (the morning digest's "sent for day D")."""
+        wanted = list(keys)
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):  # bounded IN lists
+            chunk = wanted[start : start + 500]
+            rows = await self._session.execute(sa.select(outbox.c.dedupe_key).where(outbox.c.dedupe_key.in_(chunk)))
+            found.update(key for (key,) in rows if key is not None)
+        return found
+
     async def pending(self, limit: int = 100, now: datetime | None = None) -> list[OutboxMessage]:
         """Up to ``limit`` pending messages (not those being sent), oldest (lowest id) first; with ``now``
         (aware), only those whose ``not_before`` passed."""
