@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import random
@@ -50,6 +51,7 @@ from enum import Enum
 from aiolimiter import AsyncLimiter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.bursts import burst_to_cover, is_new_incident_card, summary_payload
 from bot.chats import DELIVERY_FAILED as DELIVERY_FAILED  # where callers have always found it
 from bot.chats import tell_undeliverable
 from bot.domain.clock import Clock
@@ -80,6 +82,8 @@ class DeliverySettings:
     server_retries: int = 3  # 5xx / network failures a handler's call retries, with backoff from call_backoff
     call_backoff: float = 0.5  # seconds before a handler's call is retried after a 5xx; doubles each time
     stop_grace: float = 30.0  # on stop, how long a call in flight may take to finish before it is cut off
+    coalesce_after: int = 5  # more new-incident cards than this waiting in a chat: one summary (bot.bursts); 0: never
+    coalesce_seconds: float = 5.0  # after a summary, a chat's next new-incident cards wait this long and coalesce
 
 
 @dataclass
@@ -289,6 +293,13 @@ class StopDelivery(Exception):
     """The sender is stopping: the row goes back to the outbox before its next part."""
 
 
+@dataclass
+class Postpone(Exception):
+    """The row waits until ``until`` (aware) without counting an attempt: a burst is still arriving."""
+
+    until: datetime
+
+
 class ClaimLost(Exception):
     """Our lease on the row ran out and another sender took it over: it continues the row, we stop."""
 
@@ -396,6 +407,7 @@ class OutboxSender:
         self._marker: asyncio.Task[None] | None = None
         self._orphans: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._summaries: dict[int, datetime] = {}  # chat id -> when its last burst summary was made (bot.bursts)
 
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[OutboxRepository]:
@@ -550,6 +562,7 @@ class OutboxSender:
         self._pacings[message.chat_id] = pacing
         token = _pacing.set(pacing)
         try:
+            message = await self._coalesce(message)
             await self.deliver(message)
         except StopDelivery:
             await self._hand_back(message)
@@ -557,6 +570,12 @@ class OutboxSender:
             return None
         except ClaimLost:
             self._settled(False, Outcome.later)
+            self._handled += 1
+            return None
+        except Postpone as wait:
+            async with self._write() as outbox:
+                kept = await outbox.release(message.id, self.instance, not_before=wait.until, error="", attempt=False)
+            self._settled(kept, Outcome.later)
             self._handled += 1
             return None
         except DeliveryError as exc:
@@ -577,6 +596,35 @@ class OutboxSender:
             return await self._mark_sent(message)
         await self._failed(message, error)
         return None
+
+    async def _coalesce(self, message: OutboxMessage) -> OutboxMessage:
+        """A burst of new-incident cards waiting in the chat becomes one summary (``bot.bursts``): the row we
+        hold takes the summary's payload and the other cards are settled as covered, in one transaction.
+        Returns the row to deliver (``message`` itself when there is no burst). Raises ClaimLost."""
+        threshold = self.settings.coalesce_after
+        if threshold <= 0 or message.sent_parts or not is_new_incident_card(message.payload):
+            return message
+        now = self.clock.now()
+        summarised = self._summaries.get(message.chat_id)
+        if summarised is not None and now < summarised + timedelta(seconds=self.settings.coalesce_seconds):
+            # A summary went out a moment ago and the burst goes on: gather what arrives for the next one.
+            raise Postpone(summarised + timedelta(seconds=self.settings.coalesce_seconds))
+        async with self.sessions() as session:  # a read first: a lone card costs no write transaction
+            if not burst_to_cover(message, await OutboxRepository(session).pending_in_chat(message.chat_id), threshold):
+                return message
+        async with self._write() as outbox:
+            cards = burst_to_cover(message, await outbox.pending_in_chat(message.chat_id), threshold)
+            if not cards:
+                return message
+            payload = summary_payload(cards)
+            if not await outbox.replace_payload(message.id, self.instance, payload):
+                raise ClaimLost
+            await outbox.cover([c for c in cards if c.id != message.id], message.id, self.clock.now())
+        log.info("chat %s: %d new-incident cards told in one summary", message.chat_id, len(cards))
+        self._summaries[message.chat_id] = now
+        for chat_id in [c for c, at in self._summaries.items() if at < now - timedelta(hours=1)]:
+            del self._summaries[chat_id]  # forget chats long quiet
+        return dataclasses.replace(message, payload=payload)
 
     async def _record_parts(self, message: OutboxMessage, parts: list[list[int]]) -> None:
         """Telegram has accepted another part of the row: write it down before the next one goes out."""

@@ -273,6 +273,35 @@ class OutboxRepository:
             return True
         return await self.add(chat_id, payload, dedupe_key=dedupe_key, not_before=not_before) is not None
 
+    async def pending_in_chat(self, chat_id: int, limit: int = 10_000) -> list[OutboxMessage]:
+        """The chat's pending rows (not the one being sent), oldest (lowest id) first, at most ``limit``; due or
+        not. What a summary of a burst may cover (``bot.bursts``)."""
+        statement = (
+            sa.select(outbox)
+            .where(outbox.c.chat_id == chat_id, outbox.c.status == OutboxStatus.pending)
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        return [OutboxMessage(**row._asdict()) for row in await self._session.execute(statement)]
+
+    async def cover(self, rows: Sequence[OutboxMessage], by: int, at: datetime) -> None:
+        """Settle still pending ``rows`` as told by another row, ``by`` (a summary): each is marked sent at ``at``
+        (aware) without a call to Telegram, its payload noting ``"covered_by": by``. A row no longer pending is
+        left alone."""
+        if not rows:
+            return
+        await self._session.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == sa.bindparam("rid"), outbox.c.status == OutboxStatus.pending)
+            .values(status=OutboxStatus.sent, sent_at=at, payload=sa.bindparam("covered", type_=outbox.c.payload.type)),
+            [{"rid": r.id, "covered": {**r.payload, "covered_by": by}} for r in rows],
+        )
+
+    async def replace_payload(self, message_id: int, instance: str, payload: dict[str, Any]) -> bool:
+        """Give a claimed row a new payload (JSON), before any of its parts went out; False if the claim was lost
+        (``instance`` no longer holds the row)."""
+        return await self._update_claimed(message_id, instance, {"payload": payload})
+
     async def mark_sent_many(self, message_ids: Sequence[int], at: datetime) -> None:
         """:meth:`mark_sent` for several rows in one statement; unknown ids change nothing."""
         await self._session.execute(
