@@ -27,6 +27,7 @@ from bot.domain.clock import Clock, SystemClock
 from bot.domain.workflow import Workflow
 from bot.i18n import make_i18n
 from bot.outbox import OutboxSender, Pacer
+from bot.report_files import warm_up
 from bot.services import Services
 from bot.sweep import ReminderSweep, start_scheduler
 
@@ -148,6 +149,7 @@ async def running(
         pacer=calls.pacer,  # one pacer: replies and notices to a chat share its limit
     )
     sender_task = asyncio.create_task(sender.run(), name="outbox-sender")
+    await asyncio.to_thread(warm_up)  # openpyxl and matplotlib now, not on the first /report
     sweep = ReminderSweep(services)
     scheduler = start_scheduler(sweep, settings.reminders.sweep_seconds) if start_jobs else None
     intake = await _start_intake(settings, services)

@@ -25,6 +25,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.bursts import BURST
 from bot.chats import CHAT_MIGRATED
+from bot.domain.errors import DomainError
 from bot.domain.message_size import join_within
 from bot.flood import FLOOD_SKIPPED, FloodLimits
 from bot.i18n import N_, format_day, translate, translate_plural
@@ -275,16 +276,28 @@ def make_deliver(bot: Bot, services: Services, i18n: I18n, default_locale: str =
                     markup = open_queue_keyboard()
                 await send_long(bot, message.chat_id, text, reply_markup=markup)
             elif payload.get("kind") == "report" and isinstance(payload.get("month"), str):
-                from bot.report import parse_month
-                from handlers.report import send_report
-
-                viewer = await services.identify(message.chat_id)
-                locale = viewer.locale if viewer is not None else default_locale
-                await send_report(bot, services, message.chat_id, parse_month(payload["month"]), None, locale)
+                await deliver_report(message)
             else:
                 raise DeliveryError(f"unknown outbox payload {payload!r}", permanent=True)
         except TelegramAPIError as exc:  # network errors included; anything else is a bug, retried and logged
             raise classify(exc) from exc
+
+    async def deliver_report(message: OutboxMessage) -> None:
+        """A report requested by /report or sent monthly (bot.report_jobs): built here, outside the update path."""
+        from bot.report import parse_month
+        from handlers.report import send_report
+
+        payload = message.payload
+        locale = payload.get("locale")
+        if not isinstance(locale, str):
+            viewer = await services.identify(message.chat_id)
+            locale = viewer.locale if viewer is not None else default_locale
+        scope = payload.get("scope")
+        try:
+            month = parse_month(payload["month"])
+            await send_report(bot, services, message.chat_id, month, scope if isinstance(scope, int) else None, locale)
+        except DomainError as exc:  # a department removed since the request: the same answer every time
+            raise DeliveryError(f"report {payload!r}: {exc}", permanent=True) from exc
 
     async def deliver_card(message: OutboxMessage) -> None:
         payload = message.payload

@@ -273,12 +273,16 @@ class OutboxRepository:
             return True
         return await self.add(chat_id, payload, dedupe_key=dedupe_key, not_before=not_before) is not None
 
-    async def pending_in_chat(self, chat_id: int, limit: int = 10_000) -> list[OutboxMessage]:
-        """The chat's pending rows (not the one being sent), oldest (lowest id) first, at most ``limit``; due or
-        not. What a summary of a burst may cover (``bot.bursts``)."""
+    async def pending_in_chat(
+        self, chat_id: int, limit: int = 10_000, *, with_sending: bool = False
+    ) -> list[OutboxMessage]:
+        """The chat's pending rows (with ``with_sending``, also the one being sent), oldest (lowest id) first, at
+        most ``limit``; due or not. What a summary of a burst may cover (``bot.bursts``), or a report request
+        may join (``bot.report_jobs``)."""
+        statuses = _OPEN if with_sending else (OutboxStatus.pending,)
         statement = (
             sa.select(outbox)
-            .where(outbox.c.chat_id == chat_id, outbox.c.status == OutboxStatus.pending)
+            .where(outbox.c.chat_id == chat_id, outbox.c.status.in_(statuses))
             .order_by(outbox.c.id)
             .limit(limit)
         )
