@@ -149,7 +149,8 @@ async def running(
         pacer=calls.pacer,  # one pacer: replies and notices to a chat share its limit
     )
     sender_task = asyncio.create_task(sender.run(), name="outbox-sender")
-    await asyncio.to_thread(warm_up)  # openpyxl and matplotlib now, not on the first /report
+    # openpyxl and matplotlib load now, not on the first /report; in a thread, so polling need not wait.
+    warming = asyncio.create_task(asyncio.to_thread(warm_up), name="report-warm-up")
     sweep = ReminderSweep(services)
     scheduler = start_scheduler(sweep, settings.reminders.sweep_seconds) if start_jobs else None
     intake = await _start_intake(settings, services)
@@ -169,6 +170,8 @@ async def running(
             await sender_task
         await bot.session.close()
         await engine.dispose()
+        with contextlib.suppress(Exception):
+            await warming  # a thread cannot be cut short: let it finish
 
 
 async def _start_intake(settings: Settings, services: Services) -> web.AppRunner | None:
