@@ -33,6 +33,7 @@ from bot.domain.workflow import Workflow
 from bot.i18n import make_i18n, translate
 from bot.inbox import UpdateInbox, default_instance
 from bot.outbox import OutboxSender, Pacer
+from bot.report_files import warm_up
 from bot.services import Services
 from bot.sweep import ReminderSweep, start_scheduler
 
@@ -167,6 +168,8 @@ async def running(
         pacer=calls.pacer,  # one pacer: replies and notices to a chat share its limit
     )
     sender_task = asyncio.create_task(sender.run(), name="outbox-sender")
+    # openpyxl and matplotlib load now, not on the first /report; in a thread, so polling need not wait.
+    warming = asyncio.create_task(asyncio.to_thread(warm_up), name="report-warm-up")
     sweep = ReminderSweep(services)
     webhook_port = settings.bot.webhook_port if settings.bot.webhook_url else None
     updates = UpdateInbox(
@@ -198,6 +201,8 @@ async def running(
             await sender_task
         await bot.session.close()
         await engine.dispose()
+        with contextlib.suppress(Exception):
+            await warming  # a thread cannot be cut short: let it finish
 
 
 def _in_memory(url: str) -> bool:

@@ -454,6 +454,10 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     if args.format == "xlsx" and not args.output:
         raise ConfigError(_("--format xlsx needs --output FILE"))
     locale = args.locale or settings.bot.default_locale
+    if args.format == "xlsx":
+        from bot.report_files import warm_up
+
+        warm_up()
     try:
         payload = asyncio.run(_report_payload(settings, month, args.department, args.format, locale))
     except DomainError as exc:

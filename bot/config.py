@@ -360,6 +360,8 @@ class DeliverySection(_Section):
     lease_seconds: float = Field(120.0, ge=1, le=3600)  # a message claimed by a crashed instance waits this long
     max_attempts: int = Field(8, ge=1, le=100)  # network / 5xx failures before a message is given up
     concurrency: int = Field(32, ge=1, le=1000)  # chats served at once
+    coalesce_after: int = Field(5, ge=0, le=1000)  # more new-incident cards waiting in a chat: one summary (0: never)
+    coalesce_seconds: float = Field(5.0, ge=0, le=600)  # after a summary, the chat's next new cards gather this long
 
     def build(self) -> DeliverySettings:
         """The outbox sender's settings (bot.outbox.DeliverySettings) with these values, the rest at defaults."""
@@ -368,6 +370,8 @@ class DeliverySection(_Section):
             lease_seconds=self.lease_seconds,
             max_attempts=self.max_attempts,
             concurrency=self.concurrency,
+            coalesce_after=self.coalesce_after,
+            coalesce_seconds=self.coalesce_seconds,
         )
 
 

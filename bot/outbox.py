@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import random
@@ -50,6 +51,7 @@ from enum import Enum
 from aiolimiter import AsyncLimiter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.bursts import burst_to_cover, is_new_incident_card, summary_payload
 from bot.chats import DELIVERY_FAILED as DELIVERY_FAILED  # where callers have always found it
 from bot.chats import tell_undeliverable
 from bot.domain.clock import Clock
@@ -57,8 +59,6 @@ from storage.outbox import OutboxMessage as OutboxMessage  # re-exported: handle
 from storage.outbox import OutboxRepository
 
 log = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 10  # kept for callers of the old sender; the sender reads DeliverySettings.max_attempts
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,8 @@ class DeliverySettings:
     server_retries: int = 3  # 5xx / network failures a handler's call retries, with backoff from call_backoff
     call_backoff: float = 0.5  # seconds before a handler's call is retried after a 5xx; doubles each time
     stop_grace: float = 30.0  # on stop, how long a call in flight may take to finish before it is cut off
+    coalesce_after: int = 5  # more new-incident cards than this waiting in a chat: one summary (bot.bursts); 0: never
+    coalesce_seconds: float = 5.0  # after a summary, a chat's next new-incident cards wait this long and coalesce
 
 
 @dataclass
@@ -116,6 +118,8 @@ class DeliveryStats:
 
 
 class Outcome(Enum):
+    """How the sender settled one row: sent, handed back to be tried later, or given up (failed)."""
+
     sent = "sent"
     later = "later"
     failed = "failed"
@@ -204,9 +208,11 @@ class Pacer:
         return pace
 
     def enter(self, chat_id: int | str) -> None:
+        """A delivery to ``chat_id`` (a Telegram chat id or "@username") begins: keep its bucket while it runs."""
         self._chat(chat_id).users += 1
 
     def leave(self, chat_id: int | str) -> None:
+        """The delivery to ``chat_id`` ended: its bucket may be forgotten once drained (:meth:`sweep`)."""
         pace = self._chats.get(chat_id)
         if pace is not None:
             pace.users -= 1
@@ -287,6 +293,13 @@ class StopDelivery(Exception):
     """The sender is stopping: the row goes back to the outbox before its next part."""
 
 
+@dataclass
+class Postpone(Exception):
+    """The row waits until ``until`` (aware) without counting an attempt: a burst is still arriving."""
+
+    until: datetime
+
+
 class ClaimLost(Exception):
     """Our lease on the row ran out and another sender took it over: it continues the row, we stop."""
 
@@ -325,6 +338,7 @@ class Pacing:
             await self.record(self.done)
 
     def check_stop(self) -> None:
+        """Before the next part: raises ``StopDelivery`` when the sender is stopping (the row goes back)."""
         if self.stopping():
             raise StopDelivery
 
@@ -393,6 +407,7 @@ class OutboxSender:
         self._marker: asyncio.Task[None] | None = None
         self._orphans: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._summaries: dict[int, datetime] = {}  # chat id -> when its last burst summary was made (bot.bursts)
 
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[OutboxRepository]:
@@ -408,6 +423,9 @@ class OutboxSender:
     # ----- loop ------------------------------------------------------------------------------------------
 
     async def run(self) -> None:
+        """Deliver until :meth:`stop`: claim the ready chat heads, start a worker per chat, sleep until woken
+        (``wake``) or until the next row is due (at most ``idle_poll`` seconds). A failed look is logged and
+        retried; cancelled without ``stop()``, every worker is cut short and its row handed back."""
         try:
             while not self._stopping:
                 self.wake.clear()  # before looking, so a wake-up during the look is not lost
@@ -544,6 +562,7 @@ class OutboxSender:
         self._pacings[message.chat_id] = pacing
         token = _pacing.set(pacing)
         try:
+            message = await self._coalesce(message)
             await self.deliver(message)
         except StopDelivery:
             await self._hand_back(message)
@@ -551,6 +570,12 @@ class OutboxSender:
             return None
         except ClaimLost:
             self._settled(False, Outcome.later)
+            self._handled += 1
+            return None
+        except Postpone as wait:
+            async with self._write() as outbox:
+                kept = await outbox.release(message.id, self.instance, not_before=wait.until, error="", attempt=False)
+            self._settled(kept, Outcome.later)
             self._handled += 1
             return None
         except DeliveryError as exc:
@@ -571,6 +596,35 @@ class OutboxSender:
             return await self._mark_sent(message)
         await self._failed(message, error)
         return None
+
+    async def _coalesce(self, message: OutboxMessage) -> OutboxMessage:
+        """A burst of new-incident cards waiting in the chat becomes one summary (``bot.bursts``): the row we
+        hold takes the summary's payload and the other cards are settled as covered, in one transaction.
+        Returns the row to deliver (``message`` itself when there is no burst). Raises ClaimLost."""
+        threshold = self.settings.coalesce_after
+        if threshold <= 0 or message.sent_parts or not is_new_incident_card(message.payload):
+            return message
+        now = self.clock.now()
+        summarised = self._summaries.get(message.chat_id)
+        if summarised is not None and now < summarised + timedelta(seconds=self.settings.coalesce_seconds):
+            # A summary went out a moment ago and the burst goes on: gather what arrives for the next one.
+            raise Postpone(summarised + timedelta(seconds=self.settings.coalesce_seconds))
+        async with self.sessions() as session:  # a read first: a lone card costs no write transaction
+            if not burst_to_cover(message, await OutboxRepository(session).pending_in_chat(message.chat_id), threshold):
+                return message
+        async with self._write() as outbox:
+            cards = burst_to_cover(message, await outbox.pending_in_chat(message.chat_id), threshold)
+            if not cards:
+                return message
+            payload = summary_payload(cards)
+            if not await outbox.replace_payload(message.id, self.instance, payload):
+                raise ClaimLost
+            await outbox.cover([c for c in cards if c.id != message.id], message.id, self.clock.now())
+        log.info("chat %s: %d new-incident cards told in one summary", message.chat_id, len(cards))
+        self._summaries[message.chat_id] = now
+        for chat_id in [c for c, at in self._summaries.items() if at < now - timedelta(hours=1)]:
+            del self._summaries[chat_id]  # forget chats long quiet
+        return dataclasses.replace(message, payload=payload)
 
     async def _record_parts(self, message: OutboxMessage, parts: list[list[int]]) -> None:
         """Telegram has accepted another part of the row: write it down before the next one goes out."""
@@ -680,5 +734,8 @@ class OutboxSender:
 
     async def _tell_staff(self, outbox: OutboxRepository, message: OutboxMessage, exc: DeliveryError) -> None:
         """Queue "could not deliver" to administrators and curators, in the transaction recording the failure."""
-        if await tell_undeliverable(outbox, message.chat_id, message.incident_id, message.payload, exc.cause, str(exc)):
+        told = await tell_undeliverable(
+            outbox, message.chat_id, message.incident_id, message.payload, exc.cause, str(exc), now=self.clock.now()
+        )
+        if told:
             self.wake.set()

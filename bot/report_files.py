@@ -283,6 +283,29 @@ def _width(value: Any) -> int:
     return len(str(value))
 
 
+# --- start-up ------------------------------------------------------------------------------------
+
+_warm = False
+
+
+def warm_up() -> None:
+    """Import openpyxl and matplotlib and draw a tiny chart once per process (about 2–3 s of CPU), so the first
+    report does not pay for it: called by the bot's start (in a thread) and by ``python -m bot report``.
+    Later calls return at once."""
+    global _warm
+    if _warm:
+        return
+    import openpyxl  # noqa: F401
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(1, 1), dpi=10)
+    FigureCanvasAgg(figure)
+    figure.subplots().bar([1], [1])
+    figure.savefig(io.BytesIO(), format="png")  # loads the font cache and the PNG writer
+    _warm = True
+
+
 # --- PNG -----------------------------------------------------------------------------------------
 
 

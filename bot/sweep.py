@@ -16,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.domain import reminders
 from bot.domain.incident import CLOSED_STATES, DeadlineKind, Role, State
 from bot.services import Services
+from storage.db import snapshot
 from storage.directory import DirectoryRepository
 from storage.incidents import IncidentRepository
 from storage.outbox import OutboxRepository
@@ -28,10 +29,15 @@ DIGEST_WINDOW = timedelta(hours=1)  # the morning digest goes out in the first w
 
 
 class ReminderSweep:
+    """The scheduler's one job (:meth:`run_once`): reminders and escalations (:meth:`tick`), the morning
+    digest, the monthly report and the provisional-calendar warning, each queued through the outbox in the
+    transaction that records it. ``batch``: incidents claimed per tick."""
+
     def __init__(self, services: Services, batch: int = BATCH) -> None:
         self.services = services
         self.batch = batch
         self._calendar_checked: date | None = None
+        self._digest_day: date | None = None  # the working day whose digests are all queued
 
     async def tick(self) -> int:
         """Fire every due reminder; returns how many notices were queued."""
@@ -96,52 +102,70 @@ class ReminderSweep:
 
     async def digest(self) -> int:
         """At the start of their working day (its first working hour) curators and responsible officials get
-        one summary: due today, overdue, waiting for approval. Once a day per person (outbox dedupe key); a
-        bot that was down all that hour sends none that day — the cards and reminders still come."""
+        one summary: due today, overdue, waiting for approval. Once a day per person; a bot that was down all
+        that hour sends none that day — the cards and reminders still come. Returns how many were queued.
+
+        Computed once per recipient per working day, not on every tick: the outbox row's dedupe key
+        (``digest:<chat>:<local date>``) records "sent for day D" and is read first; once every recipient has
+        theirs, the sweep remembers the day and later ticks cost nothing. The lists are read in a snapshot
+        (no write lock held while up to 1,000 incidents per scope are read), and the rows are written in one
+        short unit of work (``storage.db``), so concurrent writers wait their turn instead of failing with
+        "database is locked"."""
         now = self.services.clock.now()
         cal = self.services.workflow.curator_calendar
         today = self._start_of_working_day(now)
-        if today is None:
+        if today is None or self._digest_day == today:
             return 0
         spans = cal.spans(today)
-        queued = 0
-        async with self.services.sessions() as session, session.begin():
+        day_end = datetime.combine(today, spans[-1].end, tzinfo=cal.tz)
+        async with snapshot(self.services.sessions) as session, session.begin():
             directory = DirectoryRepository(session)
-            repo = IncidentRepository(session)
-            outbox = OutboxRepository(session)
-            day_end = datetime.combine(today, spans[-1].end, tzinfo=cal.tz)
-            open_states = [s for s in State if s not in CLOSED_STATES]
-            recipients: list[tuple[int, list[int] | None]] = [
+            recipients: list[tuple[int, tuple[int, ...] | None]] = [
                 (u.telegram_id, None) for u in await directory.users_with_role(Role.curator)
             ]
             for department in await directory.list_departments():
                 if department.responsible_user_id is not None:
                     head = await directory.get_user(department.responsible_user_id)
-                    recipients.append((head.telegram_id, [department.id]))
-            for chat, scope in recipients:
-                items, _ = await repo.search(states=open_states, department_ids=scope, limit=1000)
-                due_today = [i.id for i in items if (d := i.deadlines.get(DeadlineKind.answer)) and now <= d <= day_end]
-                overdue = [
-                    i.id
-                    for i in items
-                    if any(d < now for k, d in i.deadlines.items() if k in (DeadlineKind.answer, DeadlineKind.final))
-                ]
-                approval = [i.id for i in items if i.state in (State.on_approval, State.on_external_approval)]
-                payload = {
-                    "kind": "text",
-                    "key": "digest",
-                    "params": {
-                        "date": today.isoformat(),
-                        "due_today": due_today,
-                        "overdue": overdue,
-                        "approval": approval,
-                    },
-                }
-                if await outbox.add(chat, payload, dedupe_key=f"digest:{chat}:{today.isoformat()}") is not None:
-                    queued += 1
+                    recipients.append((head.telegram_id, (department.id,)))
+            keys = {chat: f"digest:{chat}:{today.isoformat()}" for chat, _ in recipients}
+            done = await OutboxRepository(session).existing_keys(keys.values())
+            waiting = [(chat, scope) for chat, scope in recipients if keys[chat] not in done]
+            lists: dict[tuple[int, ...] | None, dict[str, list[int]]] = {}
+            for _, scope in waiting:
+                if scope not in lists:  # every curator reads the same lists: computed once
+                    lists[scope] = await self._digest_lists(IncidentRepository(session), scope, now, day_end)
+        queued = 0
+        if waiting:
+            async with self.services.sessions() as session, session.begin():
+                outbox = OutboxRepository(session)
+                for chat, scope in waiting:
+                    payload = {"kind": "text", "key": "digest", "params": {"date": today.isoformat(), **lists[scope]}}
+                    if await outbox.add(chat, payload, dedupe_key=keys[chat]) is not None:
+                        queued += 1
+        self._digest_day = today
         if queued:
             self.services.outbox_ready.set()
         return queued
+
+    @staticmethod
+    async def _digest_lists(
+        repo: IncidentRepository, scope: tuple[int, ...] | None, now: datetime, day_end: datetime
+    ) -> dict[str, list[int]]:
+        """One digest's numbers for a scope (department ids; None: every department): answer due by
+        ``day_end``, overdue, waiting for approval."""
+        open_states = [s for s in State if s not in CLOSED_STATES]
+        items, _ = await repo.search(
+            states=open_states, department_ids=list(scope) if scope is not None else None, limit=1000
+        )
+        return {
+            "due_today": [i.id for i in items if (d := i.deadlines.get(DeadlineKind.answer)) and now <= d <= day_end],
+            "overdue": [
+                i.id
+                for i in items
+                if any(d < now for k, d in i.deadlines.items() if k in (DeadlineKind.answer, DeadlineKind.final))
+            ],
+            "approval": [i.id for i in items if i.state in (State.on_approval, State.on_external_approval)],
+        }
 
     async def monthly_report(self) -> int:
         """The preset's monthly summary to its recipients (Отрадная п. 23: to the first deputy by the

@@ -227,6 +227,12 @@ class QueueCb(CallbackData, prefix="q"):
     page: int = 0
 
 
+class QueueOpenCb(CallbackData, prefix="qo"):
+    """Open a queue in a new message, leaving the message with the button as it is (a burst summary)."""
+
+    view: QueueView
+
+
 class Language(StrEnum):
     """The languages the bot speaks (bot.i18n.SUPPORTED_LOCALES)."""
 

@@ -23,13 +23,16 @@ from aiogram.exceptions import (
 )
 from aiogram.utils.i18n import I18n
 
+from bot.bursts import BURST
 from bot.chats import CHAT_MIGRATED
+from bot.domain.errors import DomainError
 from bot.domain.message_size import join_within
 from bot.flood import FLOOD_SKIPPED, FloodLimits
-from bot.i18n import N_, format_day, translate
+from bot.i18n import N_, format_day, translate, translate_plural
 from bot.outbox import DELIVERY_FAILED, Deliver, DeliveryError, OutboxMessage
 from bot.services import Services
 from handlers.calls import install_calls
+from handlers.keyboards import open_queue_keyboard
 from handlers.render import with_locale
 from handlers.sending import send_attachments, send_long, show_card
 
@@ -158,6 +161,27 @@ def render_text(locale: str, payload: dict[str, Any]) -> str:
     return _translate(locale, key, TEXTS[key], params)
 
 
+def render_burst(locale: str, payload: dict[str, Any]) -> str:
+    """A burst summary (``bot.bursts``): how many new incidents, their numbers, and where their cards are."""
+    try:
+        count, first, last = int(payload["count"]), int(payload["first"]), int(payload["last"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DeliveryError(f"burst summary without its numbers: {exc}", permanent=True) from exc
+    head = translate_plural(
+        locale,
+        "{n} new incident has arrived (No. {first}–{last}).",
+        "{n} new incidents have arrived (No. {first}–{last}).",
+        count,
+        first=first,
+        last=last,
+    )
+    where = translate(locale, BURST_WHERE, first=first)
+    return f"{head}\n{where}"
+
+
+BURST_WHERE = N_("Their cards are in the queue (/queue, the button below); any one by its number: /incident {first}.")
+
+
 def _failure_text(locale: str, params: dict[str, Any]) -> str:
     """ "Could not deliver": whom (a person by name, a department by its group chat), why, and what to do."""
     cause = str(params.get("reason"))
@@ -244,17 +268,36 @@ def make_deliver(bot: Bot, services: Services, i18n: I18n, default_locale: str =
                 await send_long(bot, message.chat_id, render_text(locale, payload))
             elif payload.get("kind") == "card" and isinstance(payload.get("incident_id"), int):
                 await deliver_card(message)
-            elif payload.get("kind") == "report" and isinstance(payload.get("month"), str):
-                from bot.report import parse_month
-                from handlers.report import send_report
-
+            elif payload.get("kind") == BURST:
                 viewer = await services.identify(message.chat_id)
                 locale = viewer.locale if viewer is not None else default_locale
-                await send_report(bot, services, message.chat_id, parse_month(payload["month"]), None, locale)
+                text = render_burst(locale, payload)
+                with with_locale(i18n, locale):
+                    markup = open_queue_keyboard()
+                await send_long(bot, message.chat_id, text, reply_markup=markup)
+            elif payload.get("kind") == "report" and isinstance(payload.get("month"), str):
+                await deliver_report(message)
             else:
                 raise DeliveryError(f"unknown outbox payload {payload!r}", permanent=True)
         except TelegramAPIError as exc:  # network errors included; anything else is a bug, retried and logged
             raise classify(exc) from exc
+
+    async def deliver_report(message: OutboxMessage) -> None:
+        """A report requested by /report or sent monthly (bot.report_jobs): built here, outside the update path."""
+        from bot.report import parse_month
+        from handlers.report import send_report
+
+        payload = message.payload
+        locale = payload.get("locale")
+        if not isinstance(locale, str):
+            viewer = await services.identify(message.chat_id)
+            locale = viewer.locale if viewer is not None else default_locale
+        scope = payload.get("scope")
+        try:
+            month = parse_month(payload["month"])
+            await send_report(bot, services, message.chat_id, month, scope if isinstance(scope, int) else None, locale)
+        except DomainError as exc:  # a department removed since the request: the same answer every time
+            raise DeliveryError(f"report {payload!r}: {exc}", permanent=True) from exc
 
     async def deliver_card(message: OutboxMessage) -> None:
         payload = message.payload

@@ -41,6 +41,7 @@ from handlers.callbacks import (
     LangCb,
     Language,
     QueueCb,
+    QueueOpenCb,
     QueueView,
     ReasonCb,
     ReturnCb,
@@ -304,6 +305,11 @@ def _turns(page: int, pages: int, turn: Callable[[int], CallbackData]) -> list[t
     if page + 1 < pages:
         buttons.append(("›", turn(page + 1)))
     return buttons
+
+
+def open_queue_keyboard() -> InlineKeyboardMarkup:
+    """One button under a burst summary: the person's own queue, in a new message."""
+    return _stack(_row(("📋 " + _("Open the queue"), QueueOpenCb(view=QueueView.mine))))
 
 
 def language_keyboard() -> InlineKeyboardMarkup:

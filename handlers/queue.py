@@ -10,7 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.domain.errors import InvalidInput
 from bot.domain.incident import DeadlineKind
 from bot.services import Person, Services
-from handlers.callbacks import QueueCb, QueueView
+from handlers.callbacks import QueueCb, QueueOpenCb, QueueView
 from handlers.filters import Known
 from handlers.keyboards import queue_keyboard
 from handlers.render import moment, state_label, view_label
@@ -67,6 +67,14 @@ async def queue_page(callback: CallbackQuery, callback_data: QueueCb, person: Pe
     await callback.answer()
 
 
+async def queue_open(callback: CallbackQuery, callback_data: QueueOpenCb, person: Person, services: Services) -> None:
+    """A burst summary's button: the first page of the queue as a new message, the summary left as it is."""
+    text, markup = await render_queue(person, services, callback_data.view, 0)
+    if isinstance(callback.message, Message):
+        await callback.message.answer(text, reply_markup=markup)
+    await callback.answer()
+
+
 async def incident(message: Message, command: CommandObject, person: Person, services: Services, bot: Bot) -> None:
     """/incident 12 (or №12, #12): the card of incident 12, sent anew."""
     number = (command.args or "").strip().lstrip("№#").strip()
@@ -82,5 +90,6 @@ def build_router() -> Router:
     router = Router(name=__name__)
     router.message.register(queue, Command("queue"), Known())
     router.callback_query.register(queue_page, QueueCb.filter(), Known())
+    router.callback_query.register(queue_open, QueueOpenCb.filter(), Known())
     router.message.register(incident, Command("incident"), Known())
     return router

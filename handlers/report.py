@@ -12,8 +12,18 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.errors import DomainError
 from bot.domain.incident import Role
-from bot.report import build_report, build_stats, parse_month, previous_month, report_scopes, stats_text, summary_text
+from bot.report import (
+    build_report,
+    build_stats,
+    month_name,
+    parse_month,
+    previous_month,
+    report_scopes,
+    stats_text,
+    summary_text,
+)
 from bot.report_files import chart_png, workbook_xlsx
+from bot.report_jobs import request_report
 from bot.services import Person, Services
 from handlers.filters import HasRole, Known
 from handlers.sending import send_long
@@ -31,8 +41,11 @@ def parse_arguments(text: str | None) -> tuple[str | None, int | None]:
     return month, department
 
 
-async def report(message: Message, command: CommandObject, person: Person, services: Services, bot: Bot) -> None:
-    """/report [YYYY-MM] [department id]: the summary, workbook and chart of each scope the person may read."""
+async def report(message: Message, command: CommandObject, person: Person, services: Services) -> None:
+    """/report [YYYY-MM] [department id]: the summary, workbook and chart of each scope the person may read.
+
+    Answers at once; the report itself is built and sent by the outbox sender (``bot.report_jobs``). A second
+    request of a report still being prepared joins it."""
     month_text, department = parse_arguments(command.args)
     try:
         scopes = report_scopes(person.roles, person.responsible_for, department)
@@ -45,12 +58,22 @@ async def report(message: Message, command: CommandObject, person: Person, servi
     except DomainError as exc:
         await message.answer(_refusal(exc))
         return
+    queued = False
     for scope in scopes:
         try:
-            await send_report(bot, services, message.chat.id, month, scope, person.locale)
+            queued |= await request_report(services.sessions, message.chat.id, month, scope, person.locale)
         except DomainError as exc:
             await message.answer(_refusal(exc))
             return
+    if queued:
+        await message.answer(_("Preparing the report for {month}…").format(month=month_name(month, person.locale)))
+        services.outbox_ready.set()  # after the answer, so "preparing" comes before the report
+    else:
+        await message.answer(
+            _("The report for {month} is already being prepared: it will come here shortly.").format(
+                month=month_name(month, person.locale)
+            )
+        )
 
 
 async def stats(message: Message, person: Person, services: Services) -> None:

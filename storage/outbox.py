@@ -100,6 +100,17 @@ class OutboxRepository:
         except IntegrityError:
             return None
 
+    async def existing_keys(self, keys: Iterable[str]) -> set[str]:
+        """Which of these dedupe keys some row (in any state) already holds: what was queued once is not
+        computed again (the morning digest's "sent for day D")."""
+        wanted = list(keys)
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):  # bounded IN lists
+            chunk = wanted[start : start + 500]
+            rows = await self._session.execute(sa.select(outbox.c.dedupe_key).where(outbox.c.dedupe_key.in_(chunk)))
+            found.update(key for (key,) in rows if key is not None)
+        return found
+
     async def pending(self, limit: int = 100, now: datetime | None = None) -> list[OutboxMessage]:
         """Up to ``limit`` pending messages (not those being sent), oldest (lowest id) first; with ``now``
         (aware), only those whose ``not_before`` passed."""
@@ -261,6 +272,39 @@ class OutboxRepository:
         if cast(sa.CursorResult[Any], updated).rowcount == 1:
             return True
         return await self.add(chat_id, payload, dedupe_key=dedupe_key, not_before=not_before) is not None
+
+    async def pending_in_chat(
+        self, chat_id: int, limit: int = 10_000, *, with_sending: bool = False
+    ) -> list[OutboxMessage]:
+        """The chat's pending rows (with ``with_sending``, also the one being sent), oldest (lowest id) first, at
+        most ``limit``; due or not. What a summary of a burst may cover (``bot.bursts``), or a report request
+        may join (``bot.report_jobs``)."""
+        statuses = _OPEN if with_sending else (OutboxStatus.pending,)
+        statement = (
+            sa.select(outbox)
+            .where(outbox.c.chat_id == chat_id, outbox.c.status.in_(statuses))
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        return [OutboxMessage(**row._asdict()) for row in await self._session.execute(statement)]
+
+    async def cover(self, rows: Sequence[OutboxMessage], by: int, at: datetime) -> None:
+        """Settle still pending ``rows`` as told by another row, ``by`` (a summary): each is marked sent at ``at``
+        (aware) without a call to Telegram, its payload noting ``"covered_by": by``. A row no longer pending is
+        left alone."""
+        if not rows:
+            return
+        await self._session.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == sa.bindparam("rid"), outbox.c.status == OutboxStatus.pending)
+            .values(status=OutboxStatus.sent, sent_at=at, payload=sa.bindparam("covered", type_=outbox.c.payload.type)),
+            [{"rid": r.id, "covered": {**r.payload, "covered_by": by}} for r in rows],
+        )
+
+    async def replace_payload(self, message_id: int, instance: str, payload: dict[str, Any]) -> bool:
+        """Give a claimed row a new payload (JSON), before any of its parts went out; False if the claim was lost
+        (``instance`` no longer holds the row)."""
+        return await self._update_claimed(message_id, instance, {"payload": payload})
 
     async def mark_sent_many(self, message_ids: Sequence[int], at: datetime) -> None:
         """:meth:`mark_sent` for several rows in one statement; unknown ids change nothing."""

@@ -478,6 +478,7 @@ async def test_report_command_sends_summary_workbook_and_chart(tmp_path: Path) -
         await _accepted(w, anna)
         w.clock.set(w.at("2026-04-02 10:00"))
         await w.curator.send("/report 2026-03")
+        await w.curator.wait_message(contains="Preparing the report for March 2026…")  # at once
         await w.settle()
         sent = [c.method for c in w.api.calls() if c.method in ("sendDocument", "sendPhoto")]
         assert sent == ["sendDocument", "sendPhoto"]

@@ -247,6 +247,40 @@ async def test_morning_digest_once_at_the_start_of_the_working_day(
     assert curator_digest["due_today"] == [incident.id] and curator_digest["approval"] == [incident.id]
 
 
+async def test_the_digest_is_computed_once_a_working_day_per_scope_not_on_every_tick(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage.incidents import IncidentRepository
+
+    o = await office(sessions, start="10T10:00")
+    async with sessions() as session, session.begin():
+        await DirectoryRepository(session).add_user(DEPUTY_CHAT, "Второй куратор", roles=[Role.curator])
+    first = await o.svc.register(o.curator, [post(o)])
+    searches: list[object] = []
+    search = IncidentRepository.search
+
+    async def counted(self: IncidentRepository, **filters: object) -> object:
+        searches.append(filters.get("department_ids"))
+        return await search(self, **filters)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(IncidentRepository, "search", counted)
+    o.clock.set(o.at("11T09:00"))
+    assert await o.sweep.digest() == 3  # two curators and the responsible official
+    assert sorted(map(str, searches)) == ["None", f"[{o.department}]"]  # the curators' lists are read once
+    await o.svc.register(o.curator, [post(o, 2)])
+    o.clock.set(o.at("11T09:30"))  # later ticks of the same morning read nothing
+    assert await o.sweep.digest() == 0 and len(searches) == 2
+    assert await ReminderSweep(o.svc).digest() == 0  # a restart: the queued rows say the day is done
+    assert len(searches) == 2
+    async with sessions() as session:
+        rows = [r for r in await OutboxRepository(session).pending(100) if r.payload.get("key") == "digest"]
+    assert sorted(r.chat_id for r in rows) == [CURATOR_CHAT, RESPONSIBLE_CHAT, DEPUTY_CHAT]
+    assert {r.payload["params"]["date"] for r in rows} == {"2026-03-11"}
+    assert next(r for r in rows if r.chat_id == DEPUTY_CHAT).payload["params"]["due_today"] == [first.id]
+    o.clock.set(o.at("12T09:00"))  # the next working day: computed again
+    assert await o.sweep.digest() == 3 and len(searches) == 4
+
+
 async def test_two_sweepers_on_one_database_send_each_reminder_once(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
