@@ -26,6 +26,7 @@ from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.workflow import Workflow
 from bot.i18n import make_i18n
+from bot.metrics import Metrics, install_meter
 from bot.outbox import OutboxSender, Pacer
 from bot.services import Services
 from bot.sweep import ReminderSweep, start_scheduler
@@ -74,11 +75,13 @@ def make_fsm(settings: Settings | None, services: Services) -> tuple[BaseStorage
     return redis, redis.create_isolation()
 
 
-def make_dispatcher(services: Services, i18n: I18n, storage: BaseStorage | None = None) -> Dispatcher:
+def make_dispatcher(
+    services: Services, i18n: I18n, storage: BaseStorage | None = None, metrics: Metrics | None = None
+) -> Dispatcher:
     from bot.flood import FloodLimits
     from handlers import build_routers
     from handlers.common import on_error
-    from handlers.middlewares import CallbackMiddleware, FloodMiddleware, OnceMiddleware, PersonMiddleware
+    from handlers.middlewares import CallbackMiddleware, FloodMiddleware, OnceMiddleware, PersonMiddleware, UpdateLog
 
     fsm_storage, isolation = make_fsm(services.settings, services)
     dispatcher = Dispatcher(
@@ -87,6 +90,7 @@ def make_dispatcher(services: Services, i18n: I18n, storage: BaseStorage | None 
         services=services,
         i18n=i18n,
     )
+    dispatcher.update.outer_middleware(UpdateLog(metrics))  # first: every update is logged and timed
     dispatcher.update.outer_middleware(OnceMiddleware(services))
     dispatcher.update.outer_middleware(CallbackMiddleware())
     # Inside Once, so a skipped update is recorded. People may send as fast as the bot may answer one chat:
@@ -108,6 +112,7 @@ class Running:
     services: Services
     sender: OutboxSender
     sweep: ReminderSweep
+    metrics: Metrics | None = None
 
 
 @contextlib.asynccontextmanager
@@ -132,13 +137,15 @@ async def running(
     i18n = make_i18n()
     bot = make_bot(settings, token)
     calls = install_calls(bot)
+    metrics = Metrics()
+    install_meter(bot, metrics)  # inside the paced path: it sees every request
 
     async def follow(old_chat_id: int, new_chat_id: int) -> None:
         await follow_migration(services.sessions, services.clock, old_chat_id, new_chat_id)
         services.outbox_ready.set()
 
     calls.on_migrate = follow
-    dispatcher = make_dispatcher(services, i18n)
+    dispatcher = make_dispatcher(services, i18n, metrics=metrics)
     sender = OutboxSender(
         services.sessions,
         make_deliver(bot, services, i18n, settings.bot.default_locale),
@@ -149,12 +156,14 @@ async def running(
     )
     sender_task = asyncio.create_task(sender.run(), name="outbox-sender")
     sweep = ReminderSweep(services)
+    sweep.observer = metrics.observe_sweep
+    metrics.watch(calls, sender)
     scheduler = start_scheduler(sweep, settings.reminders.sweep_seconds) if start_jobs else None
-    intake = await _start_intake(settings, services)
+    intake = await _start_intake(settings, services, metrics)
     try:
         with i18n.context():
             await set_commands(bot, i18n)
-        yield Running(bot, dispatcher, services, sender, sweep)
+        yield Running(bot, dispatcher, services, sender, sweep, metrics)
     finally:
         if intake is not None:
             await intake.cleanup()
@@ -169,15 +178,24 @@ async def running(
         await engine.dispose()
 
 
-async def _start_intake(settings: Settings, services: Services) -> web.AppRunner | None:
-    """The HTTP intake API, when the config enables it."""
+async def _start_intake(settings: Settings, services: Services, metrics: Metrics) -> web.AppRunner | None:
+    """The HTTP intake API, when the config enables it, with ``/metrics`` and ``/api/v1/health`` beside it;
+    else their own small server when ``[metrics]`` is enabled (bot.metrics)."""
+    from bot import metrics as ops
+
     config = settings.intake
     if not config.enabled:
-        return None
+        if not settings.metrics.enabled:
+            return None
+        runner = await ops.start_server(services, metrics, settings.metrics)
+        log.info("Metrics and health on http://%s:%d/metrics", settings.metrics.host, settings.metrics.port)
+        return runner
     from bot import intake_api
 
     curator = config.curator if config.curator is not None else next(iter(settings.people.curators), None)
-    app = intake_api.make_app(services, [t.get_secret_value() for t in config.tokens], curator)
+    health = ops.health_handler(services, metrics, settings.metrics)
+    app = intake_api.make_app(services, [t.get_secret_value() for t in config.tokens], curator, health=health)
+    ops.add_routes(app, services, metrics, settings.metrics, with_health=False)
     runner = await intake_api.start(app, config.host, config.port)
     log.info("Intake API listens on http://%s:%d/api/v1/incidents", config.host, config.port)
     return runner

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import re
 import sys
 from collections import Counter
@@ -138,7 +137,9 @@ def _safe_url(url: str) -> str:
 
 def _run(settings: Settings) -> int:
     token = settings.require_token()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.logs import configure
+
+    configure(settings.logging.format, settings.logging.level)
     from bot.app import run_polling, run_webhook
 
     asyncio.run(run_webhook(settings, token) if settings.bot.webhook_url else run_polling(settings, token))
