@@ -131,7 +131,7 @@ async def running(
     if settings.database.upgrade_on_start:
         await upgrade_async(engine)
     services = make_services(settings, engine, clock)
-    await services.seed(settings)
+    await _seed(services, settings)
     for status in settings.calendar_years(services.clock.now()):
         log.log(logging.INFO if status.official else logging.WARNING, "Production calendar %s", status.describe())
     i18n = make_i18n()
@@ -176,6 +176,22 @@ async def running(
             await sender_task
         await bot.session.close()
         await engine.dispose()
+
+
+async def _seed(services: Services, settings: Settings) -> None:
+    """``Services.seed``, again if another instance starting at the same moment added the same rows first (a
+    unique name or Telegram id refused): the seed is idempotent, so the second pass finds them and adds the rest."""
+    from sqlalchemy.exc import IntegrityError
+
+    for attempt in range(5):
+        try:
+            await services.seed(settings)
+            return
+        except IntegrityError:
+            if attempt == 4:
+                raise
+            log.info("another instance seeded the directory at the same moment; seeding again")
+            await asyncio.sleep(0.1 * (attempt + 1))
 
 
 async def _start_intake(settings: Settings, services: Services, metrics: Metrics) -> web.AppRunner | None:

@@ -298,7 +298,7 @@ async def health(services: Services, metrics: Metrics | None, settings: MetricsS
         failing = metrics.telegram.failing_for()
         telegram = {"ok": failing <= settings.telegram_seconds, "failing_seconds": round(failing, 1)}
         if metrics.telegram.last_success is not None:
-            at = datetime.fromtimestamp(metrics.telegram.last_success).astimezone()
+            at = datetime.fromtimestamp(metrics.telegram.last_success, UTC)
             telegram["last_success"] = at.isoformat(timespec="seconds")
     healthy = database["ok"] and telegram["ok"]
     return healthy, {"status": "ok" if healthy else "fail", "checks": {"database": database, "telegram": telegram}}

@@ -286,7 +286,8 @@ async def _answer_error(event: ErrorEvent, services: Services) -> bool:
     if isinstance(exc, EXPECTED):
         # Telegram's word about a chat or about pace, not a bug: one line, no traceback, and no answer (it could
         # only meet the same refusal).
-        log.warning("update %s: Telegram refused the reply: %s: %s", update.update_id, type(exc).__name__, exc)
+        name, at = type(exc).__name__, {"update_id": update.update_id}
+        log.warning("update %s: Telegram refused the reply: %s: %s", update.update_id, name, exc, extra=at)
         return True
     if not isinstance(exc, DomainError):
         log.exception("unexpected error in update %s", update.update_id, exc_info=exc)

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject, Update, User
+from aiogram.types.update import UpdateTypeLookupError
 from aiogram.utils.i18n import I18n
 
 from bot.flood import FloodGuard, FloodLimits, queue_flood_notice
@@ -43,7 +44,10 @@ class UpdateLog(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        kind = event.event_type
+        try:
+            kind = event.event_type
+        except UpdateTypeLookupError:  # a kind of update this aiogram does not know yet
+            kind = "unknown"
         started = time.perf_counter()
         failed = True
         with update_context(event.update_id):
