@@ -71,8 +71,11 @@ def make_fsm(settings: Settings | None, services: Services) -> tuple[BaseStorage
         return SqlStorage(services.sessions), SimpleEventIsolation()
     from aiogram.fsm.storage.redis import RedisStorage
 
+    from bot.isolation import RenewedRedisIsolation
+
     redis = RedisStorage.from_url(url)
-    return redis, redis.create_isolation()
+    # Not aiogram's own isolation: its lock outlives a killed instance by a minute (bot.isolation).
+    return redis, RenewedRedisIsolation(redis.redis, redis.key_builder)
 
 
 def make_dispatcher(
