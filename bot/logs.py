@@ -19,6 +19,7 @@ from typing import Any
 
 _context: ContextVar[dict[str, Any] | None] = ContextVar("otklik_log_context", default=None)
 FIELDS = ("update_id", "incident")
+QUIET = ("aiogram.event", "apscheduler.executors.default", "apscheduler.scheduler")  # INFO lines that repeat ours
 
 
 @contextlib.contextmanager
@@ -106,7 +107,7 @@ def _known(record: logging.LogRecord) -> list[tuple[str, Any]]:
 def configure(format: str = "text", level: str = "INFO", stream: Any = None) -> logging.Handler:
     """Send the root logger's records to ``stream`` (default stderr) at ``level``, formatted as ``format``
     (``"text"`` or ``"json"``: the ``[logging]`` section), each with its update and incident. Replaces the
-    handlers the root logger had; returns the new one."""
+    handlers the root logger had, and keeps the ``QUIET`` loggers to warnings; returns the new handler."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if format == "json" else TextFormatter())
     handler.addFilter(ContextFilter())
@@ -115,4 +116,8 @@ def configure(format: str = "text", level: str = "INFO", stream: Any = None) -> 
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # One line per event: aiogram's own "Update id=… is handled" repeats ours, and APScheduler's two lines per
+    # sweep run say nothing the metrics do not; their warnings and errors still come through.
+    for name in QUIET:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     return handler

@@ -21,7 +21,7 @@ from aiohttp.test_utils import make_mocked_request
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import MetricsSection
-from bot.logs import configure
+from bot.logs import QUIET, configure
 from bot.metrics import UNROUTED, Metrics, add_routes
 from bot.services import Services
 from storage.outbox import OutboxRepository
@@ -209,6 +209,7 @@ async def test_json_log_lines_parse_and_name_the_update_and_the_incident(tmp_pat
     stream = io.StringIO()
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
+    quiet = {name: logging.getLogger(name).level for name in QUIET}
     try:
         configure("json", "INFO", stream)
         async with world(tmp_path) as w:
@@ -226,6 +227,8 @@ async def test_json_log_lines_parse_and_name_the_update_and_the_incident(tmp_pat
         for handler in saved[0]:
             root.addHandler(handler)
         root.setLevel(saved[1])
+        for name, level in quiet.items():
+            logging.getLogger(name).setLevel(level)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert lines and all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
     handled = [line for line in lines if re.match(r"update \d+ \(\w+\) (handled|failed) in ", line["message"])]
