@@ -284,12 +284,13 @@ async def _answer_error(event: ErrorEvent, services: Services) -> bool:
     exc = event.exception
     update = event.update
     if isinstance(exc, EXPECTED):
-        # Telegram's word about a chat or about pace, not a bug: one line, no traceback, and no answer (it could
-        # only meet the same refusal).
+        # Telegram's word about a chat or about pace, not a bug: one line, no traceback.
         name, at = type(exc).__name__, {"update_id": update.update_id}
         log.warning("update %s: Telegram refused the reply: %s: %s", update.update_id, name, exc, extra=at)
-        return True
-    if not isinstance(exc, DomainError):
+        if isinstance(exc, TelegramForbiddenError):
+            return True  # blocked, or removed from the group: an apology would meet the same refusal
+        text = _("Something went wrong on our side; nothing was changed. Please try again.")
+    elif not isinstance(exc, DomainError):
         log.exception("unexpected error in update %s", update.update_id, exc_info=exc)
         text = _("Something went wrong on our side; nothing was changed. Please try again.")
     else:
