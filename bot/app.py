@@ -32,6 +32,7 @@ from bot.domain.clock import Clock, SystemClock
 from bot.domain.workflow import Workflow
 from bot.i18n import make_i18n, translate
 from bot.inbox import UpdateInbox, default_instance
+from bot.metrics import Metrics, install_meter
 from bot.outbox import OutboxSender, Pacer
 from bot.report_files import warm_up
 from bot.services import Services
@@ -80,18 +81,23 @@ def make_fsm(settings: Settings | None, services: Services) -> tuple[BaseStorage
         return SqlStorage(services.sessions), SimpleEventIsolation()
     from aiogram.fsm.storage.redis import RedisStorage
 
+    from bot.isolation import RenewedRedisIsolation
+
     redis = RedisStorage.from_url(url)
-    return redis, redis.create_isolation()
+    # Not aiogram's own isolation: its lock outlives a killed instance by a minute (bot.isolation).
+    return redis, RenewedRedisIsolation(redis.redis, redis.key_builder)
 
 
-def make_dispatcher(services: Services, i18n: I18n, storage: BaseStorage | None = None) -> Dispatcher:
+def make_dispatcher(
+    services: Services, i18n: I18n, storage: BaseStorage | None = None, metrics: Metrics | None = None
+) -> Dispatcher:
     """A fresh dispatcher (fresh routers, so every test may build one) with the middlewares every update goes
     through, in order — once-only, the press it carries, the flood limit, the person and locale — and the error
     handler; dialogs in ``storage`` or where the config says (``make_fsm``)."""
     from bot.flood import FloodLimits
     from handlers import build_routers
     from handlers.common import on_error
-    from handlers.middlewares import CallbackMiddleware, FloodMiddleware, OnceMiddleware, PersonMiddleware
+    from handlers.middlewares import CallbackMiddleware, FloodMiddleware, OnceMiddleware, PersonMiddleware, UpdateLog
 
     fsm_storage, isolation = make_fsm(services.settings, services)
     dispatcher = Dispatcher(
@@ -100,6 +106,7 @@ def make_dispatcher(services: Services, i18n: I18n, storage: BaseStorage | None 
         services=services,
         i18n=i18n,
     )
+    dispatcher.update.outer_middleware(UpdateLog(metrics))  # first: every update is logged and timed
     dispatcher.update.outer_middleware(OnceMiddleware(services))
     dispatcher.update.outer_middleware(CallbackMiddleware())
     # Inside Once, so a skipped update is recorded. People may send as fast as the bot may answer one chat:
@@ -125,6 +132,7 @@ class Running:
     sender: OutboxSender
     sweep: ReminderSweep
     updates: UpdateInbox
+    metrics: Metrics | None = None
 
 
 @contextlib.asynccontextmanager
@@ -144,7 +152,7 @@ async def running(
     if settings.database.upgrade_on_start:
         await upgrade_async(engine)
     services = make_services(settings, engine, clock)
-    await services.seed(settings)
+    await _seed(services, settings)
     await asyncio.to_thread(warm_up_assistant, settings)
     await preload_similar(services)
     for status in settings.calendar_years(services.clock.now()):
@@ -152,13 +160,15 @@ async def running(
     i18n = make_i18n()
     bot = make_bot(settings, token)
     calls = install_calls(bot)
+    metrics = Metrics()
+    install_meter(bot, metrics)  # inside the paced path: it sees every request
 
     async def follow(old_chat_id: int, new_chat_id: int) -> None:
         await follow_migration(services.sessions, services.clock, old_chat_id, new_chat_id)
         services.outbox_ready.set()
 
     calls.on_migrate = follow
-    dispatcher = make_dispatcher(services, i18n)
+    dispatcher = make_dispatcher(services, i18n, metrics=metrics)
     sender = OutboxSender(
         services.sessions,
         make_deliver(bot, services, i18n, settings.bot.default_locale),
@@ -181,13 +191,15 @@ async def running(
         lease=timedelta(seconds=settings.bot.update_lease_seconds),
     )
     await updates.start()
+    sweep.observer = metrics.observe_sweep
+    metrics.watch(calls, sender)
     scheduler = start_scheduler(sweep, settings.reminders.sweep_seconds) if start_jobs else None
     schedule_backups(scheduler, settings)  # the daily backup, when [database] backup_dir is set
-    intake = await _start_intake(settings, services)
+    intake = await _start_intake(settings, services, metrics)
     try:
         with i18n.context():
             await set_commands(bot, i18n)
-        yield Running(bot, dispatcher, services, sender, sweep, updates)
+        yield Running(bot, dispatcher, services, sender, sweep, updates, metrics)
     finally:
         await updates.stop()  # the update being handled finishes and its notices are queued; the rest waits
         if intake is not None:
@@ -210,15 +222,40 @@ def _in_memory(url: str) -> bool:
     return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
 
-async def _start_intake(settings: Settings, services: Services) -> web.AppRunner | None:
-    """The HTTP intake API, when the config enables it."""
+async def _seed(services: Services, settings: Settings) -> None:
+    """``Services.seed``, again if another instance starting at the same moment added the same rows first (a
+    unique name or Telegram id refused): the seed is idempotent, so the second pass finds them and adds the rest."""
+    from sqlalchemy.exc import IntegrityError
+
+    for attempt in range(5):
+        try:
+            await services.seed(settings)
+            return
+        except IntegrityError:
+            if attempt == 4:
+                raise
+            log.info("another instance seeded the directory at the same moment; seeding again")
+            await asyncio.sleep(0.1 * (attempt + 1))
+
+
+async def _start_intake(settings: Settings, services: Services, metrics: Metrics) -> web.AppRunner | None:
+    """The HTTP intake API, when the config enables it, with ``/metrics`` and ``/api/v1/health`` beside it;
+    else their own small server when ``[metrics]`` is enabled (bot.metrics)."""
+    from bot import metrics as ops
+
     config = settings.intake
     if not config.enabled:
-        return None
+        if not settings.metrics.enabled:
+            return None
+        runner = await ops.start_server(services, metrics, settings.metrics)
+        log.info("Metrics and health on http://%s:%d/metrics", settings.metrics.host, settings.metrics.port)
+        return runner
     from bot import intake_api
 
     curator = config.curator if config.curator is not None else next(iter(settings.people.curators), None)
-    app = intake_api.make_app(services, [t.get_secret_value() for t in config.tokens], curator)
+    health = ops.health_handler(services, metrics, settings.metrics)
+    app = intake_api.make_app(services, [t.get_secret_value() for t in config.tokens], curator, health=health)
+    ops.add_routes(app, services, metrics, settings.metrics, with_health=False)
     runner = await intake_api.start(app, config.host, config.port)
     log.info("Intake API listens on http://%s:%d/api/v1/incidents", config.host, config.port)
     return runner

@@ -211,7 +211,9 @@ def _safe_url(url: str) -> str:
 
 def _run(settings: Settings) -> int:
     token = settings.require_token()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.logs import configure
+
+    configure(settings.logging.format, settings.logging.level)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # its set-up, line by line: noise
     from bot.app import run_polling, run_webhook, wait_for_telegram
 

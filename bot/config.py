@@ -10,7 +10,7 @@ import re
 import tomllib
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -26,6 +26,7 @@ ENV_TOKEN = "OTKLIK_BOT_TOKEN"
 ENV_DATABASE = "OTKLIK_DATABASE_URL"
 ENV_INTAKE_TOKEN = "OTKLIK_INTAKE_TOKEN"
 ENV_WEBHOOK_SECRET = "OTKLIK_WEBHOOK_SECRET"
+ENV_METRICS_TOKEN = "OTKLIK_METRICS_TOKEN"
 DEFAULT_DATABASE = "sqlite+aiosqlite:///otklik.sqlite3"
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -396,6 +397,28 @@ class IntakeSection(_Section):
         return self
 
 
+class MetricsSection(_Section):
+    """``/metrics`` (Prometheus text format) and ``GET /api/v1/health`` (README «Health and metrics»).
+
+    Served by the intake API when it is enabled (its host and port), else by a small server of their own on
+    ``host``:``port`` — which runs only when ``enabled``."""
+
+    enabled: bool = False  # /metrics answers 404 unless enabled
+    token: SecretStr | None = None  # "Authorization: Bearer <token>" for /metrics; without one, loopback only
+    host: str = "127.0.0.1"  # the own server's address, when the intake API is off
+    port: int = Field(9091, ge=1, le=65535)
+    # /api/v1/health answers 503 when Telegram calls have been failing (no success since) for this long
+    telegram_seconds: float = Field(300.0, ge=1, le=86400)
+    database_timeout: float = Field(5.0, gt=0, le=60)  # seconds the health check's database query may take
+
+
+class LoggingSection(_Section):
+    """Log lines (bot.logs): one per event, with the update id and the incident number it concerns."""
+
+    format: Literal["text", "json"] = "text"  # json: one JSON object a line, for log collectors
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
 class PeopleSection(_Section):
     """Telegram ids of the first people; everybody else joins by invitation."""
 
@@ -455,6 +478,9 @@ class Settings(_Section):
             else:
                 names.append(entry)
         return {**data, "topics": names, "topic_departments": routes}
+
+    metrics: MetricsSection = Field(default_factory=MetricsSection)
+    logging: LoggingSection = Field(default_factory=LoggingSection)
 
     @model_validator(mode="after")
     def _unique(self) -> Settings:
@@ -518,9 +544,9 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
     """Read the TOML file (or the embedded defaults when there is none) and the environment.
 
     ``path`` defaults to ``$OTKLIK_CONFIG``; ``env`` (default: ``os.environ``) supplies the token, the database
-    URL, the webhook secret and one more intake token, which win over the file. Raises ConfigError naming the
-    file and each wrong key (format_validation_error): a missing or unreadable file, invalid TOML, values that
-    fail validation.
+    URL, the webhook secret, one more intake token and the metrics token, which win over the file. Raises
+    ConfigError naming the file and each wrong key (format_validation_error): a missing or unreadable file,
+    invalid TOML, values that fail validation.
     """
     env = dict(os.environ if env is None else env)
     path = path or env.get(ENV_CONFIG) or None
@@ -550,6 +576,8 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
     if env.get(ENV_INTAKE_TOKEN):
         intake = data.setdefault("intake", {})
         intake["tokens"] = [*intake.get("tokens", []), env[ENV_INTAKE_TOKEN]]
+    if env.get(ENV_METRICS_TOKEN):
+        data.setdefault("metrics", {})["token"] = env[ENV_METRICS_TOKEN]
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

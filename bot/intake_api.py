@@ -71,10 +71,12 @@ def make_app(
     tokens: Sequence[str],
     curator_telegram_id: int | None,
     limits: IntakeLimits | None = None,
+    health: Handler | None = None,
 ) -> web.Application:
     """The API as an aiohttp application; ``tokens``: the accepted bearer tokens; incidents are
     registered in the name of the curator with this Telegram id; ``limits``: bounds on the moment of
-    detection (default: the config's ``[intake]``)."""
+    detection (default: the config's ``[intake]``); ``health``: the handler of ``GET /api/v1/health``
+    (``bot.metrics.health_handler``; default: 200 ``{"status": "ok"}`` whenever the API answers)."""
     secrets = [t.encode() for t in tokens if t.strip()]
     bounds = limits or IntakeLimits.of(services.settings)
     registering = asyncio.Lock()  # check-then-register is one step, so a post sent twice at once is registered once
@@ -95,7 +97,7 @@ def make_app(
             problem = Problem("body", "internal", "the bot failed to handle this request; nothing was registered")
             return refusal(500, "internal", [problem])
 
-    async def health(_: web.Request) -> web.Response:
+    async def up(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
     async def openapi(_: web.Request) -> web.Response:
@@ -144,7 +146,7 @@ def make_app(
         return registered(found, source.external_id)
 
     app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors])
-    app.router.add_get("/api/v1/health", health)
+    app.router.add_get("/api/v1/health", health or up)
     app.router.add_get("/api/v1/openapi.json", openapi)
     app.router.add_post("/api/v1/incidents", post_incident)
     return app

@@ -55,6 +55,7 @@ from bot.bursts import burst_to_cover, is_new_incident_card, summary_payload
 from bot.chats import DELIVERY_FAILED as DELIVERY_FAILED  # where callers have always found it
 from bot.chats import tell_undeliverable
 from bot.domain.clock import Clock
+from bot.logs import bind_incident
 from storage.outbox import OutboxMessage as OutboxMessage  # re-exported: handlers never import storage
 from storage.outbox import OutboxRepository
 
@@ -552,6 +553,7 @@ class OutboxSender:
     async def _deliver_one(self, message: OutboxMessage) -> OutboxMessage | None:
         """Deliver one row and settle it; returns the chat's next row if it was sent and the next is due."""
         error: DeliveryError | None = None
+        bind_incident(message.incident_id)  # this worker's log lines name the row's incident (bot.logs)
         pacing = Pacing(
             self.pacer,
             message.chat_id,

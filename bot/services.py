@@ -42,6 +42,7 @@ from bot.domain.incident import (
 from bot.domain.links import BadLink, parse_link, post_key
 from bot.domain.notifications import Audience, notices
 from bot.domain.workflow import Action, Actor, SplitPart, Transition, Workflow
+from bot.logs import bind_incident
 from storage.cards import CardRepository
 from storage.db import bulk_writer
 from storage.directory import AbsenceRecord as AbsenceRecord  # re-exported: handlers never import storage
@@ -500,6 +501,7 @@ class Services:
             incident = await self._register(
                 session, person, sources, options, repeat_of_id=repeat_of_id, via=via, not_processable=not_processable
             )
+        bind_incident(incident.id)  # log lines from here on name it (bot.logs)
         self.outbox_ready.set()
         return incident
 
@@ -691,6 +693,7 @@ class Services:
         handled was applied before. Nothing is saved when it raises. The action methods below say "raises as
         act" for these.
         """
+        bind_incident(incident_id)  # log lines from here on name it (bot.logs)
         now = self.clock.now()
         async with self.sessions() as session, session.begin():
             await self._claim_update(session)

@@ -9,7 +9,9 @@ or doubling a reminder, and a second instance on the same database finds the row
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from time import perf_counter as time_now
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -38,6 +40,7 @@ class ReminderSweep:
         self.batch = batch
         self._calendar_checked: date | None = None
         self._digest_day: date | None = None  # the working day whose digests are all queued
+        self.observer: Callable[[float, bool], None] | None = None  # (seconds, failed) per run: bot.metrics
 
     async def tick(self) -> int:
         """Fire every due reminder; returns how many notices were queued."""
@@ -236,6 +239,7 @@ class ReminderSweep:
 
     async def run_once(self) -> None:
         """The scheduler job: reminders, then (once a day) the digest, the monthly report and the calendar check."""
+        started, failed = time_now(), True
         try:
             await self.tick()
             settings = self.services.settings
@@ -243,8 +247,12 @@ class ReminderSweep:
                 await self.digest()
             await self.monthly_report()
             await self.calendar_warning()
+            failed = False
         except Exception:  # the next tick retries; a job must not die silently
             log.exception("reminder sweep failed")
+        finally:
+            if self.observer is not None:
+                self.observer(time_now() - started, failed)
 
 
 def start_scheduler(sweep: ReminderSweep, seconds: int) -> AsyncIOScheduler:

@@ -6,7 +6,7 @@ import contextlib
 import logging
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramMigrateToChat, TelegramRetryAfter
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BotCommand, BotCommandScopeDefault, CallbackQuery, ErrorEvent, Message
@@ -24,6 +24,9 @@ from handlers.keyboards import language_keyboard
 from handlers.render import event_label, moment
 
 log = logging.getLogger(__name__)
+# Refusals Telegram gives about a chat or about pace (a blocked user, a 429 past the path's retries, a group that
+# moved): logged as one line without a traceback, like the outbox's own (README «Health and metrics»).
+EXPECTED = (TelegramForbiddenError, TelegramRetryAfter, TelegramMigrateToChat)
 
 
 def unknown_user_text() -> str:
@@ -285,7 +288,14 @@ async def on_error(event: ErrorEvent, services: Services, i18n: I18n, bot: Bot) 
 async def _answer_error(event: ErrorEvent, services: Services) -> bool:
     exc = event.exception
     update = event.update
-    if not isinstance(exc, DomainError):
+    if isinstance(exc, EXPECTED):
+        # Telegram's word about a chat or about pace, not a bug: one line, no traceback.
+        name, at = type(exc).__name__, {"update_id": update.update_id}
+        log.warning("update %s: Telegram refused the reply: %s: %s", update.update_id, name, exc, extra=at)
+        if isinstance(exc, TelegramForbiddenError):
+            return True  # blocked, or removed from the group: an apology would meet the same refusal
+        text = _("Something went wrong on our side; nothing was changed. Please try again.")
+    elif not isinstance(exc, DomainError):
         log.exception("unexpected error in update %s", update.update_id, exc_info=exc)
         text = _("Something went wrong on our side; nothing was changed. Please try again.")
     else:

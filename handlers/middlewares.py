@@ -1,5 +1,6 @@
-"""What every update needs before a handler runs: once-only, the press it carries, a fair share for each
-person, the person and the locale. The dispatcher runs them in that order (``bot.app.make_dispatcher``)."""
+"""What every update needs before a handler runs: its log line and timing, once-only, the press it carries, a fair
+share for each person, the person and the locale. The dispatcher runs them in that order
+(``bot.app.make_dispatcher``)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject, Update, User
+from aiogram.types.update import UpdateTypeLookupError
 from aiogram.utils.i18n import I18n
 
 from bot.flood import FloodGuard, FloodLimits, queue_flood_notice
 from bot.i18n import N_, locale_of, translate
+from bot.logs import update_context
+from bot.metrics import Metrics
 from bot.services import CURRENT_CARD, CURRENT_UPDATE, Services
 from handlers.calls import CallbackState, calls_of, set_current_callback
 
@@ -29,6 +33,35 @@ def _origin(update: Update) -> tuple[User | None, int | None]:
     if chat is None and update.callback_query is not None and update.callback_query.message is not None:
         chat = update.callback_query.message.chat
     return user, chat.id if chat is not None else None
+
+
+class UpdateLog(BaseMiddleware):
+    """Every update: log records made while it is handled carry its id (and the incident once one is acted on,
+    ``bot.logs``); one line says it was handled, and how long it took, which ``metrics`` also records."""
+
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        try:
+            kind = event.event_type
+        except UpdateTypeLookupError:  # a kind of update this aiogram does not know yet
+            kind = "unknown"
+        started = time.perf_counter()
+        failed = True
+        with update_context(event.update_id):
+            try:
+                result = await handler(event, data)
+                failed = False
+                return result
+            finally:
+                seconds = time.perf_counter() - started
+                if self.metrics is not None:
+                    self.metrics.observe_update(kind, seconds, failed)
+                log.info(
+                    "update %s (%s) %s in %.3f s", event.update_id, kind, "failed" if failed else "handled", seconds
+                )
 
 
 class OnceMiddleware(BaseMiddleware):
