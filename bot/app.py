@@ -126,6 +126,7 @@ async def running(
     if settings.database.upgrade_on_start:
         await upgrade_async(engine)
     services = make_services(settings, engine, clock)
+    services.assistant.start()  # the draft pre-check's language tools load in a thread meanwhile, when on
     await services.seed(settings)
     for status in settings.calendar_years(services.clock.now()):
         log.log(logging.INFO if status.official else logging.WARNING, "Production calendar %s", status.describe())

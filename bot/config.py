@@ -364,6 +364,14 @@ class PeopleSection(_Section):
     external_approvers: list[int] = Field(default_factory=list)
 
 
+class AssistantSection(_Section):
+    """The helps offered while drafting and approving (issue 13 §1); each can be turned off."""
+
+    # The draft pre-check (bot.domain.precheck): advice in the executor's preview, findings on the curator's
+    # card, return reasons pre-ticked. Off: none of it, and the language tools (~400 MB) are never loaded.
+    precheck: bool = True
+
+
 class Settings(_Section):
     """The whole configuration (config.example.toml documents every key); built by ``load_settings``."""
 
@@ -378,6 +386,7 @@ class Settings(_Section):
     reminders: RemindersSection = Field(default_factory=RemindersSection)
     delivery: DeliverySection = Field(default_factory=DeliverySection)
     intake: IntakeSection = Field(default_factory=IntakeSection)
+    assistant: AssistantSection = Field(default_factory=AssistantSection)
 
     @model_validator(mode="after")
     def _unique(self) -> Settings:
