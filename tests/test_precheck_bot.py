@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.assistant import load_checker
 from bot.cli import main
-from bot.domain.incident import DraftKind, DraftStatus, Incident, Network, ReturnReason, State
+from bot.domain.incident import DraftKind, DraftStatus, Incident, Network, ReturnReason, Role, Source, State
+from bot.domain.message_size import TEXT_LIMIT, units
 from bot.domain.precheck import Reason
 from bot.domain.precheck.findings import finding
 from bot.report import build_report, returns_match, summary_text
@@ -243,3 +244,38 @@ def test_cli_check_draft_prints_advice_in_text_and_json(capsys: pytest.CaptureFi
 def test_cli_check_draft_refuses_a_negative_attachment_count(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check-draft", "--text", "Ответ", "--attachments", "-1"]) == 2
     assert "--attachments" in capsys.readouterr().err
+
+
+# --- sizes --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("draft_length", [500, 3900, 10_000])
+def test_a_card_with_every_finding_and_long_words_stays_within_one_message(draft_length: int) -> None:
+    from bot.domain.workflow import Actor
+    from bot.services import DepartmentRecord, Directory
+    from handlers.render import render_card, with_locale
+    from tests.test_render_limits import I18N, NOW, services
+
+    svc = services()
+    svc.assistant.enabled = True  # findings set by hand below: nothing to load
+    wf = svc.workflow
+    curator, executor = Actor(1, frozenset({Role.curator})), Actor(2, frozenset({Role.executor}), frozenset({7}))
+    post = Source(Network.vk, "https://vk.com/wall-1_100", "Автор", "Во дворе яма. " * 300, NOW)
+    incident, _ = wf.register(curator, NOW, [post])
+    incident.id = 42
+    wf.route(incident, curator, NOW, [7])
+    wf.accept(incident, executor, NOW)
+    draft, _ = wf.submit_draft(incident, executor, NOW, DraftKind.answer, ("Яму засыплют. " * 800)[:draft_length])
+    draft.precheck = [finding(r, [f"{r.value}-слово-" * 10 + str(k) for k in range(5)]) for r in Reason]
+    directory = Directory((DepartmentRecord(7, "Управление ЖКХ", None, None, True),), {}, {})
+    with with_locale(I18N, "ru"):
+        view = render_card(incident, directory, svc, "ru", note="draft_submitted")
+    assert units(view.text) <= TEXT_LIMIT
+    assert "Проверка проекта нашла (исполнитель направил как есть):" in view.text
+    assert all(phrase in view.text for phrase in ("⚠ Нет срока решения", "⚠ Канцелярит", "⚠ Ошибки в написании"))
+    assert "⚠ Ошибки в написании или пунктуации (" in view.text and ", …): проверьте и исправьте." in view.text
+    # The draft under decision is never cut: whole on the card, or whole in messages of its own before it.
+    if draft_length == 500:
+        assert f"«{draft.text}»" in view.text and view.draft_apart is None
+    else:
+        assert view.draft_apart is not None and draft.text in view.draft_apart
