@@ -152,6 +152,7 @@ async def running(
     if settings.database.upgrade_on_start:
         await upgrade_async(engine)
     services = make_services(settings, engine, clock)
+    services.assistant.start()  # the draft pre-check's language tools load in a thread meanwhile, when on
     await _seed(services, settings)
     await asyncio.to_thread(warm_up_assistant, settings)
     await preload_similar(services)

@@ -1,5 +1,5 @@
 """Command line: `python -m bot [run|db upgrade|db copy|backup|restore|check-config|calendar|deadline|report|import|
-demo-data|sandbox]`."""
+check-draft|demo-data|sandbox]`."""
 
 from __future__ import annotations
 
@@ -108,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("--dry-run", action="store_true", help="check every row, register nothing")
 
+    chk = command("check-draft", help="the draft pre-check on an answer's text: what a curator would return it for")
+    chk.add_argument("--text", required=True, help="the draft answer")
+    chk.add_argument("--post", default="", help="the citizen's post it answers (helps some checks)")
+    chk.add_argument("--attachments", type=int, default=0, metavar="N", help="photos, videos or acts attached")
+    chk.add_argument("--json", action="store_true", help="machine-readable output")
+
     demo = command("demo-data", help="fill the database with realistic synthetic incidents")
     demo.add_argument("--incidents", type=int, default=500, metavar="N")
     demo.add_argument("--months", type=int, default=3, metavar="M", help="spread over the last M months")
@@ -188,6 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _import(settings, args)
         if args.command == "sandbox":
             return _sandbox(settings, args)
+        if args.command == "check-draft":
+            return _check_draft(args)
     except ConfigError as exc:
         print(_("error: {reason}", reason=exc), file=sys.stderr)
         return 2
@@ -443,6 +451,40 @@ def _detected(text: str) -> datetime:
             )
         )
     return moment
+
+
+def _check_draft(args: argparse.Namespace) -> int:
+    """The draft pre-check on ``--text`` (issue 13 §1), as the executor's preview gives it: one advice a line, or
+    JSON ``{"findings": [{"reason", "return_reason", "words", "advice"}]}``. Runs whatever ``[assistant]``
+    says (it is a tool to try the check). Exit status 0 (findings or not); ConfigError for a negative
+    ``--attachments``."""
+    from bot.domain.precheck import check_draft
+    from bot.draft_check import advice_text
+
+    if args.attachments < 0:
+        raise ConfigError("--attachments: a count of files, 0 or more")
+    findings = check_draft(args.post, args.text, args.attachments)
+    if args.json:
+        payload = {
+            "findings": [
+                {
+                    "reason": f.reason.value,
+                    "return_reason": f.return_reason.value,
+                    "words": list(f.words),
+                    "advice": advice_text(f, CLI_LOCALE),
+                }
+                for f in findings
+            ]
+        }
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        return 0
+    if not findings:
+        print("Замечаний нет.")
+        return 0
+    print(f"Замечаний: {len(findings)}")
+    for f in findings:
+        print(advice_text(f, CLI_LOCALE))
+    return 0
 
 
 def _report(settings: Settings, args: argparse.Namespace) -> int:

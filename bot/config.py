@@ -429,9 +429,12 @@ class PeopleSection(_Section):
 
 
 class AssistantSection(_Section):
-    """``[assistant]``: the helps on registration, routing and answering (issue 13 §2–§5), each on by default;
-    ``false`` turns one off and the bot behaves as without it."""
+    """``[assistant]``: the helps on drafting and approving (issue 13 §1) and on registration, routing and
+    answering (§2–§5), each on by default; ``false`` turns one off and the bot behaves as without it."""
 
+    # The draft pre-check (bot.domain.precheck): advice in the executor's preview, findings on the curator's
+    # card, return reasons pre-ticked. Off: none of it, and the language tools (~400 MB) are never loaded.
+    precheck: bool = True
     screening: bool = True  # flag obscene, insulting, threatening posts on the registration card
     similar: bool = True  # offer open and recent incidents whose text is alike («Возможно, тот же вопрос»)
     routing_hints: bool = True  # pre-tick departments in the routing picker from the rubricator and history

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.errors import InvalidInput, NotAllowed
-from bot.domain.incident import Importance, Kind, Network, ReturnReason, Role, State
+from bot.domain.incident import DraftStatus, Importance, Kind, Network, ReturnReason, Role, State
 from bot.domain.message_size import (
     TEXT_LIMIT,
     Block,
@@ -30,6 +31,7 @@ from bot.domain.message_size import (
     template,
     units,
 )
+from bot.domain.precheck import RETURN_REASONS, Reason
 from bot.domain.workflow import Workflow
 from bot.i18n import format_duration, translate
 from storage.assistant import AssistantRepository, RoutingFigures
@@ -40,10 +42,12 @@ from storage.reports import (
     Durations,
     LiveFigures,
     MonthFigures,
+    PrecheckRow,
     QualityFigures,
     TimelinessRow,
     live_figures,
     month_figures,
+    month_precheck,
     month_quality,
 )
 
@@ -190,6 +194,57 @@ class Quality:
 
 
 @dataclass(frozen=True)
+class PrecheckFigures:
+    """The draft pre-check over one month's answer and intermediate drafts (issue 13 §1); drafts submitted while
+    it was off are not counted."""
+
+    checked: int = 0  # drafts submitted and checked
+    with_findings: int = 0  # ... submitted with findings still open: the executor pressed «Send as is»
+    returned: int = 0  # checked drafts the curator returned for revision
+    matched: int = 0  # ... whose reasons, «other» aside, are exactly those the findings stand for (returns_match)
+
+    @property
+    def open_share(self) -> float | None:
+        """Drafts submitted with open findings / drafts checked, 0…1; None when none was checked."""
+        return self.with_findings / self.checked if self.checked else None
+
+    @property
+    def match_share(self) -> float | None:
+        """Returns that matched the findings / returns of checked drafts, 0…1; None when none was returned."""
+        return self.matched / self.returned if self.returned else None
+
+
+@dataclass(frozen=True)
+class PrecheckQuality:
+    """``PrecheckFigures`` of the month and of the previous one."""
+
+    current: PrecheckFigures = field(default_factory=PrecheckFigures)
+    previous: PrecheckFigures = field(default_factory=PrecheckFigures)
+
+
+def returns_match(found: Sequence[str], return_reasons: Sequence[str]) -> bool:
+    """Whether a curator's return agrees with the pre-check: the set of return reasons the findings stand for
+    (``found``: Reason values, mapped by bot.domain.precheck.RETURN_REASONS) equals the set of the curator's
+    reasons (ReturnReason values) without «other», which no finding stands for. So a return with exactly the
+    pre-ticked reasons matches; one where the curator ticked more, or unticked one, does not; a return for
+    «other» alone of a draft with no findings matches (neither saw a checklist fault)."""
+    known = {r.value for r in Reason}
+    expected = {RETURN_REASONS[Reason(f)].value for f in found if f in known}
+    given = {r for r in return_reasons if r != ReturnReason.other.value}
+    return expected == given
+
+
+def _precheck_figures(rows: Sequence[PrecheckRow]) -> PrecheckFigures:
+    returned = [r for r in rows if r.status is DraftStatus.returned]
+    return PrecheckFigures(
+        checked=len(rows),
+        with_findings=sum(1 for r in rows if r.found),
+        returned=len(returned),
+        matched=sum(1 for r in returned if returns_match(r.found, r.return_reasons)),
+    )
+
+
+@dataclass(frozen=True)
 class MonthlyReport:
     """The monthly report of SPEC §6 for the organisation or one department: ``month`` is its first day (local
     calendar of ``timezone``), ``generated_at`` aware (the clock's now), every duration in working seconds."""
@@ -208,6 +263,7 @@ class MonthlyReport:
     # Issue 13 §4: incidents routed with a suggestion and as suggested, routed and returned "not ours"
     # (the organisation's report only; None for a department's).
     routing: RoutingFigures | None = None
+    precheck: PrecheckQuality = field(default_factory=PrecheckQuality)  # the draft pre-check (issue 13 §1)
 
     def to_json(self) -> str:
         """The whole report as indented JSON (non-ASCII kept as is): the dataclasses' fields, plus the
@@ -226,6 +282,10 @@ class MonthlyReport:
             row["on_time_share"], row["overdue_share"] = group.on_time_share, group.overdue_share
         data["quality"]["first_time_share"] = self.quality.first_time_share
         data["quality"]["previous_first_time_share"] = self.quality.previous_first_time_share
+        for name in ("current", "previous"):
+            figures = getattr(self.precheck, name)
+            data["precheck"][name]["open_share"] = figures.open_share
+            data["precheck"][name]["match_share"] = figures.match_share
         data["month"] = self.month.strftime("%Y-%m")
         return json.dumps(data, ensure_ascii=False, indent=2, default=default)
 
@@ -323,6 +383,11 @@ async def build_report(
         current = await this_month()
         previous, quality = await month_before_and_quality()
     current = replace(current, quality=quality)
+    async with snapshot(sessions) as session, session.begin():
+        precheck = PrecheckQuality(
+            _precheck_figures(await month_precheck(session, start, end, department_id)),
+            _precheck_figures(await month_precheck(session, p_start, p_end, department_id)),
+        )
     scope = departments[department_id] if department_id is not None else workflow.organisation
     return MonthlyReport(
         organisation=workflow.organisation,
@@ -336,6 +401,7 @@ async def build_report(
         timeliness=_timeliness(current, previous, departments, scope, workflow, min(end, now)),
         quality=_quality(current, previous),
         routing=routing,
+        precheck=precheck,
     )
 
 
@@ -653,6 +719,21 @@ def summary_text(report: MonthlyReport, locale: str) -> str:
                     returned_share=percent(routing.returned_not_ours / routing.routed, locale),
                     returned=routing.returned_not_ours,
                     routed=routing.routed,
+                )
+            )
+        )
+    pc = report.precheck.current
+    if pc.checked:
+        blocks.append(
+            line(
+                translate(
+                    locale,
+                    "Draft pre-check: sent with open findings {open} of {checked}; returns that matched the findings: "
+                    "{matched} of {returned}",
+                    open=percent(pc.open_share, locale),
+                    checked=pc.checked,
+                    matched=percent(pc.match_share, locale),
+                    returned=pc.returned,
                 )
             )
         )

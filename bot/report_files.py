@@ -199,12 +199,22 @@ def workbook_xlsx(report: MonthlyReport, locale: str) -> bytes:
         ],
         [translate(locale, "Not processable"), q.not_processable.current, q.not_processable.previous],
     ]
+    pc, pp = report.precheck.current, report.precheck.previous
+    quality_rows += [
+        [translate(locale, "Drafts checked by the pre-check"), pc.checked, pp.checked],
+        [translate(locale, "Sent with open pre-check findings"), pc.with_findings, pp.with_findings],
+        [translate(locale, "Sent with open pre-check findings, share"), pc.open_share, pp.open_share],
+        [translate(locale, "Returns of checked drafts"), pc.returned, pp.returned],
+        [translate(locale, "Returns that matched the findings"), pc.matched, pp.matched],
+        [translate(locale, "Returns that matched the findings, share"), pc.match_share, pp.match_share],
+    ]
+    shares = {len(quality_rows) - 3, len(quality_rows)}
     _sheet(
         book,
         translate(locale, "Quality"),
         [translate(locale, "Figure"), this, before],
         quality_rows,
-        row_formats={3: PERCENT},
+        row_formats={3: PERCENT, **dict.fromkeys(shares, PERCENT)},
     )
 
     out = io.BytesIO()

@@ -27,6 +27,7 @@ from bot.domain.errors import IllegalTransition, InvalidInput, NotAllowed, NotFo
 from bot.domain.incident import (
     CLOSED_STATES,
     Attachment,
+    Draft,
     DraftKind,
     Event,
     Importance,
@@ -41,7 +42,9 @@ from bot.domain.incident import (
 )
 from bot.domain.links import BadLink, parse_link, post_key
 from bot.domain.notifications import Audience, notices
+from bot.domain.precheck import Finding
 from bot.domain.workflow import Action, Actor, SplitPart, Transition, Workflow
+from bot.draft_check import CHECKED_KINDS, PrecheckService, post_text
 from bot.logs import bind_incident
 from storage.cards import CardRepository
 from storage.db import bulk_writer
@@ -167,6 +170,8 @@ class Services:
         self.clock = clock
         self.settings = settings
         self.outbox_ready = asyncio.Event()  # the sender wakes when a transaction queued something
+        # The draft pre-check ([assistant] precheck; off without settings): app.running starts its load.
+        self.assistant = PrecheckService(settings.assistant.precheck if settings is not None else False)
 
     # ------------------------------------------------------------------ people
 
@@ -904,18 +909,40 @@ class Services:
         """An executor submits a draft of ``kind`` with ``text`` and ``attachments`` (Telegram file ids; SPEC §3
         «Drafts»): an answer, an intermediate answer or a clarification question goes to the curator for
         approval; a contribution is the department's part of a joint answer, taken at once. Returns the
-        incident; the new draft is ``incident.drafts[-1]``.
+        incident; the new draft is ``incident.drafts[-1]``, with the pre-check's findings on its text in
+        ``precheck`` (precheck_draft; None when not checked).
 
         Raises as act, and InvalidInput ``empty_text``, ``long_text`` (param ``limit``: 10,000 characters); the
-        executor's refusals of ``accept``; for an answer-track draft IllegalTransition ``illegal_transition``
-        (the incident waits for no draft), ``no_consolidator``, NotAllowed ``not_consolidator``, ``not_last``
-        (joint answers: Отрадная п. 19, Удмуртия п. 16), InvalidInput ``final_only`` (after an intermediate
-        answer); for a contribution IllegalTransition ``not_joint``, ``illegal_transition``, InvalidInput
-        ``last_writes_answer``.
+        executor's refusals of ``accept``; NotFound as ``get``; for an answer-track draft IllegalTransition
+        ``illegal_transition`` (the incident waits for no draft), ``no_consolidator``, NotAllowed
+        ``not_consolidator``, ``not_last`` (joint answers: Отрадная п. 19, Удмуртия п. 16), InvalidInput
+        ``final_only`` (after an intermediate answer); for a contribution IllegalTransition ``not_joint``,
+        ``illegal_transition``, InvalidInput ``last_writes_answer``.
         """
-        return await self.act(
-            p, incident_id, lambda i, now: self.workflow.submit_draft(i, p.actor, now, kind, text, attachments)
-        )
+        findings = await self.precheck_draft(p, incident_id, kind, text, len(attachments))
+
+        def transition(incident: Incident, now: datetime) -> Any:
+            result = self.workflow.submit_draft(incident, p.actor, now, kind, text, attachments)
+            if isinstance(result, tuple) and isinstance(result[0], Draft):
+                result[0].precheck = findings  # kept with the draft: the curator's card and the report read it
+            return result
+
+        return await self.act(p, incident_id, transition)
+
+    async def precheck_draft(
+        self, p: Person, incident_id: int, kind: DraftKind, text: str, attachments: int
+    ) -> list[Finding] | None:
+        """The draft pre-check (issue 13 §1) on ``text`` with ``attachments`` files, as an answer of ``kind`` to
+        the incident's post: the findings (empty: nothing to advise), or None when ``[assistant] precheck`` is
+        off or ``kind`` is no answer to the citizen (bot.draft_check.CHECKED_KINDS). Runs in a worker thread,
+        ~25 ms; waits for the start-up load of the language tools if it is still under way. Changes nothing.
+
+        Raises NotFound as ``get`` (an unknown incident, or one ``p`` may not see).
+        """
+        if not self.assistant.enabled or kind not in CHECKED_KINDS:
+            return None
+        incident = await self.get(incident_id, p)
+        return await self.assistant.check(post_text(incident), text, attachments, kind)
 
     async def approve(self, p: Person, incident_id: int, draft_number: int | None = None) -> Incident:
         """Approve the pending draft: the curator, and with a two-level chain the external approver after them

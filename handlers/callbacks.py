@@ -141,8 +141,9 @@ class ReturnCb(CallbackData, prefix="rd"):
 class DialogAction(StrEnum):
     """The buttons under a dialog's prompt or a draft's preview."""
 
-    submit = "submit"  # the draft goes to approval
+    submit = "submit"  # the draft goes to approval («Send as is» when the pre-check found something)
     cancel = "cancel"  # the dialog ends, nothing changed
+    fix = "fix"  # the pre-check found something: the executor sends a corrected text
 
 
 class DialogCb(CallbackData, prefix="dlg"):

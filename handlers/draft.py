@@ -6,6 +6,7 @@ submitted for approval.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -17,7 +18,9 @@ from bot import assistant
 from bot.domain.errors import IllegalTransition, InvalidInput
 from bot.domain.incident import Attachment, DraftKind
 from bot.domain.message_size import TEXT_LIMIT, units
+from bot.domain.precheck import Finding
 from bot.services import CURRENT_CARD, Person, Services
+from handlers.advice import advice
 from handlers.callbacks import CardAction, CardCb, DialogAction, DialogCb, TemplateAction, TemplateCb
 from handlers.dialogs import open_incident
 from handlers.filters import Known
@@ -36,8 +39,9 @@ DRAFT_KINDS = {
 }
 
 
-def draft_preview(data: dict[str, Any]) -> str:
-    """The draft as collected so far (`data` is the dialog's FSM data): its kind, text and attachment count."""
+def draft_preview(data: dict[str, Any], findings: Sequence[Finding] | None = None) -> str:
+    """The draft as collected so far (`data` is the dialog's FSM data): its kind, text and attachment count, and
+    the pre-check's advice on it (`findings`) before «Fix» / «Send as is»."""
     kind = DraftKind(data["kind"])
     text = data.get("text") or _("(no text yet)")
     lines = [
@@ -46,8 +50,13 @@ def draft_preview(data: dict[str, Any]) -> str:
         text,
         "",
         _("Attachments: {count}").format(count=len(data.get("attachments", []))),
-        _("Send more messages to change the text or add photos, videos, documents; then submit."),
     ]
+    if findings:
+        lines += ["", _("Before you submit, the curator may return it for this:")]
+        lines += [advice(f) for f in findings]
+        lines += ["", _("«Fix»: send a corrected text (the attachments stay); «Send as is»: submit it now.")]
+    else:
+        lines.append(_("Send more messages to change the text or add photos, videos, documents; then submit."))
     return "\n".join(lines)
 
 
@@ -99,7 +108,7 @@ async def from_template(
     await state.update_data(preview=sent.message_id)
 
 
-async def draft_part(message: Message, state: FSMContext, bot: Bot) -> None:
+async def draft_part(message: Message, state: FSMContext, bot: Bot, person: Person, services: Services) -> None:
     """A message of the draft: its text replaces the text so far, its photo, video or document is added."""
     data = await state.get_data()
     attachment = attachment_of(message)
@@ -116,17 +125,19 @@ async def draft_part(message: Message, state: FSMContext, bot: Bot) -> None:
         data["text"] = new_text.strip()
     await state.update_data(text=data["text"], attachments=data["attachments"])
     preview = data.get("preview")
-    text = draft_preview(data)
+    findings = await services.precheck_draft(
+        person, data["incident"], DraftKind(data["kind"]), data["text"], len(data["attachments"])
+    )
+    text = draft_preview(data, findings)
+    keyboard = draft_keyboard(bool(findings))
     # An album: one preview, updated in place while it fits one message (else sent anew in parts).
     if message.media_group_id and preview and units(text) <= TEXT_LIMIT:
         try:
-            await bot.edit_message_text(
-                text=text, chat_id=message.chat.id, message_id=preview, reply_markup=draft_keyboard()
-            )
+            await bot.edit_message_text(text=text, chat_id=message.chat.id, message_id=preview, reply_markup=keyboard)
             return
         except Exception:
             pass
-    sent = await send_long(bot, message.chat.id, text, draft_keyboard())
+    sent = await send_long(bot, message.chat.id, text, keyboard)
     if preview:
         with contextlib.suppress(Exception):
             await bot.edit_message_reply_markup(chat_id=message.chat.id, message_id=preview, reply_markup=None)
@@ -158,6 +169,18 @@ async def submit(callback: CallbackQuery, person: Person, services: Services, st
     await callback.answer(_("Submitted for approval."))
 
 
+async def fix(callback: CallbackQuery, state: FSMContext, bot: Bot) -> None:
+    """«Fix»: the draft's text once more, to copy and correct; the next text sent replaces it."""
+    message = callback.message
+    assert isinstance(message, Message)
+    if await state.get_state() != Dialog.draft.state:
+        raise IllegalTransition("no draft in progress", key="already_done")
+    text = (await state.get_data()).get("text") or ""
+    prompt = _("Send the corrected text: it replaces the one below; the attachments stay.")
+    await send_long(bot, message.chat.id, prompt + ("\n\n" + text if text else ""), cancel_keyboard())
+    await callback.answer()
+
+
 def build_router() -> Router:
     """A fresh router with the draft dialog."""
     router = Router(name=__name__)
@@ -165,5 +188,6 @@ def build_router() -> Router:
     router.callback_query.register(submit, DialogCb.filter(F.action == DialogAction.submit), Known())
     use = TemplateCb.filter(F.action == TemplateAction.use)
     router.callback_query.register(from_template, Dialog.draft, use, Known())
+    router.callback_query.register(fix, DialogCb.filter(F.action == DialogAction.fix), Known())
     router.message.register(draft_part, Dialog.draft, Known())
     return router

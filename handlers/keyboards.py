@@ -145,8 +145,17 @@ def cancel_row() -> InlineKeyboardBuilder:
     return _row((_("Cancel"), DialogCb(action=DialogAction.cancel)))
 
 
-def draft_keyboard() -> InlineKeyboardMarkup:
-    """«Submit for approval» and «Cancel» under a draft's preview."""
+def draft_keyboard(findings: bool = False) -> InlineKeyboardMarkup:
+    """«Submit for approval» and «Cancel» under a draft's preview; with the pre-check's ``findings`` on it,
+    «Fix» and «Send as is» instead, then «Cancel»."""
+    if findings:
+        return _stack(
+            _row(
+                (_("Fix"), DialogCb(action=DialogAction.fix)),
+                (_("Send as is"), DialogCb(action=DialogAction.submit)),
+            ),
+            cancel_row(),
+        )
     return _stack(
         _row(
             (_("Submit for approval"), DialogCb(action=DialogAction.submit)),

@@ -47,9 +47,11 @@ from bot.domain.message_size import (
     template,
     whole,
 )
+from bot.domain.precheck import Finding
 from bot.domain.workflow import Action
 from bot.i18n import format_left, format_moment
 from bot.services import Directory, Services
+from handlers.advice import advice_line
 
 log = logging.getLogger(__name__)
 
@@ -268,6 +270,7 @@ NAME_FLOOR = 40  # department, topic, location, author and executor names
 SOURCE_FLOOR = 40  # the text of a further source
 REASON_FLOOR = 200  # a return comment, a "not ours" reason, a closing reason
 DRAFT_EXCERPT_FLOOR = 200  # the draft's beginning when its whole text goes in messages of its own
+PENDING = (DraftStatus.on_approval, DraftStatus.on_external_approval)  # a draft someone decides on now
 
 
 @dataclass(frozen=True)
@@ -409,6 +412,8 @@ def _card_blocks(
     draft = incident.current_draft()
     if draft is not None:
         blocks += _draft_blocks(draft, inline=draft_inline)
+        if draft.precheck and services.assistant.enabled and draft.status in PENDING:
+            blocks += _precheck_blocks(draft.precheck)
     contributions = [d for d in incident.drafts if d.kind is DraftKind.contribution]
     if contributions and incident.state in (State.routed, State.in_work, State.on_approval):
         blocks.append(line(""))
@@ -500,6 +505,12 @@ def _draft_blocks(draft: Draft, *, inline: bool) -> list[Block]:
     if draft.published_url:
         blocks.append(template(_("Published: {url}"), url=Elastic(draft.published_url, URL_FLOOR, weight=2)))
     return blocks
+
+
+def _precheck_blocks(findings: Sequence[Finding]) -> list[Block]:
+    """The pre-check's findings on a draft sent as is (issue 13 §1), for the curator: one advice a line, the
+    quoted words shortened first when the card is full."""
+    return [line(_("The pre-check found (the executor sent it as is):")), *(advice_line(f) for f in findings)]
 
 
 # The incident deadline each reminder is about: its header says the working time really left until it.

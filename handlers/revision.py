@@ -15,6 +15,7 @@ from bot.domain.errors import InvalidInput
 from bot.domain.incident import ReturnReason
 from bot.domain.workflow import Action
 from bot.services import Person, Services
+from handlers.advice import preticked_reasons
 from handlers.callbacks import CardAction, CardCb, Choice, ReasonCb, ReturnCb
 from handlers.dialogs import finish_dialog, open_incident, text_expected
 from handlers.filters import Known
@@ -31,13 +32,16 @@ def _chosen_key(incident_id: int) -> str:
 async def open_reasons(
     callback: CallbackQuery, callback_data: CardCb, person: Person, services: Services, state: FSMContext
 ) -> None:
-    """«Return for revision»: the card's buttons become the list of reasons, none ticked yet."""
+    """«Return for revision»: the card's buttons become the list of reasons, those the draft pre-check found
+    already ticked (issue 13 §1; the curator decides, one tap unticks), none when it is off."""
     incident_id = callback_data.incident_id
-    await open_incident(services, person, incident_id, Action.return_draft)
+    incident = await open_incident(services, person, incident_id, Action.return_draft)
     message = callback.message
     assert isinstance(message, Message)
-    await state.update_data(**{_chosen_key(incident_id): []})
-    await message.edit_reply_markup(reply_markup=reasons_picker(incident_id, [], callback_data.draft_number))
+    draft = incident.current_draft()
+    found = preticked_reasons(draft.precheck) if draft is not None and services.assistant.enabled else []
+    await state.update_data(**{_chosen_key(incident_id): [r.value for r in found]})
+    await message.edit_reply_markup(reply_markup=reasons_picker(incident_id, found, callback_data.draft_number))
     await callback.answer(_("Choose the reasons."))
 
 

@@ -29,6 +29,7 @@ from bot.domain.incident import (
     Source,
     State,
 )
+from bot.domain.precheck.findings import Finding, Reason, finding
 from storage.posts import PostRepository
 from storage.tables import assignments, attachments, drafts, events, incident_topics, incidents, pauses, sources
 
@@ -123,7 +124,25 @@ def _draft_values(draft: Draft) -> dict[str, Any]:
         "decided_at": draft.decided_at,
         "published_url": draft.published_url,
         "published_at": draft.published_at,
+        "precheck": precheck_values(draft.precheck),
     }
+
+
+def precheck_values(findings: list[Finding] | None) -> list[dict[str, Any]] | None:
+    """The pre-check's findings as the drafts.precheck JSON: ``[{"reason": "no_date", "words": [...]}, ...]``;
+    None (not checked) stays None."""
+    if findings is None:
+        return None
+    return [{"reason": f.reason.value, "words": list(f.words)} for f in findings]
+
+
+def precheck_findings(values: list[Any] | None) -> list[Finding] | None:
+    """The drafts.precheck JSON back as findings (the inverse of precheck_values); a reason this version does
+    not know is left out."""
+    if values is None:
+        return None
+    known = {r.value for r in Reason}
+    return [finding(Reason(v["reason"]), v.get("words") or ()) for v in values if v.get("reason") in known]
 
 
 def _attachment_values(attachment: Attachment) -> dict[str, Any]:
@@ -592,6 +611,7 @@ class IncidentRepository:
                     decided_at=row.decided_at,
                     published_url=row.published_url,
                     published_at=row.published_at,
+                    precheck=precheck_findings(row.precheck),
                 )
             )
 

@@ -312,6 +312,8 @@ class DraftRow(Base):
     decided_at: Mapped[datetime | None]
     published_url: Mapped[str | None] = mapped_column(sa.String(2048))
     published_at: Mapped[datetime | None]
+    # The draft pre-check's findings at submission, [{"reason": "no_date", "words": [...]}, ...]; NULL: not checked.
+    precheck: Mapped[list[Any] | None] = mapped_column(sa.JSON(none_as_null=True))
 
 
 class AttachmentRow(Base):

@@ -601,3 +601,33 @@ async def live_figures(
 def _plain(value: Any) -> Any:
     """Enum members as their string values, so results compare and serialise simply."""
     return getattr(value, "value", value)
+
+
+@dataclass(frozen=True)
+class PrecheckRow:
+    """One answer-track draft the pre-check looked at: the reasons it found (Reason values, [] for none), the
+    draft's status and, when returned, the curator's reasons (ReturnReason values)."""
+
+    found: list[str]
+    status: DraftStatus
+    return_reasons: list[str]
+
+
+async def month_precheck(
+    session: AsyncSession, start: datetime, end: datetime, department_id: int | None = None
+) -> list[PrecheckRow]:
+    """The answer and intermediate drafts of the month's incidents (``[start, end)`` aware; of one department's,
+    when given) that were checked by the draft pre-check (drafts.precheck not NULL), in submission order."""
+    cohort_ids = sa.select(incidents.c.id).where(*_in_cohort(start, end, department_id))
+    statement = (
+        sa.select(drafts.c.precheck, drafts.c.status, drafts.c.return_reasons)
+        .where(drafts.c.incident_id.in_(cohort_ids), drafts.c.kind.in_(_ANSWER_TRACK), drafts.c.precheck.is_not(None))
+        .order_by(drafts.c.id)
+    )
+    if department_id is not None:
+        statement = statement.where(drafts.c.department_id == department_id)
+    rows = await session.execute(statement)
+    return [
+        PrecheckRow([f["reason"] for f in found or []], DraftStatus(status), list(reasons or []))
+        for found, status, reasons in rows
+    ]

@@ -179,6 +179,8 @@ async def world(
                 "external_approvers": [APPROVER_ID],
                 "heads": [HEAD_ID],
             },
+            # The draft pre-check (~400 MB, seconds to load) only where a test asks for it: assistant={...}.
+            "assistant": {"precheck": False},
         }
         data.update(config)
         settings = Settings.model_validate(data)

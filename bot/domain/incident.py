@@ -9,6 +9,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the pre-check's vocabulary refers back to ReturnReason here
+    from bot.domain.precheck.findings import Finding
 
 
 class Role(StrEnum):
@@ -207,6 +211,9 @@ class Draft:
     decided_at: datetime | None = None
     published_url: str | None = None
     published_at: datetime | None = None
+    # The draft pre-check's findings on the text as submitted (issue 13 §1); None: not checked (the pre-check
+    # off, or a kind it does not check), [] checked and nothing found.
+    precheck: list[Finding] | None = None
 
 
 @dataclass
