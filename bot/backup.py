@@ -69,7 +69,8 @@ def _sqlite_file(url: str) -> Path:
 
 
 def backup(url: str, target: Path | None, now: datetime | None = None) -> Outcome:
-    """Back up the database at ``url`` into ``target`` (default: ``daily_name`` in the working directory).
+    """Back up the database at ``url`` into ``target`` (default: ``daily_name`` in the working directory; a
+    folder: ``daily_name`` inside it; a missing folder on the way is made).
 
     SQLite: a consistent copy made while the bot runs (storage.backup.sqlite_backup), never over an existing
     file. PostgreSQL: ``pg_dump --format=custom`` when it is on PATH, else ``done`` False and the command.
@@ -78,8 +79,14 @@ def backup(url: str, target: Path | None, now: datetime | None = None) -> Outcom
     now = now or datetime.now(UTC)
     postgres = _is_postgres(url)
     target = target if target is not None else Path(daily_name(now, postgres))
+    if target.is_dir():  # a folder: the backup goes into it under its dated name
+        target = target / daily_name(now, postgres)
     if target.exists():
         raise BackupError(f"{target} exists already: name another file (a backup never overwrites one)")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)  # as the daily backup makes its backup_dir
+    except OSError as exc:
+        raise BackupError(f"cannot make the folder {target.parent}: {exc.strerror or exc}") from None
     if postgres:
         return _pg_dump(url, target)
     source = _sqlite_file(url)

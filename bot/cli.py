@@ -249,12 +249,30 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
         raise ConfigError(str(exc)) from None
     if not 0 < args.speed <= 3600:
         raise ConfigError("--speed must be above 0 and at most 3600")
+    _port_free(args.host, args.port)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     configured = bool(args.config or os.environ.get("OTKLIK_CONFIG"))
     sandbox = Sandbox(settings, configured=configured, preset=args.sandbox_preset, speed=args.speed)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(sandbox, args.host, args.port))
     return 0
+
+
+def _port_free(host: str, port: int) -> None:
+    """Raise ConfigError in one line when ``host:port`` cannot be listened on (taken by another program, or an
+    address this machine does not have), before the sandbox spends seconds starting; port 0 is always free."""
+    import socket
+
+    if port == 0:
+        return
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}): the port is taken or the address is not "
+            "this machine's; choose another with --port (0: any free port)"
+        ) from None
 
 
 def _check_config(settings: Settings) -> int:
@@ -264,7 +282,8 @@ def _check_config(settings: Settings) -> int:
     print(_("Preset: {name} — {document}", name=preset.name, document=preset.document))
     print(_("Time zone: {zone}", zone=cal.tz.key))
     for status in settings.calendar_years():
-        print(_("Production calendar {status}", status=status.describe()))
+        said = f"{status.year}: {_status_ru(status)}" if _locale == "ru" else status.describe()
+        print(_("Production calendar {status}", status=said))
     print(_("Database: {url}", url=_safe_url(settings.database.url)))
     print(
         _(

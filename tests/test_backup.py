@@ -345,3 +345,23 @@ def test_postgres_backup_and_restore_with_the_client_tools(database_url: str, tm
     outcome = backups.restore(database_url, dump, force=True)
     assert outcome.done and "Restored" in outcome.lines[-1]
     assert make_url(database_url).database in outcome.lines[-1]
+
+
+def test_backup_into_a_missing_folder_makes_it_and_into_a_folder_names_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README's example backs up into /var/backups/otklik/…, a folder that is often not there yet: it is made,
+    as the daily backup makes its backup_dir; a folder given alone gets the dated name inside it."""
+    live = tmp_path / "live.sqlite3"
+    fresh(live)
+    asyncio.run(some_incidents(url_of(live), 1))
+    monkeypatch.setenv("OTKLIK_DATABASE_URL", url_of(live))
+    nested = tmp_path / "backups" / "otklik" / "before-upgrade.sqlite3"
+    assert main(["backup", str(nested)]) == 0
+    assert counts(nested, "incidents") == {"incidents": 1}
+    capsys.readouterr()
+    folder = tmp_path / "backups"
+    assert main(["backup", str(folder)]) == 0
+    written = [p for p in folder.iterdir() if p.name.startswith("otklik-") and p.suffix == ".sqlite3"]
+    assert len(written) == 1 and f"Backup written: {written[0]}" in capsys.readouterr().out
+    assert counts(written[0], "incidents") == {"incidents": 1}

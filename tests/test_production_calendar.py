@@ -199,9 +199,16 @@ def test_check_config_and_the_start_up_log_name_each_year(tmp_path: Path, capsys
     ]
     plain = Settings.model_validate({}).calendar_years(msk(2028, 3, 1, 10))
     assert [s.year for s in plain] == [2028, 2029] and all(s.provisional for s in plain)
-    assert main(["--config", str(_config(tmp_path, DECREE_2028)), "check-config"]) == 0
+    assert main(["--config", str(_config(tmp_path, DECREE_2028)), "check-config", "--locale", "en"]) == 0
     out = capsys.readouterr().out
     assert "Production calendar 2028: official (Постановление Правительства РФ от 01.10.2027 № 1234" in out
+    assert main(["--config", str(_config(tmp_path, DECREE_2028)), "check-config"]) == 0  # the default: Russian
+    out = capsys.readouterr().out
+    assert (
+        "Производственный календарь 2028: Официальный: Постановление Правительства РФ от 01.10.2027 № 1234"
+        " — из конфигурации." in out
+    )
+    assert "official" not in out
 
 
 def test_without_a_production_calendar_no_year_is_official() -> None:

@@ -141,7 +141,9 @@ async def test_the_page_walks_an_incident_from_registration_to_publication(page:
     await page.scenario_done(3)
     await page.press("executor1", "Подготовить ответ")
     await page.send("executor1", ANSWER)
-    await page.press("executor1", "Направить на согласование")
+    # The draft says the site was cleaned and that photos are attached, but none is: the pre-check advises,
+    # and the trainee sends it as it is (the curator then sees the finding on the card).
+    await page.press("executor1", "Отправить как есть")
     await page.scenario_done(4)
     await page.press("curator", "Согласовать")
     await page.scenario_done(5)
@@ -234,6 +236,18 @@ def test_the_sandbox_listens_on_loopback_unless_told(capsys: pytest.CaptureFixtu
     check_host("0.0.0.0", allow_remote=True)
     assert main(["sandbox", "--host", "0.0.0.0"]) == 2
     assert "--allow-remote" in capsys.readouterr().err
+
+
+def test_a_taken_port_is_one_line_before_the_sandbox_starts(capsys: pytest.CaptureFixture[str]) -> None:
+    """8080 is the default and a common port: a taken one is said in one line, no traceback, nothing started."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        assert main(["sandbox", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"127.0.0.1:{port}" in err and "--port" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_a_scenario_step_counts_once_done_in_order_and_stays_done() -> None:

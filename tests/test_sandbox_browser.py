@@ -120,7 +120,8 @@ async def walk_the_plain_incident(page: Any) -> None:
         "Здравствуйте! Контейнерную площадку у дома 5 по ул. Ленина очистили 1 декабря, вывоз идёт по графику: "
         "понедельник, среда, пятница. Фотографии площадки приложены.",
     )
-    await press(page, "executor1", "Направить на согласование")
+    # Work reported done, no photo attached: the draft pre-check advises before it goes to the curator.
+    await press(page, "executor1", "Отправить как есть")
     await step_done(page, 4)
     await press(page, "curator", "Согласовать")
     await step_done(page, 5)
