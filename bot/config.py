@@ -358,6 +358,9 @@ class DeliverySection(_Section):
     """The outbox sender: Telegram's limits and how long a claim on a message holds."""
 
     rate_scale: float = Field(1.0, gt=0, le=1000)  # 1.0 = Telegram's limits; more only for a local Bot API stand-in
+    # The share of each limit aimed at: requests reach Telegram a little later or earlier than they leave, and a
+    # slow or busy link needs more margin (0.9 on a jittery network; tests with scaled limits use less).
+    headroom: float = Field(0.95, ge=0.5, le=1.0)
     lease_seconds: float = Field(120.0, ge=1, le=3600)  # a message claimed by a crashed instance waits this long
     max_attempts: int = Field(8, ge=1, le=100)  # network / 5xx failures before a message is given up
     concurrency: int = Field(32, ge=1, le=1000)  # chats served at once
@@ -368,6 +371,7 @@ class DeliverySection(_Section):
         """The outbox sender's settings (bot.outbox.DeliverySettings) with these values, the rest at defaults."""
         return DeliverySettings(
             rate_scale=self.rate_scale,
+            headroom=self.headroom,
             lease_seconds=self.lease_seconds,
             max_attempts=self.max_attempts,
             concurrency=self.concurrency,
