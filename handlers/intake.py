@@ -252,6 +252,16 @@ async def keep(callback: CallbackQuery, state: FSMContext, services: Services) -
     await _redraw_pressed(callback, data, await _names(services))
 
 
+def _card_options(data: dict[str, Any]) -> dict[str, Any]:
+    """What the registration card set — importance, kind, topic, location — as ``Services.register`` options."""
+    return {
+        "importance": Importance(data["importance"]),
+        "kind": Kind(data["kind"]),
+        "topic_ids": [data["topic"]] if data.get("topic") else [],
+        "location_id": data.get("location"),
+    }
+
+
 async def confirm_exclude(
     callback: CallbackQuery, state: FSMContext, services: Services, person: Person, bot: Bot
 ) -> None:
@@ -261,15 +271,7 @@ async def confirm_exclude(
     source = _source(data["post"], services)
 
     async def save() -> Incident:
-        return await services.register(
-            person,
-            [source],
-            importance=Importance(data["importance"]),
-            kind=Kind(data["kind"]),
-            topic_ids=[data["topic"]] if data.get("topic") else [],
-            location_id=data.get("location"),
-            not_processable=data["exclude"],
-        )
+        return await services.register(person, [source], **_card_options(data), not_processable=data["exclude"])
 
     await _save(callback, state, services, person, bot, source, save, note=None)
 
@@ -289,15 +291,7 @@ async def register(callback: CallbackQuery, state: FSMContext, services: Service
     source = _source(data["post"], services)
 
     async def save() -> Incident:
-        return await services.register(
-            person,
-            [source],
-            importance=Importance(data["importance"]),
-            kind=Kind(data["kind"]),
-            topic_ids=[data["topic"]] if data.get("topic") else [],
-            location_id=data.get("location"),
-            repeat_of_id=data.get("repeat_of"),
-        )
+        return await services.register(person, [source], **_card_options(data), repeat_of_id=data.get("repeat_of"))
 
     await _save(callback, state, services, person, bot, source, save, note=None)
 
