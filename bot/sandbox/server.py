@@ -40,6 +40,7 @@ from bot.domain.presets import PRESETS
 from bot.sandbox.botapi import BotAPIServer, ChatMessage, UserChat
 from bot.sandbox.organisation import Person, next_working_morning, people_for, sandbox_settings, set_up_people
 from bot.sandbox.scenarios import MODE_NAMES, SCENARIOS, Scenario, View, get_scenario
+from bot.texts import Text
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,11 @@ def check_host(host: str, allow_remote: bool) -> None:
         loopback = False
     if not loopback:
         raise RemoteRefused(
-            f"the sandbox listens on loopback only (127.0.0.1); {host!r} would open it to the network — "
-            "pass --allow-remote if that is what you want"
+            Text(
+                "the sandbox listens on loopback only (127.0.0.1); {host!r} would open it to the network — "
+                "pass --allow-remote if that is what you want",
+                host=host,
+            )
         )
 
 
