@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--incidents", type=int, default=500, metavar="N")
     demo.add_argument("--months", type=int, default=3, metavar="M", help=_("spread over the last M months"))
     demo.add_argument("--seed", type=int, default=1, metavar="S")
+    demo.add_argument(
+        "--force", action="store_true", help=_("add them even to a database that holds real (non-demo) incidents")
+    )
 
     box = command(
         "sandbox", help=_("training sandbox: the real bot with an embedded Bot API server and a web page, no token")
@@ -367,6 +370,13 @@ def _check_config(settings: Settings) -> int:
             print("  " + title.format(code=entry.code, name=entry.name))
     token = settings.bot.token
     print(_("Bot token: set") if token and token.get_secret_value() else _("Bot token: MISSING"))
+    if not settings.people.admins:
+        print(
+            _(
+                "Warning: no administrators in [people] admins: nobody can invite people or set up the bot from "
+                "Telegram. Add your Telegram id (ask @userinfobot)."
+            )
+        )
     if settings.bot.webhook_url:
         print(_("Updates: webhook {url}", url=settings.bot.webhook_url))
     else:
@@ -864,7 +874,7 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC
 
     from bot.app import make_services
-    from bot.demo import fill
+    from bot.demo import fill, real_incidents
     from storage.db import make_engine, upgrade_async
 
     async def go() -> tuple[object, object]:
@@ -872,6 +882,15 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
         try:
             await upgrade_async(engine)
             services = make_services(settings, engine)
+            real = await real_incidents(services.sessions)
+            if real and not args.force:
+                raise ConfigError(
+                    "{url} holds real incidents ({n}), not made by demo-data: demo incidents would mix into its "
+                    "reports. Nothing was added. Use a database of its own "
+                    "(e.g. OTKLIK_DATABASE_URL=sqlite+aiosqlite:///demo.sqlite3), or --force to add them anyway.",
+                    url=_safe_url(settings.database.url),
+                    n=real,
+                )
             directory = await _demo_directory(settings, services)
             return await fill(
                 services.sessions,
