@@ -105,7 +105,7 @@ def backup(url: str, target: Path | None, now: datetime | None = None) -> Outcom
             Text(
                 "Backup written: {file} ({size} bytes, schema {revision}; incidents: {incidents}, events: {events})",
                 file=target,
-                size=f"{target.stat().st_size:,}",
+                size=target.stat().st_size,
                 revision=info.revision,
                 incidents=info.rows.get("incidents", 0),
                 events=info.rows.get("events", 0),
@@ -163,7 +163,7 @@ def _pg_dump(url: str, target: Path) -> Outcome:
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
-    size = f"{target.stat().st_size:,}"
+    size = target.stat().st_size
     return Outcome(
         True, [Text("Backup written: {file} ({size} bytes, pg_dump custom format)", file=target, size=size)], target
     )

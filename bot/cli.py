@@ -449,7 +449,8 @@ def _calendar(settings: Settings, year: int, as_json: bool) -> int:
     for t in totals:
         month = format_date(date(year, t.month, 1), "LLLL", locale=_locale).capitalize()  # standalone: «Январь»
         print(f"{month:<10} {t.working_days:>13} {_hours(t.working_time.total_seconds()):>14}")
-    print(f"{_('Total'):<10} {days:>13} {_hours(seconds):>14}")
+    total = _("Total")
+    print(f"{total:<10} {days:>13} {_hours(seconds):>14}")
     return 0
 
 

@@ -792,9 +792,9 @@ def _unknown_key(loc: tuple[int | str, ...]) -> str:
     message = Text("unknown key in the table {table} (misspelt? see config.example.toml)", table=_table(tuple(table)))
     if key in Settings.model_fields and loc[0] != key:
         return Text(
-            "{message}; TOML puts every key below a [table] header into that table: move {key} = … above the "
+            "{problem}; TOML puts every key below a [table] header into that table: move {key} = … above the "
             "first [table] of the file",
-            message=message,
+            problem=message,
             key=key,
         )
     return message

@@ -34,7 +34,7 @@ def test_help_lists_the_commands() -> None:
 def test_bot_without_token_says_what_is_missing_without_traceback(tmp_path: Path) -> None:
     result = run(env={"OTKLIK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.sqlite3"})
     assert result.returncode == 2
-    assert "bot token is missing" in result.stderr and "OTKLIK_BOT_TOKEN" in result.stderr
+    assert "Не задан токен бота" in result.stderr and "OTKLIK_BOT_TOKEN" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -42,7 +42,7 @@ def test_wrong_config_names_the_key(tmp_path: Path, capsys: pytest.CaptureFixtur
     path = tmp_path / "c.toml"
     path.write_text('[organisation]\npreset = "nowhere"\n', encoding="utf-8")
     assert main(["--config", str(path), "calendar", "2026"]) == 2
-    assert "organisation.preset" in capsys.readouterr().err
+    assert f"ошибка: {path}: [organisation] preset: неизвестный пресет 'nowhere'" in capsys.readouterr().err
 
 
 def test_calendar_2026_json_matches_the_production_calendar(capsys: pytest.CaptureFixture[str]) -> None:

@@ -108,13 +108,13 @@ def test_a_top_level_key_below_a_table_is_named_with_its_table(
     )
     assert main(["check-config", "-c", str(cfg), "--locale", "en"]) == 2
     err = capsys.readouterr().err
-    assert "departments.1.topics: unknown key in the table [[departments]] no. 2" in err
+    assert "[[departments]] no. 2 topics: unknown key in the table [[departments]] no. 2" in err
     assert "move topics = … above the first [table] of the file" in err
 
 
 def test_a_misspelt_key_names_its_table(tmp_path: Path) -> None:
     cfg = write(tmp_path / "config.toml", '[organisation.schedule]\nhourz = "09:00-18:00"\n')
-    with pytest.raises(ConfigError, match=r"organisation\.schedule\.hourz: unknown key in the table "):
+    with pytest.raises(ConfigError, match=r"\[organisation\.schedule\] hourz: unknown key in the table \[organisation\.schedule\]"):
         load_settings(cfg, env={})
 
 
