@@ -56,14 +56,20 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
         ('[organisation.schedule]\nhours = "18:00-09:00"\n', "[organisation.schedule]: '18:00-09:00' ends before"),
         ('[organisation.schedule]\nlunch = "25:00-26:00"\n', "impossible time"),
         ('[organisation.schedule]\nworkdays = ["funday"]\n', "'funday' is not one of"),
-        ('[organisation.overrides]\nanswer_normal = "eight hours"\n', "[organisation]: overrides.answer_normal: 'eight hours'"),
+        (
+            '[organisation.overrides]\nanswer_normal = "eight hours"\n',
+            "[organisation]: overrides.answer_normal: 'eight hours'",
+        ),
         ('[organisation.overrides]\nnonsense = "1h"\n', "overrides.nonsense: no such preset parameter"),
         ('[organisation.overrides]\npublisher = "head"\n', "overrides.publisher"),
         ("[database]\nurll = 1\n", "[database] urll: unknown key in the table [database]"),
         ('[database]\nurl = "mysql://x"\n', "[database] url: must start with"),
         ("[organisation.calendar]\ndays_off = [2026-01-12]\nworking_days = [2026-01-12]\n", "both a day off"),
         ('[people]\ncurators = ["me"]\n', '[people] curators[1]: must be a whole number, got "me"'),
-        ('[[departments]]\ncode = "Жкх"\nname = "ЖКХ"\n', '[[departments]] no. 1 code: must be 1–32 latin small letters, digits, - and _, got "Жкх"'),
+        (
+            '[[departments]]\ncode = "Жкх"\nname = "ЖКХ"\n',
+            '[[departments]] no. 1 code: must be 1–32 latin small letters, digits, - and _, got "Жкх"',
+        ),
         ("this is not toml", "is not valid TOML"),
     ],
 )

@@ -114,7 +114,8 @@ def test_a_top_level_key_below_a_table_is_named_with_its_table(
 
 def test_a_misspelt_key_names_its_table(tmp_path: Path) -> None:
     cfg = write(tmp_path / "config.toml", '[organisation.schedule]\nhourz = "09:00-18:00"\n')
-    with pytest.raises(ConfigError, match=r"\[organisation\.schedule\] hourz: unknown key in the table \[organisation\.schedule\]"):
+    expected = r"\[organisation\.schedule\] hourz: unknown key in the table \[organisation\.schedule\]"
+    with pytest.raises(ConfigError, match=expected):
         load_settings(cfg, env={})
 
 
