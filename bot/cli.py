@@ -403,6 +403,11 @@ def _status(status: YearStatus) -> str:
     decree = status.decree or _("the government's decree (not named in the calendar data)")
     if status.source == "config":
         return _("Official: {decree} — from the config.", decree=decree)
+    if status.config_ignored:
+        return _(
+            "Official: {decree}. The config's decree for this year is not used: the calendar data has it.",
+            decree=decree,
+        )
     return _("Official: {decree}.", decree=decree)
 
 
@@ -521,7 +526,8 @@ def _deadline(settings: Settings, args: argparse.Namespace) -> int:
     years = sorted({detected.year, *(i.due.year for i in items)})
     for status in (cal.year_status(y) for y in years):
         if not status.official:
-            print(_("Calendar of {year}: {status}", year=status.year, status=_status(status)))
+            said = _status(status)
+            print(_("Calendar of {year} — {status}", year=status.year, status=said[:1].lower() + said[1:]))
     return 0
 
 
