@@ -320,7 +320,7 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
     configured = bool(args.config or os.environ.get("OTKLIK_CONFIG"))
     sandbox = Sandbox(settings, configured=configured, preset=args.sandbox_preset, speed=args.speed)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(sandbox, args.host, args.port))
+        asyncio.run(run(sandbox, args.host, args.port, _locale))
     return 0
 
 
@@ -774,7 +774,7 @@ def _print_problems(rows: int, errors: Sequence[tuple[int, Sequence[Any]]]) -> N
         )
     )
     for line, problems in errors[:SHOWN_PROBLEMS]:
-        said = "; ".join(p.message for p in problems)
+        said = "; ".join(_said(p.message) for p in problems)
         print("  " + _("row {line}: {problems}", line=line, problems=said))
     rest = errors[SHOWN_PROBLEMS:]
     if rest:

@@ -572,8 +572,8 @@ async def serving(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 8080) -
         await sandbox.close()
 
 
-async def run(sandbox: Sandbox, host: str, port: int) -> None:
-    """Serve until SIGINT/SIGTERM, printing the page's address."""
+async def run(sandbox: Sandbox, host: str, port: int, locale: str = "ru") -> None:
+    """Serve until SIGINT/SIGTERM, printing the page's address in ``locale`` (the command line's language)."""
     import signal
 
     stop = asyncio.Event()
@@ -581,5 +581,5 @@ async def run(sandbox: Sandbox, host: str, port: int) -> None:
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
     async with serving(sandbox, host, port) as url:
-        print(f"Песочница Otklik: откройте {url} (Ctrl-C — остановить)", flush=True)
+        print(Text("Otklik sandbox: open {url} (Ctrl-C stops it)", url=url).text(locale), flush=True)
         await stop.wait()
