@@ -554,3 +554,14 @@ def test_demo_data_refuses_a_database_with_real_incidents_unless_forced(
     assert "есть настоящие инциденты (1), сделанные не demo-data" in capsys.readouterr().err
     assert main(["-c", str(cfg), "demo-data", "--incidents", "3", "--months", "1", "--seed", "3", "--force"]) == 0
     assert db.execute("SELECT count(*) FROM incidents").fetchone()[0] > demo + 1
+
+
+def test_import_row_problems_speak_the_clis_language(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = config(tmp_path, DIRECTORY + "[people]\ncurators = [100]\n")
+    sheet = write(tmp_path / "rows.csv", "Ссылка;Текст;Тема;Дата выявления\nhttps://vk.com/wall-1_5;Яма;Погода;вчера\n")
+    assert main(["-c", str(cfg), "--locale", "ru", "import", str(sheet)]) == 2
+    out = capsys.readouterr().out
+    assert "неизвестная тема «Погода» (известны: Дороги, ЖКХ)" in out and "«вчера» — не момент выявления" in out
+    assert "unknown" not in out
+    assert main(["-c", str(cfg), "import", str(sheet)]) == 2
+    assert "unknown topic «Погода» (known: Дороги, ЖКХ)" in capsys.readouterr().out
