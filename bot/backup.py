@@ -97,7 +97,7 @@ def backup(url: str, target: Path | None, now: datetime | None = None) -> Outcom
     try:
         store.sqlite_backup(source, target)
     except store.NotAnOtklikDatabase as exc:
-        raise BackupError("cannot back up: {problem}", problem=str(exc)) from None
+        raise BackupError("cannot back up: {problem}", problem=_unusable(exc)) from None
     info = store.read_sqlite_file(target)
     return Outcome(
         True,
@@ -258,11 +258,22 @@ def restore(url: str, file: Path, force: bool = False) -> Outcome:
     return Outcome(True, lines, target)
 
 
+def _unusable(exc: store.NotAnOtklikDatabase) -> Text:
+    """Why storage.backup refused the file, as a Text."""
+    if exc.key == "missing":
+        return Text("{file}: no such file", file=exc.path)
+    if exc.key == "not_sqlite":
+        return Text("{file}: not an SQLite database", file=exc.path)
+    if exc.key == "damaged":
+        return Text("{file}: the database is damaged ({detail})", file=exc.path, detail=exc.detail)
+    return Text("{file}: not a readable SQLite database ({detail})", file=exc.path, detail=exc.detail)
+
+
 def _checked_backup(file: Path) -> store.SqliteFile:
     try:
         info = store.read_sqlite_file(file)
     except store.NotAnOtklikDatabase as exc:
-        raise BackupError("not restored: {problem}", problem=str(exc)) from None
+        raise BackupError("not restored: {problem}", problem=_unusable(exc)) from None
     missing = {t.name for t in store.otklik_tables()} - info.tables
     if info.revision is None or "incidents" not in info.tables:
         raise BackupError(
