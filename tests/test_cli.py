@@ -137,3 +137,20 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     assert {"incidents", "drafts", "events", "outbox", "processed_updates", "alembic_version"} <= tables
     again = run("db", "upgrade", env={"OTKLIK_DATABASE_URL": url})  # idempotent
     assert again.returncode == 0 and again.stdout.strip() == f"База данных в актуальном состоянии: {url}"
+
+
+def test_db_copy_speaks_the_clis_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, target = f"sqlite+aiosqlite:///{tmp_path}/a.sqlite3", f"sqlite+aiosqlite:///{tmp_path}/b.sqlite3"
+    monkeypatch.setenv("OTKLIK_DATABASE_URL", source)
+    assert main(["db", "upgrade"]) == 0
+    capsys.readouterr()
+    assert main(["db", "copy", "--to", target]) == 0
+    out = capsys.readouterr().out
+    assert f"Создаётся схема в {target}…" in out and "Скопировано и проверено: строк — " in out
+    assert "таблица" in out and "источник" in out and "Ежемесячный отчёт" in out and "одинаков в обеих базах" in out
+    assert f"Теперь укажите [database] url (или OTKLIK_DATABASE_URL) = {target} и запустите бот." in out
+    assert "Copied" not in out and "Monthly report" not in out
+    assert main(["db", "copy", "--to", source, "--locale", "en"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --to names the configured database itself"
