@@ -187,6 +187,17 @@ async def test_a_server_error_at_start_is_one_line_and_retried(caplog: pytest.Lo
     assert all(r.exc_info is None and "\n" not in r.getMessage() for r in caplog.records)
 
 
+async def test_a_refused_token_is_said_in_the_language_the_command_line_chooses() -> None:
+    async with BotAPIServer(token="1:RIGHT") as api:
+        settings = load_settings(None, env={})
+        settings.bot.api_base_url = api.base_url
+        with pytest.raises(ConfigError) as refused:
+            await wait_for_telegram(settings, "1:WRONG", backoff=(0.01, 0.02))
+    server = f"собственный сервер Bot API {api.base_url}"
+    assert refused.value.text("ru").startswith(f"{server}: токен бота отклонён (401/404)")
+    assert refused.value.text("en").startswith(f"the own Bot API server {api.base_url} refused the bot token")
+
+
 async def test_a_wrong_token_stops_the_bot_with_one_line(tmp_path: Path) -> None:
     async with BotAPIServer(token="1:RIGHT") as api:
         cfg_path = write(tmp_path / "config.toml", f'[bot]\napi_base_url = "{api.base_url}"\ndefault_locale = "en"\n')
