@@ -30,13 +30,14 @@ from bot.backup import schedule_backups
 from bot.config import ConfigError, Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.workflow import Workflow
-from bot.i18n import make_i18n, translate
+from bot.i18n import make_i18n
 from bot.inbox import UpdateInbox, default_instance
 from bot.metrics import Metrics, install_meter
 from bot.outbox import OutboxSender, Pacer
 from bot.report_files import warm_up
 from bot.services import Services
 from bot.sweep import ReminderSweep, start_scheduler
+from bot.texts import Text
 
 log = logging.getLogger(__name__)
 
@@ -400,17 +401,14 @@ async def wait_for_telegram(settings: Settings, token: str, *, backoff: tuple[fl
                 me = await bot.get_me()
                 return me.username or str(me.id)
             except (TelegramUnauthorizedError, TelegramNotFound):
-                raise ConfigError(
-                    translate(
-                        settings.bot.default_locale,
-                        "{where} refused the bot token (401/404): it is wrong or revoked. Take the token from "
-                        "@BotFather and set it in OTKLIK_BOT_TOKEN or bot.token.",
-                        where=(
-                            translate(settings.bot.default_locale, "the own Bot API server {url}", url=server)
-                            if server
-                            else translate(settings.bot.default_locale, "Telegram (api.telegram.org)")
-                        ),
-                    )
+                # Built apart: pybabel misses a message nested in another one's arguments across lines.
+                refuser = (
+                    Text("the own Bot API server {url}", url=server) if server else Text("Telegram (api.telegram.org)")
+                )
+                raise ConfigError(  # said by the command line in its language (--locale, else default_locale)
+                    "{where} refused the bot token (401/404): it is wrong or revoked. Take the token from "
+                    "@BotFather and set it in OTKLIK_BOT_TOKEN or bot.token.",
+                    where=refuser,
                 ) from None
             except TelegramNetworkError as exc:
                 what = f"{where} does not answer (network: {_first_line(exc)})"

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import URL, make_url
 
 from bot.config import ConfigError, Settings
+from bot.texts import Text
 from storage import backup as store
 
 if TYPE_CHECKING:
@@ -40,7 +41,8 @@ class BackupError(ConfigError):
 @dataclass(frozen=True)
 class Outcome:
     """What a backup or restore did: ``done`` False when it only printed ``command`` for a person to run
-    (PostgreSQL without its client tools); ``lines`` to show."""
+    (PostgreSQL without its client tools); ``lines`` to show (bot.texts.Text: English as ``str``, ``.text(locale)``
+    in the reader's language; a command to run is a plain ``str``)."""
 
     done: bool
     lines: list[str]
@@ -82,24 +84,32 @@ def backup(url: str, target: Path | None, now: datetime | None = None) -> Outcom
     if target.is_dir():  # a folder: the backup goes into it under its dated name
         target = target / daily_name(now, postgres)
     if target.exists():
-        raise BackupError(f"{target} exists already: name another file (a backup never overwrites one)")
+        raise BackupError("{target} exists already: name another file (a backup never overwrites one)", target=target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)  # as the daily backup makes its backup_dir
     except OSError as exc:
-        raise BackupError(f"cannot make the folder {target.parent}: {exc.strerror or exc}") from None
+        raise BackupError(
+            "cannot make the folder {folder}: {problem}", folder=target.parent, problem=exc.strerror or str(exc)
+        ) from None
     if postgres:
         return _pg_dump(url, target)
     source = _sqlite_file(url)
     try:
         store.sqlite_backup(source, target)
     except store.NotAnOtklikDatabase as exc:
-        raise BackupError(f"cannot back up: {exc}") from None
+        raise BackupError("cannot back up: {problem}", problem=_unusable(exc)) from None
     info = store.read_sqlite_file(target)
     return Outcome(
         True,
         [
-            f"Backup written: {target} ({target.stat().st_size:,} bytes, schema {info.revision}, "
-            f"{info.rows.get('incidents', 0)} incidents, {info.rows.get('events', 0)} events)"
+            Text(
+                "Backup written: {file} ({size} bytes, schema {revision}; incidents: {incidents}, events: {events})",
+                file=target,
+                size=target.stat().st_size,
+                revision=info.revision,
+                incidents=info.rows.get("incidents", 0),
+                events=info.rows.get("events", 0),
+            )
         ],
         target,
     )
@@ -122,7 +132,12 @@ def _shown(argv: list[str], env: dict[str, str]) -> str:
 def _run_tool(argv: list[str], env: dict[str, str]) -> None:
     result = subprocess.run(argv, env={**os.environ, **env}, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise BackupError(f"{argv[0]} failed ({result.returncode}): {result.stderr.strip()[:2000]}")
+        raise BackupError(
+            "{tool} failed ({code}): {problem}",
+            tool=argv[0],
+            code=result.returncode,
+            problem=result.stderr.strip()[:2000],
+        )
 
 
 def _pg_dump(url: str, target: Path) -> Outcome:
@@ -133,7 +148,9 @@ def _pg_dump(url: str, target: Path) -> Outcome:
         return Outcome(
             False,
             [
-                "pg_dump is not on PATH (install the PostgreSQL client, e.g. apt install postgresql-client); run:",
+                Text(
+                    "pg_dump is not on PATH (install the PostgreSQL client, e.g. apt install postgresql-client); run:"
+                ),
                 command,
             ],
             target,
@@ -146,7 +163,10 @@ def _pg_dump(url: str, target: Path) -> Outcome:
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
-    return Outcome(True, [f"Backup written: {target} ({target.stat().st_size:,} bytes, pg_dump custom format)"], target)
+    size = target.stat().st_size
+    return Outcome(
+        True, [Text("Backup written: {file} ({size} bytes, pg_dump custom format)", file=target, size=size)], target
+    )
 
 
 # --- restore -----------------------------------------------------------------------------------------------
@@ -161,23 +181,30 @@ def restore(url: str, file: Path, force: bool = False) -> Outcome:
     database, and — without ``force`` — a target that already holds data (said, too, when the SQLite file
     looks open by a running bot: stop it first).
     """
+    if file.is_dir():
+        raise BackupError(
+            "{file} is a folder; restore takes a backup file in it (e.g. {example})",
+            file=file,
+            example=file / daily_name(datetime.now(UTC), _is_postgres(url)),
+        )
     if not file.is_file():
-        raise BackupError(f"{file}: no such file")
+        raise BackupError("{file}: no such file", file=file)
     with file.open("rb") as stream:
         head = stream.read(16)
     if head.startswith(store.PG_DUMP_HEADER):
         if not _is_postgres(url):
-            raise BackupError(f"{file} is a PostgreSQL dump; the configured database is SQLite")
+            raise BackupError("{file} is a PostgreSQL dump; the configured database is SQLite", file=file)
         return _pg_restore(url, file, force)
     if _is_postgres(url):
         raise BackupError(
-            f"{file} is not a PostgreSQL dump; to move an SQLite backup to PostgreSQL, restore it into an SQLite "
-            "file and run python -m bot db copy --to postgresql+asyncpg://…"
+            "{file} is not a PostgreSQL dump; to move an SQLite backup to PostgreSQL, restore it into an SQLite "
+            "file and run python -m bot db copy --to postgresql+asyncpg://…",
+            file=file,
         )
     info = _checked_backup(file)
     target = _sqlite_file(url)
     if not target.parent.is_dir():
-        raise BackupError(f"{target.parent}: no such directory for the restored database")
+        raise BackupError("{folder}: no such directory for the restored database", folder=target.parent)
     if target.resolve() == file.resolve():
         raise BackupError("the backup is the configured database itself")
     lines = []
@@ -188,49 +215,81 @@ def restore(url: str, file: Path, force: bool = False) -> Outcome:
         except store.NotAnOtklikDatabase:
             present = None
         held = (
-            "a file that is not an Otklik database"
+            Text("a file that is not an Otklik database")
             if present is None
-            else f"an Otklik database with {present.rows.get('incidents', 0)} incidents"
+            else Text("an Otklik database with incidents: {n}", n=present.rows.get("incidents", 0))
         )
         if not force:
-            open_now = " It seems open now (a running bot?): stop the bot first." if in_use else ""
+            open_now = Text(" It seems open now (a running bot?): stop the bot first.") if in_use else ""
             raise BackupError(
-                f"{target} already holds {held}.{open_now} Nothing was changed. To replace it with the backup, "
-                "run restore again with --force (back it up first if you may need it)."
+                "{target} already holds {held}.{open_now} Nothing was changed. To replace it with the backup, "
+                "run restore again with --force (back it up first if you may need it).",
+                target=target,
+                held=held,
+                open_now=open_now,
             )
-        lines.append(f"Replacing {held} in {target} (--force)")
+        lines.append(Text("Replacing {held} in {target} (--force)", held=held, target=target))
         if in_use:
-            lines.append("Warning: the database seems open; restart the bot so it starts from the restored state.")
+            lines.append(
+                Text("Warning: the database seems open; restart the bot so it starts from the restored state.")
+            )
     from storage.db import upgrade
 
     head = store.head_revision()
     migrate = None if info.revision == head else (lambda path: upgrade(f"sqlite+aiosqlite:///{path}"))
     store.sqlite_restore(file, target, migrate)
-    upgraded = f", upgraded from schema {info.revision} to {head}" if info.revision != head else ""
+    upgraded = (
+        Text(", upgraded from schema {old} to {new}", old=info.revision, new=head) if info.revision != head else ""
+    )
     restored = store.read_sqlite_file(target, check=False)
     lines.append(
-        f"Restored {file} into {target}{upgraded}: {restored.rows.get('incidents', 0)} incidents, "
-        f"{restored.rows.get('events', 0)} events, {restored.rows.get('drafts', 0)} drafts, "
-        f"{restored.rows.get('outbox', 0)} outbox messages"
+        Text(
+            "Restored {file} into {target}{upgraded}: incidents: {incidents}, events: {events}, drafts: {drafts}, "
+            "outbox messages: {outbox}",
+            file=file,
+            target=target,
+            upgraded=upgraded,
+            incidents=restored.rows.get("incidents", 0),
+            events=restored.rows.get("events", 0),
+            drafts=restored.rows.get("drafts", 0),
+            outbox=restored.rows.get("outbox", 0),
+        )
     )
     return Outcome(True, lines, target)
+
+
+def _unusable(exc: store.NotAnOtklikDatabase) -> Text:
+    """Why storage.backup refused the file, as a Text."""
+    if exc.key == "missing":
+        return Text("{file}: no such file", file=exc.path)
+    if exc.key == "not_sqlite":
+        return Text("{file}: not an SQLite database", file=exc.path)
+    if exc.key == "damaged":
+        return Text("{file}: the database is damaged ({detail})", file=exc.path, detail=exc.detail)
+    return Text("{file}: not a readable SQLite database ({detail})", file=exc.path, detail=exc.detail)
 
 
 def _checked_backup(file: Path) -> store.SqliteFile:
     try:
         info = store.read_sqlite_file(file)
     except store.NotAnOtklikDatabase as exc:
-        raise BackupError(f"not restored: {exc}") from None
+        raise BackupError("not restored: {problem}", problem=_unusable(exc)) from None
     missing = {t.name for t in store.otklik_tables()} - info.tables
     if info.revision is None or "incidents" not in info.tables:
-        raise BackupError(f"not restored: {file} is an SQLite database but not an Otklik one (no schema revision)")
+        raise BackupError(
+            "not restored: {file} is an SQLite database but not an Otklik one (no schema revision)", file=file
+        )
     if info.revision not in store.known_revisions():
         raise BackupError(
-            f"not restored: {file} has schema revision {info.revision}, which this version of Otklik does not know "
-            "(made by a newer version? upgrade the bot first)"
+            "not restored: {file} has schema revision {revision}, which this version of Otklik does not know "
+            "(made by a newer version? upgrade the bot first)",
+            file=file,
+            revision=info.revision,
         )
     if info.revision == store.head_revision() and missing:
-        raise BackupError(f"not restored: {file} lacks the tables {', '.join(sorted(missing))}")
+        raise BackupError(
+            "not restored: {file} lacks the tables {tables}", file=file, tables=", ".join(sorted(missing))
+        )
     return info
 
 
@@ -238,8 +297,9 @@ def _pg_restore(url: str, file: Path, force: bool) -> Outcome:
     held, tables = asyncio.run(_pg_rows(url))
     if held and not force:
         raise BackupError(
-            f"the configured PostgreSQL database already holds {held} rows. Nothing was changed. To replace them, "
-            "stop the bot and run restore again with --force."
+            "the configured PostgreSQL database already holds rows: {n}. Nothing was changed. To replace them, "
+            "stop the bot and run restore again with --force.",
+            n=held,
         )
     address, env = _libpq(url)
     argv = ["pg_restore", "--no-owner", "--exit-on-error", "--single-transaction"]
@@ -251,7 +311,7 @@ def _pg_restore(url: str, file: Path, force: bool) -> Outcome:
         return Outcome(
             False,
             [
-                "pg_restore is not on PATH (install the PostgreSQL client); run, then python -m bot db upgrade:",
+                Text("pg_restore is not on PATH (install the PostgreSQL client); run, then python -m bot db upgrade:"),
                 command,
             ],
             None,
@@ -261,7 +321,17 @@ def _pg_restore(url: str, file: Path, force: bool) -> Outcome:
     from storage.db import upgrade
 
     upgrade(url)
-    return Outcome(True, [f"Restored {file} into {_safe(url)} and upgraded it to schema {store.head_revision()}"])
+    return Outcome(
+        True,
+        [
+            Text(
+                "Restored {file} into {url} and upgraded it to schema {revision}",
+                file=file,
+                url=_safe(url),
+                revision=store.head_revision(),
+            )
+        ],
+    )
 
 
 async def _pg_rows(url: str) -> tuple[int, bool]:
@@ -309,7 +379,7 @@ def daily_backup(settings: Settings, now: datetime | None = None) -> Outcome:
     outcome = backup(config.url, directory / daily_name(now, _is_postgres(config.url)), now)
     if outcome.done:
         for path in prune(directory, config.backup_keep):
-            outcome.lines.append(f"Old backup removed: {path}")
+            outcome.lines.append(Text("Old backup removed: {file}", file=path))
     return outcome
 
 

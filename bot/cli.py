@@ -11,7 +11,7 @@ import logging
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -22,12 +22,12 @@ from bot.domain.incident import Importance, Role
 from bot.domain.presets import PRESETS, get_preset
 from bot.domain.production_calendar import YearStatus
 from bot.domain.worktime import NoWorkingTimeError
+from bot.texts import N_, Text
 
 if TYPE_CHECKING:
     from bot.importing import Imported
 
-CLI_LOCALE = "ru"  # `calendar` and `deadline` speak Russian, as the officials who run them do (names by Babel)
-# The language of everything else this run prints: --locale, else the config's bot.default_locale (set by main).
+# The language of everything this run prints: --locale, else the config's bot.default_locale (set by main).
 _locale = "ru"
 
 
@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m bot`` (and the ``otklik`` script): ``--config`` and the commands."""
     parser = argparse.ArgumentParser(
         prog="python -m bot",
-        description="Otklik: incidents from open sources, answered on time. Without a command the bot runs.",
+        description=_("Otklik: incidents from open sources, answered on time. Without a command the bot runs."),
     )
     _common_options(parser, None)
     common = argparse.ArgumentParser(add_help=False)
@@ -53,85 +53,91 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
         return commands.add_parser(name, parents=[common], **kwargs)
 
-    command("run", help="run the bot (long polling); the default command")
+    command("run", help=_("run the bot (long polling); the default command"))
 
-    db = command("db", help="database maintenance")
+    db = command("db", help=_("database maintenance"))
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    db_commands.add_parser("upgrade", parents=[common], help="apply migrations up to the latest schema")
+    db_commands.add_parser("upgrade", parents=[common], help=_("apply migrations up to the latest schema"))
     copy = db_commands.add_parser(
         "copy",
         parents=[common],
-        help="copy the whole database into a new, empty one (e.g. SQLite to PostgreSQL) and verify it",
+        help=_("copy the whole database into a new, empty one (e.g. SQLite to PostgreSQL) and verify it"),
     )
-    copy.add_argument("--to", required=True, metavar="URL", help="postgresql+asyncpg://user:password@host/db")
-    copy.add_argument("--batch", type=int, default=1000, metavar="N", help="rows per insert (default 1000)")
+    copy.add_argument("--to", required=True, metavar="URL", help=_("postgresql+asyncpg://user:password@host/db"))
+    copy.add_argument("--batch", type=int, default=1000, metavar="N", help=_("rows per insert (default 1000)"))
 
-    bak = command("backup", help="a consistent copy of the database, made while the bot runs")
-    bak.add_argument("file", nargs="?", help="where to write it (default: otklik-<UTC moment>.sqlite3 here)")
-    res = command("restore", help="put a backup back into the configured database")
-    res.add_argument("file", help="a file made by python -m bot backup")
-    res.add_argument("--force", action="store_true", help="replace a database that already holds data")
+    bak = command("backup", help=_("a consistent copy of the database, made while the bot runs"))
+    bak.add_argument("file", nargs="?", help=_("where to write it (default: otklik-<UTC moment>.sqlite3 here)"))
+    res = command("restore", help=_("put a backup back into the configured database"))
+    res.add_argument("file", help=_("a file made by python -m bot backup"))
+    res.add_argument("--force", action="store_true", help=_("replace a database that already holds data"))
 
-    command("check-config", help="validate the config and print what it resolves to")
+    command("check-config", help=_("validate the config and print what it resolves to"))
 
-    cal = command("calendar", help="working days and hours per month of a year")
+    cal = command("calendar", help=_("working days and hours per month of a year"))
     cal.add_argument("year", type=int)
-    cal.add_argument("--json", action="store_true", help="machine-readable output")
+    cal.add_argument("--json", action="store_true", help=_("machine-readable output"))
 
-    dl = command("deadline", help="every deadline of an incident detected at a local moment")
+    dl = command("deadline", help=_("every deadline of an incident detected at a local moment"))
     dl.add_argument(
         "--detected",
         required=True,
-        metavar="'YYYY-MM-DD HH:MM'",
-        help="moment of detection, local time of the organisation",
+        metavar=_("'YYYY-MM-DD HH:MM'"),
+        help=_("moment of detection, local time of the organisation"),
     )
     dl.add_argument("--importance", choices=[i.value for i in Importance], default="normal")
-    dl.add_argument("--preset", choices=sorted(PRESETS), help="use a preset with its default calendar")
-    dl.add_argument("--json", action="store_true", help="machine-readable output")
+    dl.add_argument("--preset", choices=sorted(PRESETS), help=_("use a preset with its default calendar"))
+    dl.add_argument("--json", action="store_true", help=_("machine-readable output"))
 
-    rep = command("report", help="the monthly report (SPEC §6) as text, JSON or an XLSX workbook")
-    rep.add_argument("--month", metavar="YYYY-MM", help="the month (default: the previous one)")
+    rep = command("report", help=_("the monthly report (SPEC §6) as text, JSON or an XLSX workbook"))
+    rep.add_argument("--month", metavar="YYYY-MM", help=_("the month (default: the previous one)"))
     rep.add_argument(
         "--department",
         metavar="CODE",
-        help="one department only, by its code in the config (check-config lists them); default: the organisation",
+        help=_("one department only, by its code in the config (check-config lists them); default: the organisation"),
     )
     rep.add_argument("--format", choices=("text", "json", "xlsx"), default="text")
-    rep.add_argument("--output", metavar="FILE", help="write here instead of standard output (required for xlsx)")
+    rep.add_argument("--output", metavar="FILE", help=_("write here instead of standard output (required for xlsx)"))
 
     imp = command(
-        "import", help="register incidents from a CSV or XLSX file (monitoring exports, earlier spreadsheets)"
+        "import", help=_("register incidents from a CSV or XLSX file (monitoring exports, earlier spreadsheets)")
     )
-    imp.add_argument("file", help=".csv (UTF-8 or Windows-1251) or .xlsx; the first row names the columns")
+    imp.add_argument("file", help=_(".csv (UTF-8 or Windows-1251) or .xlsx; the first row names the columns"))
     imp.add_argument(
-        "--curator", type=int, metavar="TELEGRAM_ID", help="who registers them (default: the first configured curator)"
+        "--curator",
+        type=int,
+        metavar="TELEGRAM_ID",
+        help=_("who registers them (default: the first configured curator)"),
     )
-    imp.add_argument("--dry-run", action="store_true", help="check every row, register nothing")
+    imp.add_argument("--dry-run", action="store_true", help=_("check every row, register nothing"))
 
-    chk = command("check-draft", help="the draft pre-check on an answer's text: what a curator would return it for")
-    chk.add_argument("--text", required=True, help="the draft answer")
-    chk.add_argument("--post", default="", help="the citizen's post it answers (helps some checks)")
-    chk.add_argument("--attachments", type=int, default=0, metavar="N", help="photos, videos or acts attached")
-    chk.add_argument("--json", action="store_true", help="machine-readable output")
+    chk = command("check-draft", help=_("the draft pre-check on an answer's text: what a curator would return it for"))
+    chk.add_argument("--text", required=True, help=_("the draft answer"))
+    chk.add_argument("--post", default="", help=_("the citizen's post it answers (helps some checks)"))
+    chk.add_argument("--attachments", type=int, default=0, metavar="N", help=_("photos, videos or acts attached"))
+    chk.add_argument("--json", action="store_true", help=_("machine-readable output"))
 
-    demo = command("demo-data", help="fill the database with realistic synthetic incidents")
+    demo = command("demo-data", help=_("fill the database with realistic synthetic incidents"))
     demo.add_argument("--incidents", type=int, default=500, metavar="N")
-    demo.add_argument("--months", type=int, default=3, metavar="M", help="spread over the last M months")
+    demo.add_argument("--months", type=int, default=3, metavar="M", help=_("spread over the last M months"))
     demo.add_argument("--seed", type=int, default=1, metavar="S")
+    demo.add_argument(
+        "--force", action="store_true", help=_("add them even to a database that holds real (non-demo) incidents")
+    )
 
     box = command(
-        "sandbox", help="training sandbox: the real bot with an embedded Bot API server and a web page, no token"
+        "sandbox", help=_("training sandbox: the real bot with an embedded Bot API server and a web page, no token")
     )
-    box.add_argument("--host", default="127.0.0.1", help="listen here (default 127.0.0.1; loopback only)")
-    box.add_argument("--port", type=int, default=8080, help="the page's port (default 8080; 0: any free port)")
+    box.add_argument("--host", default="127.0.0.1", help=_("listen here (default 127.0.0.1; loopback only)"))
+    box.add_argument("--port", type=int, default=8080, help=_("the page's port (default 8080; 0: any free port)"))
     box.add_argument(
         "--preset",
         dest="sandbox_preset",
         choices=sorted(PRESETS),
-        help="the organisation's regulation (default: the configured one with --config, else otradnaya)",
+        help=_("the organisation's regulation (default: the configured one with --config, else otradnaya)"),
     )
-    box.add_argument("--speed", type=float, default=60.0, help="the clock runs this many times faster (default 60)")
-    box.add_argument("--allow-remote", action="store_true", help="allow a --host beyond loopback (no login!)")
+    box.add_argument("--speed", type=float, default=60.0, help=_("the clock runs this many times faster (default 60)"))
+    box.add_argument("--allow-remote", action="store_true", help=_("allow a --host beyond loopback (no login!)"))
     return parser
 
 
@@ -142,26 +148,32 @@ def _common_options(parser: argparse.ArgumentParser, default: Any) -> None:
         "--config",
         default=default,
         metavar="FILE",
-        help="TOML config file (default: $OTKLIK_CONFIG or built-in defaults)",
+        help=_("TOML config file (default: $OTKLIK_CONFIG or built-in defaults)"),
     )
     parser.add_argument(
         "--locale",
         choices=("ru", "en"),
         default=default,
-        help="language of the output (default: bot.default_locale of the config)",
+        help=_("language of the output (default: bot.default_locale of the config)"),
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command (``argv``: the arguments after the program name; default ``sys.argv[1:]``) and return the
-    process's exit status: 0 done; 2 a configuration error (ConfigError: said on stderr as "error: …") or an
-    import whose rows were refused (listed on stdout, nothing registered). Without a command the bot runs until
-    stopped. argparse's own usage errors exit with 2 (SystemExit) before anything runs; any other exception
-    propagates (a bug, or the database unreachable)."""
+    process's exit status: 0 done; 2 a configuration error (ConfigError: said on stderr as "error: …", a line per
+    problem) or an import whose rows were refused (listed on stdout, nothing registered). Without a command the bot
+    runs until stopped. argparse's own usage errors exit with 2 (SystemExit) before anything runs; any other
+    exception propagates (a bug, or the database unreachable).
+
+    Everything is said in one language: ``--locale``, else the config's ``bot.default_locale`` (read from the file
+    even when it is invalid, so its problems and the usage are said in it too), else Russian."""
     global _locale
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    _locale = args.locale or "ru"
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _locale = _early_locale(argv)
+    with _argparse_in_locale():
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    _locale = args.locale or _locale
     try:
         settings = _settings(args)
         _locale = args.locale or settings.bot.default_locale
@@ -197,10 +209,64 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-draft":
             return _check_draft(args)
     except ConfigError as exc:
-        print(_("error: {reason}", reason=exc), file=sys.stderr)
+        for line in exc.text(_locale).splitlines() or [""]:
+            print(_("error: {reason}", reason=line), file=sys.stderr)
         return 2
-    parser.error(f"unknown command {args.command}")
+    parser.error(_("unknown command {command}", command=args.command))
     return 2
+
+
+def _early_locale(argv: Sequence[str]) -> str:
+    """The language of this run before argparse has read ``argv`` (its usage and errors are said in it):
+    ``--locale`` when it names one we have, else the config's ``bot.default_locale``, else Russian."""
+    from bot.config import configured_locale
+
+    given = _option(argv, ("--locale",))
+    if given in ("ru", "en"):
+        return given
+    return configured_locale(_option(argv, ("-c", "--config"))) or "ru"
+
+
+def _option(argv: Sequence[str], names: tuple[str, ...]) -> str | None:
+    """The value of the last ``--name VALUE`` or ``--name=VALUE`` in ``argv`` (None when absent)."""
+    found = None
+    for i, arg in enumerate(argv):
+        for name in names:
+            if arg == name and i + 1 < len(argv):
+                found = argv[i + 1]
+            elif arg.startswith(name + "="):
+                found = arg.split("=", 1)[1]
+    return found
+
+
+# argparse's own words ("usage:", its errors), said in this run's language: argparse asks its module's `_` for them.
+ARGPARSE_TEXTS = (
+    N_("usage: "),
+    N_("positional arguments"),
+    N_("options"),
+    N_("show this help message and exit"),
+    N_("argument %(argument_name)s: %(message)s"),
+    N_("unrecognized arguments: %s"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("invalid %(type)s value: %(value)r"),
+    N_("the following arguments are required: %s"),
+    N_("expected one argument"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("%(prog)s: error: %(message)s\n"),
+    N_("not allowed with argument %s"),
+    N_("ignored explicit argument %r"),
+)
+
+
+@contextlib.contextmanager
+def _argparse_in_locale() -> Iterator[None]:
+    """argparse's words through the catalogs while the parser is built and reads the arguments."""
+    saved = argparse._  # type: ignore[attr-defined]
+    argparse._ = _  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        argparse._ = saved  # type: ignore[attr-defined]
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -246,7 +312,7 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
     try:
         check_host(args.host, args.allow_remote)
     except RemoteRefused as exc:
-        raise ConfigError(str(exc)) from None
+        raise ConfigError(exc.args[0]) from None
     if not 0 < args.speed <= 3600:
         raise ConfigError("--speed must be above 0 and at most 3600")
     _port_free(args.host, args.port)
@@ -254,7 +320,7 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
     configured = bool(args.config or os.environ.get("OTKLIK_CONFIG"))
     sandbox = Sandbox(settings, configured=configured, preset=args.sandbox_preset, speed=args.speed)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(sandbox, args.host, args.port))
+        asyncio.run(run(sandbox, args.host, args.port, _locale))
     return 0
 
 
@@ -270,8 +336,11 @@ def _port_free(host: str, port: int) -> None:
             pass
     except OSError as exc:
         raise ConfigError(
-            f"cannot listen on {host}:{port} ({exc.strerror or exc}): the port is taken or the address is not "
-            "this machine's; choose another with --port (0: any free port)"
+            "cannot listen on {host}:{port} ({problem}): the port is taken or the address is not "
+            "this machine's; choose another with --port (0: any free port)",
+            host=host,
+            port=port,
+            problem=exc.strerror or str(exc),
         ) from None
 
 
@@ -282,8 +351,7 @@ def _check_config(settings: Settings) -> int:
     print(_("Preset: {name} — {document}", name=preset.name, document=preset.document))
     print(_("Time zone: {zone}", zone=cal.tz.key))
     for status in settings.calendar_years():
-        said = f"{status.year}: {_status_ru(status)}" if _locale == "ru" else status.describe()
-        print(_("Production calendar {status}", status=said))
+        print(_("Production calendar {status}", status=f"{status.year}: {_status(status)}"))
     print(_("Database: {url}", url=_safe_url(settings.database.url)))
     print(
         _(
@@ -302,6 +370,13 @@ def _check_config(settings: Settings) -> int:
             print("  " + title.format(code=entry.code, name=entry.name))
     token = settings.bot.token
     print(_("Bot token: set") if token and token.get_secret_value() else _("Bot token: MISSING"))
+    if not settings.people.admins:
+        print(
+            _(
+                "Warning: no administrators in [people] admins: nobody can invite people or set up the bot from "
+                "Telegram. Add your Telegram id (ask @userinfobot)."
+            )
+        )
     if settings.bot.webhook_url:
         print(_("Updates: webhook {url}", url=settings.bot.webhook_url))
     else:
@@ -314,19 +389,26 @@ def _check_config(settings: Settings) -> int:
     return 0
 
 
-def _status_ru(status: YearStatus) -> str:
-    """The calendar's source for ``calendar YEAR``, in Russian like the rest of its table."""
+def _status(status: YearStatus) -> str:
+    """Whose word the calendar of ``status.year`` rests on, in this run's language."""
     if status.source == "none":
-        return "Без производственного календаря: праздничные дни не учитываются."
+        return _("No production calendar: public holidays are not taken into account.")
     if status.provisional:
-        return (
-            f"Предварительный: постановление Правительства о переносе выходных дней в {status.year} году ещё "
-            "не известно. Праздники, совпавшие с выходными, перенесены на следующий рабочий день по ст. 112 ТК РФ "
-            "(кроме 1–8 января); переносы из постановления можно внести в [organisation.calendar] decrees."
+        return _(
+            "Provisional: the government's decree moving the days off of {year} is not known yet. Holidays that fall "
+            "on a weekend are moved to the next working day by art. 112 of the Labour Code (except 1–8 January); "
+            "the decree's transfers can be entered in [organisation.calendar] decrees.",
+            year=status.year,
         )
-    decree = status.decree or "постановление Правительства (в данных календаря не названо)"
-    where = " — из конфигурации" if status.source == "config" else ""
-    return f"Официальный: {decree}{where}."
+    decree = status.decree or _("the government's decree (not named in the calendar data)")
+    if status.source == "config":
+        return _("Official: {decree} — from the config.", decree=decree)
+    if status.config_ignored:
+        return _(
+            "Official: {decree}. The config's decree for this year is not used: the calendar data has it.",
+            decree=decree,
+        )
+    return _("Official: {decree}.", decree=decree)
 
 
 def _calendar(settings: Settings, year: int, as_json: bool) -> int:
@@ -364,13 +446,16 @@ def _calendar(settings: Settings, year: int, as_json: bool) -> int:
             )
         )
         return 0
-    print(f"Производственный календарь {year} — {settings.organisation.name} ({cal.tz.key})")
-    print(_status_ru(status))
-    print(f"{'Месяц':<10} {'Рабочих дней':>13} {'Рабочих часов':>14}")
+    name = settings.organisation.name
+    print(_("Production calendar {year} — {name} ({zone})", year=year, name=name, zone=cal.tz.key))
+    print(_status(status))
+    heads = (_("Month"), _("Working days"), _("Working hours"))
+    print(f"{heads[0]:<10} {heads[1]:>13} {heads[2]:>14}")
     for t in totals:
-        month = format_date(date(year, t.month, 1), "LLLL", locale=CLI_LOCALE).capitalize()  # standalone: «Январь»
+        month = format_date(date(year, t.month, 1), "LLLL", locale=_locale).capitalize()  # standalone: «Январь»
         print(f"{month:<10} {t.working_days:>13} {_hours(t.working_time.total_seconds()):>14}")
-    print(f"{'Итого':<10} {days:>13} {_hours(seconds):>14}")
+    total = _("Total")
+    print(f"{total:<10} {days:>13} {_hours(seconds):>14}")
     return 0
 
 
@@ -390,7 +475,7 @@ def _deadline(settings: Settings, args: argparse.Namespace) -> int:
     try:
         items = plan(workflow, detected, Importance(args.importance))
     except NoWorkingTimeError as exc:
-        raise ConfigError(f"--detected {args.detected!r}: {exc}") from None
+        raise ConfigError("--detected {text!r}: {problem}", text=args.detected, problem=str(exc)) from None
     if args.json:
         print(
             json.dumps(
@@ -418,27 +503,52 @@ def _deadline(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 0
     print(f"{preset.title} ({preset.document})")
+    importance = _("high") if args.importance == "high" else _("normal")
     print(
-        f"Выявлено: {detected:%d.%m.%Y %H:%M} ({cal.tz.key}), важность: "
-        f"{'высокая' if args.importance == 'high' else 'обычная'}"
+        _(
+            "Detected: {moment} ({zone}), importance: {importance}",
+            moment=f"{detected:%d.%m.%Y %H:%M}",
+            zone=cal.tz.key,
+            importance=importance,
+        )
     )
-    width = max(len(i.label) for i in items)
+    labels = {i.key: _(STEP_LABELS[i.key]) if i.key in STEP_LABELS else i.label for i in items}
+    width = max(len(label) for label in labels.values())
     for i in items:
-        line = f"  {i.label:<{width}}  {_day_ru(i.due)}  ({i.term}, {i.clause})"
+        line = f"  {labels[i.key]:<{width}}  {_day(i.due)}  ({i.term}, {i.clause})"
         if i.own_due is not None:
-            line += f" — сокращён до срока ответа, по своему сроку: {_day_ru(i.own_due)}"
+            line += _(" — shortened to the answer's deadline, by its own term: {due}", due=_day(i.own_due))
         print(line)
     if any(i.shortened for i in items):
-        print("Каждый шаг заканчивается не позже срока размещения ответа: окна длиннее остатка срока сокращены.")
+        print(
+            _("Every step ends no later than the answer's deadline: windows longer than the rest of it are shortened.")
+        )
     years = sorted({detected.year, *(i.due.year for i in items)})
     for status in (cal.year_status(y) for y in years):
         if not status.official:
-            print(f"Календарь {status.year} года — {_status_ru(status)[0].lower()}{_status_ru(status)[1:]}")
+            said = _status(status)
+            print(_("Calendar of {year} — {status}", year=status.year, status=said[:1].lower() + said[1:]))
     return 0
 
 
-def _day_ru(moment: datetime) -> str:
-    return f"{format_date(moment, 'EEE', locale=CLI_LOCALE)} {moment:%d.%m.%Y %H:%M}"
+# The steps of ``deadline``, in the catalogs' words (bot.domain.plan labels them in Russian, as the regulation does).
+STEP_LABELS = {
+    "routing": N_("Routing to a department"),
+    "not_ours": N_("Return as «not within our competence»"),
+    "clarification": N_("Question (clarification) to the curator"),
+    "reroute": N_("Routing again after a return"),
+    "draft": N_("Draft answer submitted for approval"),
+    "answer": N_("Answer published"),
+    "approval": N_("Curator's decision on the draft"),
+    "revision": N_("Revision of a returned draft"),
+    "publication": N_("Approved answer published"),
+    "final": N_("Final answer (the intermediate one published on time)"),
+    "contribution": N_("Information for the joint answer (each department)"),
+}
+
+
+def _day(moment: datetime) -> str:
+    return f"{format_date(moment, 'EEE', locale=_locale)} {moment:%d.%m.%Y %H:%M}"
 
 
 # The production calendar's data begins in 1991; a year past 2100 is a typo, and 9999 would overflow.
@@ -490,7 +600,7 @@ def _check_draft(args: argparse.Namespace) -> int:
                     "reason": f.reason.value,
                     "return_reason": f.return_reason.value,
                     "words": list(f.words),
-                    "advice": advice_text(f, CLI_LOCALE),
+                    "advice": advice_text(f, _locale),
                 }
                 for f in findings
             ]
@@ -498,11 +608,11 @@ def _check_draft(args: argparse.Namespace) -> int:
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
     if not findings:
-        print("Замечаний нет.")
+        print(_("No remarks."))
         return 0
-    print(f"Замечаний: {len(findings)}")
+    print(_("Remarks: {n}", n=len(findings)))
     for f in findings:
-        print(advice_text(f, CLI_LOCALE))
+        print(advice_text(f, _locale))
     return 0
 
 
@@ -512,8 +622,8 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         month = parse_month(args.month) if args.month else previous_month(datetime.now(settings.calendar().tz).date())
-    except DomainError as exc:
-        raise ConfigError(f"--month: {exc}") from None
+    except DomainError:
+        raise ConfigError("--month {text!r}: write it as YYYY-MM, e.g. 2026-03", text=args.month) from None
     if args.format == "xlsx" and not args.output:
         raise ConfigError(_("--format xlsx needs --output FILE"))
     locale = args.locale or settings.bot.default_locale
@@ -584,7 +694,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     try:
         table = read_table(path)
     except UnreadableFile as exc:
-        raise ConfigError(str(exc)) from None
+        raise ConfigError(exc.args[0]) from None
 
     async def go() -> int:
         from bot.app import make_services
@@ -664,7 +774,7 @@ def _print_problems(rows: int, errors: Sequence[tuple[int, Sequence[Any]]]) -> N
         )
     )
     for line, problems in errors[:SHOWN_PROBLEMS]:
-        said = "; ".join(p.message for p in problems)
+        said = "; ".join(_said(p.message) for p in problems)
         print("  " + _("row {line}: {problems}", line=line, problems=said))
     rest = errors[SHOWN_PROBLEMS:]
     if rest:
@@ -771,7 +881,7 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC
 
     from bot.app import make_services
-    from bot.demo import fill
+    from bot.demo import fill, real_incidents
     from storage.db import make_engine, upgrade_async
 
     async def go() -> tuple[object, object]:
@@ -779,6 +889,15 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
         try:
             await upgrade_async(engine)
             services = make_services(settings, engine)
+            real = await real_incidents(services.sessions)
+            if real and not args.force:
+                raise ConfigError(
+                    "{url} holds real incidents ({n}), not made by demo-data: demo incidents would mix into its "
+                    "reports. Nothing was added. Use a database of its own "
+                    "(e.g. OTKLIK_DATABASE_URL=sqlite+aiosqlite:///demo.sqlite3), or --force to add them anyway.",
+                    url=_safe_url(settings.database.url),
+                    n=real,
+                )
             directory = await _demo_directory(settings, services)
             return await fill(
                 services.sessions,
@@ -822,8 +941,13 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
     else:
         outcome = backup.restore(url, Path(args.file), force=args.force)
     for line in outcome.lines:
-        print(line)
+        print(_said(line))
     return 0 if outcome.done else 1
+
+
+def _said(line: str) -> str:
+    """A line of bot.backup or bot.dbcopy (a bot.texts.Text, or a command to run as it is) in this run's language."""
+    return line.text(_locale) if isinstance(line, Text) else line
 
 
 def _db_copy(settings: Settings, args: argparse.Namespace) -> int:
@@ -833,11 +957,13 @@ def _db_copy(settings: Settings, args: argparse.Namespace) -> int:
 
     if not 1 <= args.batch <= 100_000:
         raise ConfigError("--batch must be 1..100000")
-    result = asyncio.run(copy_database(settings, args.to, batch=args.batch, say=lambda line: print(line, flush=True)))
+    result = asyncio.run(
+        copy_database(settings, args.to, batch=args.batch, say=lambda line: print(_said(line), flush=True))
+    )
     for line in result.summary():
-        print(line)
+        print(_said(line))
     if result.verified:
-        print(f"Now set [database] url (or OTKLIK_DATABASE_URL) to {_safe_url(args.to)} and start the bot.")
+        print(_("Now set [database] url (or OTKLIK_DATABASE_URL) to {url} and start the bot.", url=_safe_url(args.to)))
     return 0 if result.verified else 1
 
 

@@ -20,6 +20,7 @@ from bot.domain.presets import PRESETS, Preset, get_preset
 from bot.domain.production_calendar import Decree, YearStatus, decrees_by_year
 from bot.domain.worktime import CalendarOverrides, Span, WeeklySchedule, WorkCalendar
 from bot.outbox import DeliverySettings
+from bot.texts import Invalid, Lines, Said, Text
 
 ENV_CONFIG = "OTKLIK_CONFIG"
 ENV_TOKEN = "OTKLIK_BOT_TOKEN"
@@ -33,8 +34,13 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 _INTERVAL = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
-class ConfigError(Exception):
-    """The configuration cannot be used; the message is meant for the person starting the bot."""
+class ConfigError(Said, Exception):
+    """The configuration cannot be used; the message is meant for the person starting the bot: ``message`` an
+    English msgid of the catalogs formatted with ``params`` (bot.texts.Text), ``str(error)`` in English,
+    ``error.text(locale)`` in the reader's language."""
+
+    def __init__(self, message: str, /, **params: Any) -> None:
+        super().__init__(self._say(message, params))
 
 
 class _Section(BaseModel):
@@ -47,18 +53,18 @@ def parse_interval(text: str) -> tuple[time, time]:
     starts."""
     match = _INTERVAL.match(str(text))
     if not match:
-        raise ValueError(f"{text!r} is not an interval like 09:00-18:00")
+        raise Invalid("{text!r} is not an interval like 09:00-18:00", text=text)
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     end = time(23, 59, 59) if (h2, m2) == (24, 0) else _time(h2, m2, text)
     start = _time(h1, m1, text)
     if start >= end:
-        raise ValueError(f"{text!r} ends before it starts")
+        raise Invalid("{text!r} ends before it starts", text=text)
     return start, end
 
 
 def _time(hour: int, minute: int, text: str) -> time:
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
-        raise ValueError(f"{text!r} has an impossible time")
+        raise Invalid("{text!r} has an impossible time", text=text)
     return time(hour, minute)
 
 
@@ -88,24 +94,24 @@ class BotSection(_Section):
     def _webhook(self) -> BotSection:
         url = self.webhook_url
         if url is not None and not url.startswith("https://") and not (self.api_base_url and url.startswith("http://")):
-            raise ValueError("webhook_url must be an https:// address (Telegram pushes only over TLS)")
+            raise Invalid("webhook_url must be an https:// address (Telegram pushes only over TLS)")
         secret = self.webhook_secret.get_secret_value() if self.webhook_secret else None
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
-            raise ValueError("webhook_secret: 1-256 characters of A-Z, a-z, 0-9, _ and -")
+            raise Invalid("webhook_secret: 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return self
 
     @field_validator("fsm_storage")
     @classmethod
     def _fsm(cls, v: str) -> str:
         if v != "database" and not v.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must be 'database' or a redis:// URL")
+            raise Invalid("must be 'database' or a redis:// URL")
         return v
 
     @field_validator("default_locale")
     @classmethod
     def _locale(cls, v: str) -> str:
         if v not in ("ru", "en"):
-            raise ValueError("must be 'ru' or 'en'")
+            raise Invalid("must be 'ru' or 'en'")
         return v
 
 
@@ -126,14 +132,14 @@ class DatabaseSection(_Section):
     def _backup_time(cls, v: str) -> str:
         match = re.fullmatch(r"(\d{1,2}):(\d{2})", v.strip())
         if not match or int(match[1]) > 23 or int(match[2]) > 59:
-            raise ValueError(f"{v!r} is not a time like 03:00")
+            raise Invalid("{value!r} is not a time like 03:00", value=v)
         return f"{int(match[1]):02d}:{match[2]}"
 
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:
         if not v.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+            raise Invalid("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return v
 
 
@@ -158,7 +164,7 @@ class ScheduleSection(_Section):
             parse_interval(self.lunch)
         for day in self.workdays:
             if day not in WEEKDAYS:
-                raise ValueError(f"workdays: {day!r} is not one of {', '.join(WEEKDAYS)}")
+                raise Invalid("workdays: {day!r} is not one of {days}", day=day, days=", ".join(WEEKDAYS))
         for day in WEEKDAYS:
             for interval in getattr(self, day) or ():
                 parse_interval(interval)
@@ -221,7 +227,7 @@ class CalendarSection(_Section):
                 parse_interval(interval)
         both = set(self.days_off) & set(self.working_days)
         if both:
-            raise ValueError(f"{sorted(both)[0]} is both a day off and a working day")
+            raise Invalid("{day} is both a day off and a working day", day=sorted(both)[0])
         decrees_by_year(self.build_decrees())  # one decree per year
         return self
 
@@ -257,7 +263,7 @@ class CalendarSpec(_Section):
             try:
                 ZoneInfo(v)
             except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {v!r}; use an IANA name like Europe/Moscow") from None
+                raise Invalid("unknown time zone {zone!r}; use an IANA name like Europe/Moscow", zone=v) from None
         return v
 
     @field_validator("production_calendar")
@@ -266,7 +272,7 @@ class CalendarSpec(_Section):
         if v in (None, "", "none"):
             return None
         if v != "RU":
-            raise ValueError("only 'RU' (the Russian production calendar) or 'none' is supported")
+            raise Invalid("only 'RU' (the Russian production calendar) or 'none' is supported")
         return v
 
     def build(self, default_tz: str, inherited_decrees: list[Decree] | None = None) -> WorkCalendar:
@@ -323,7 +329,7 @@ class OrganisationSection(CalendarSpec):
     @classmethod
     def _preset(cls, v: str) -> str:
         if v not in PRESETS:
-            raise ValueError(f"unknown preset {v!r}; choose one of {', '.join(PRESETS)}")
+            raise Invalid("unknown preset {preset!r}; choose one of {presets}", preset=v, presets=", ".join(PRESETS))
         return v
 
     @model_validator(mode="after")
@@ -339,9 +345,9 @@ class OrganisationSection(CalendarSpec):
             try:
                 base = base.with_overrides({key: value})
             except KeyError:
-                raise ValueError(f"overrides.{key}: no such preset parameter") from None
+                raise Invalid("overrides.{key}: no such preset parameter", key=key) from None
             except ValueError as exc:
-                raise ValueError(f"overrides.{key}: {exc}") from None
+                raise Invalid("overrides.{key}: {problem}", key=key, problem=str(exc)) from None
         return base
 
 
@@ -397,7 +403,7 @@ class IntakeSection(_Section):
     @model_validator(mode="after")
     def _token_when_enabled(self) -> IntakeSection:
         if self.enabled and not any(t.get_secret_value().strip() for t in self.tokens):
-            raise ValueError(f"the intake API is enabled without a token: set intake.tokens or {ENV_INTAKE_TOKEN}")
+            raise Invalid("the intake API is enabled without a token: set intake.tokens or {env}", env=ENV_INTAKE_TOKEN)
         return self
 
 
@@ -477,7 +483,9 @@ class Settings(_Section):
             if isinstance(entry, dict):
                 unknown = set(entry) - {"code", "name", "department"}
                 if unknown or not isinstance(entry.get("name"), str):
-                    raise ValueError(f"topics: an entry must be a name or {{ code, name, department }}, got {entry!r}")
+                    raise Invalid(
+                        "topics: an entry must be a name or {{ code, name, department }}, got {entry!r}", entry=entry
+                    )
                 # Without a code the entry is its bare name, whose code is made from it (Entry).
                 names.append({"code": entry["code"], "name": entry["name"]} if "code" in entry else entry["name"])
                 if entry.get("department"):
@@ -495,18 +503,25 @@ class Settings(_Section):
             seen: dict[str, str] = {}
             for entry in entries:
                 if entry.code in seen:
-                    raise ValueError(
-                        f"{key}: {seen[entry.code]!r} and {entry.name!r} share the code {entry.code!r}"
-                        " (give one of them its own code)"
+                    raise Invalid(
+                        "{key}: {first!r} and {second!r} share the code {code!r} (give one of them its own code)",
+                        key=key,
+                        first=seen[entry.code],
+                        second=entry.name,
+                        code=entry.code,
                     )
                 seen[entry.code] = entry.name
         codes = {d.code for d in self.departments}
         topic_names = {t.name for t in self.topics}
         for topic, code in self.topic_departments.items():
             if topic not in topic_names:
-                raise ValueError(f"topic_departments: {topic!r} is not one of the topics")
+                raise Invalid("topic_departments: {topic!r} is not one of the topics", topic=topic)
             if code not in codes:
-                raise ValueError(f"topics: {topic!r} names department {code!r}, which is not in [[departments]]")
+                raise Invalid(
+                    "topics: {topic!r} names department {code!r}, which is not in [[departments]]",
+                    topic=topic,
+                    code=code,
+                )
         return self
 
     def preset(self) -> Preset:
@@ -541,8 +556,9 @@ class Settings(_Section):
         if self.bot.token is None or not self.bot.token.get_secret_value().strip():
             raise ConfigError(
                 "The bot token is missing. Get one from @BotFather and set it in the environment "
-                f"variable {ENV_TOKEN} or as bot.token in the config file — or try `python -m bot sandbox`, the bot "
-                "in your browser without a token."
+                "variable {env} or as bot.token in the config file — or try `python -m bot sandbox`, the bot "
+                "in your browser without a token.",
+                env=ENV_TOKEN,
             )
         return self.bot.token.get_secret_value().strip()
 
@@ -563,11 +579,11 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
         try:
             data = tomllib.loads(file.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError(f"Config file {file} does not exist.") from None
+            raise ConfigError("Config file {file} does not exist.", file=file) from None
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"Config file {file} is not valid TOML: {exc}") from None
+            raise ConfigError("Config file {file} is not valid TOML: {problem}", file=file, problem=str(exc)) from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"Config file {file} cannot be read: {exc}") from None
+            raise ConfigError("Config file {file} cannot be read: {problem}", file=file, problem=str(exc)) from None
     if env.get(ENV_TOKEN):
         data.setdefault("bot", {})["token"] = env[ENV_TOKEN]
     # A relative SQLite path means next to the config file (wherever the command is started from); one from the
@@ -620,37 +636,182 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def format_validation_error(exc: ValidationError, path: object | None) -> str:
-    """pydantic's errors for people: a first line naming the file (or "Configuration") and the count, then one
-    line per problem, ``  <dotted.key>: <what is wrong>``."""
-    where = f"Config file {path}" if path else "Configuration"
-    lines = [f"{where} has {exc.error_count()} problem(s):"]
+def format_validation_error(exc: ValidationError, path: object | None) -> Lines:
+    """pydantic's errors for people, one line per problem: ``<file>: <[table] key>: <what is wrong>``
+    (``config.toml: [bot] update_concurrency: must be a whole number ≥ 1, got "abc"``), in English as ``str``
+    and in the reader's language by ``.text(locale)``; never pydantic's own wording or its links, except for a
+    kind of error this function does not know (then pydantic's message, which names no link)."""
+    where: str = str(path) if path else Text("configuration")
+    lines: list[str] = []
     for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = _unknown_key(error["loc"])
-        lines.append(f"  {key}: {message}")
-    return "\n".join(lines)
+        loc = tuple(error["loc"])
+        key = _key_path(loc)
+        problem = _problem(error, loc)
+        lines.append(
+            Text("{where}: {key}: {problem}", where=where, key=key, problem=problem)
+            if key
+            else Text("{where}: {problem}", where=where, problem=problem)
+        )
+    return Lines(lines)
+
+
+def _problem(error: Any, loc: tuple[int | str, ...]) -> str:
+    """What is wrong, as a Text (pydantic's message, "Value error, " cut, for a kind not known here)."""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    value = _shown(error.get("input"))
+    field = _field_at(loc)
+    if kind == "extra_forbidden":
+        return _unknown_key(loc)
+    if kind in ("value_error", "assertion_error"):
+        cause = ctx.get("error")
+        return cause.said if isinstance(cause, Said) else Text(str(error["msg"]).removeprefix("Value error, "))
+    if kind == "missing":
+        return Text("is required")
+    numbers = ("int_parsing", "int_type", "int_from_float", "float_parsing", "float_type")
+    bounds = ("greater_than_equal", "greater_than", "less_than_equal", "less_than")
+    if kind in numbers or kind in bounds:
+        whole = kind.startswith("int") or (field is not None and _inner(field.annotation) is int)
+        number = Text("a whole number") if whole else Text("a number")
+        return Text("must be {kind}{bounds}, got {value}", kind=number, bounds=_bounds(field), value=value)
+    if kind in ("bool_parsing", "bool_type"):
+        return Text("must be true or false, got {value}", value=value)
+    if kind == "string_type":
+        return Text("must be text in quotes, got {value}", value=value)
+    if kind == "string_too_short":
+        return Text("must not be empty")
+    if kind == "string_too_long":
+        return Text("must be at most {limit} characters long", limit=ctx.get("max_length"))
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == CODE_PATTERN:
+        return Text("must be 1–32 latin small letters, digits, - and _, got {value}", value=value)
+    if kind == "list_type":
+        return Text("must be a list in square brackets [ … ], got {value}", value=value)
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return Text("must be a table, got {value}", value=value)
+    if kind == "literal_error":
+        return Text("must be one of {expected}, got {value}", expected=ctx.get("expected"), value=value)
+    if kind.startswith("date"):
+        return Text("must be a date like 2026-01-12, got {value}", value=value)
+    return Text(str(error["msg"]).removeprefix("Value error, "))
+
+
+def _shown(value: Any) -> str:
+    """A value as the config file writes it: text in quotes, true/false, numbers as they are (80 characters)."""
+    import json
+
+    if isinstance(value, bool):
+        said = "true" if value else "false"
+    elif isinstance(value, str):
+        said = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, int | float):
+        said = str(value)
+    else:
+        said = json.dumps(value, ensure_ascii=False, default=str)
+    return said if len(said) <= 80 else said[:77] + "…"
+
+
+def _inner(annotation: Any) -> Any:
+    """The type inside ``X | None`` and ``list[X]`` (the model of a table, the type of a number)."""
+    from typing import get_args
+
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if not args:
+        return annotation
+    models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+    return models[0] if models else _inner(args[0])
+
+
+def _field_at(loc: tuple[int | str, ...]) -> Any:
+    """The pydantic FieldInfo of the key at ``loc`` in Settings (None where the path leaves the models)."""
+    model: Any = Settings
+    info = None
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
+            return None
+        info = model.model_fields[part]
+        model = _inner(info.annotation)
+    return info
+
+
+def _bounds(field: Any) -> str:
+    """ " from 1 to 256", " ≥ 5", " ≤ 10" (a Text) from the field's constraints; "" without any."""
+    low = high = None
+    strict_low = False
+    for rule in getattr(field, "metadata", ()):
+        if getattr(rule, "ge", None) is not None:
+            low = rule.ge
+        if getattr(rule, "gt", None) is not None:
+            low, strict_low = rule.gt, True
+        if getattr(rule, "le", None) is not None:
+            high = rule.le
+    if low is not None and high is not None and not strict_low:
+        return Text(" from {low} to {high}", low=low, high=high)
+    if low is not None:
+        return Text(" > {low}", low=low) if strict_low else Text(" ≥ {low}", low=low)
+    if high is not None:
+        return Text(" ≤ {high}", high=high)
+    return ""
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    """``[bot] update_concurrency``, ``[[departments]] no. 2 code``, ``topics``, ``[people] curators[1]`` (list
+    items counted from 1); a table alone (``[bot]``) for a problem of the whole table; "" at the top level."""
+    if not loc:
+        return ""
+    keys = [i for i, part in enumerate(loc) if isinstance(part, str)]
+    field = _field_at(loc)
+    table_only = field is not None and isinstance(_inner(field.annotation), type) and loc[-1] == loc[keys[-1]]
+    table_only = table_only and issubclass(_inner(field.annotation), BaseModel)
+    if table_only:
+        return _table(loc)
+    last = keys[-1]
+    key = str(loc[last]) + "".join(f"[{int(i) + 1}]" for i in loc[last + 1 :])
+    if last == 0:
+        return key
+    return Text("{table} {key}", table=_table(loc[:last]), key=key)
+
+
+def _table(table: tuple[int | str, ...]) -> str:
+    """``[organisation.schedule]``, or ``[[departments]] no. 2`` for an array of tables (a Text)."""
+    indexes = [i for i, part in enumerate(table) if isinstance(part, int)]
+    if not indexes:
+        return "[" + ".".join(str(p) for p in table) + "]"
+    i = indexes[-1]
+    where = Text("[[{table}]] no. {n}", table=".".join(str(p) for p in table[:i]), n=int(table[i]) + 1)
+    rest = table[i + 1 :]
+    return Text("{table} [{rest}]", table=where, rest=".".join(str(p) for p in rest)) if rest else where
 
 
 def _unknown_key(loc: tuple[int | str, ...]) -> str:
-    """What to say about an unknown key at ``loc``: the table TOML read it into, and, for a top-level key written
-    below a table (``topics = …`` after ``[[departments]]``), that it belongs above the first table."""
+    """What to say about an unknown key at ``loc`` (a Text): the table TOML read it into, and, for a top-level key
+    written below a table (``topics = …`` after ``[[departments]]``), that it belongs above the first table."""
     *table, key = loc
     if not table:
-        return "unknown key at the top level, outside any table (misspelt? see config.example.toml)"
-    where = "[" + ".".join(str(p) for p in table) + "]"
-    indexes = [i for i, part in enumerate(table) if isinstance(part, int)]
-    if indexes:  # an array of tables: [[departments]] no. 2
-        i = indexes[-1]
-        where = "[[" + ".".join(str(p) for p in table[:i]) + f"]] no. {int(table[i]) + 1}"
-        if table[i + 1 :]:
-            where += " ." + ".".join(str(p) for p in table[i + 1 :])
-    message = f"unknown key in the table {where} (misspelt? see config.example.toml)"
+        return Text("unknown key at the top level, outside any table (misspelt? see config.example.toml)")
+    message = Text("unknown key in the table {table} (misspelt? see config.example.toml)", table=_table(tuple(table)))
     if key in Settings.model_fields and loc[0] != key:
-        message += (
-            f"; TOML puts every key below a [table] header into that table: move {key} = … above the first "
-            "[table] of the file"
+        return Text(
+            "{problem}; TOML puts every key below a [table] header into that table: move {key} = … above the "
+            "first [table] of the file",
+            problem=message,
+            key=key,
         )
     return message
+
+
+def configured_locale(path: str | os.PathLike[str] | None, env: dict[str, str] | None = None) -> str | None:
+    """``bot.default_locale`` as the config file at ``path`` (default ``$OTKLIK_CONFIG``) writes it, read before the
+    file is validated — the language to say a bad file's problems and the command line's usage in; None when there
+    is no file, it cannot be read, or the key is absent or no supported language."""
+    env = dict(os.environ if env is None else env)
+    path = path or env.get(ENV_CONFIG) or None
+    if path is None:
+        return None
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    section = data.get("bot")
+    locale = section.get("default_locale") if isinstance(section, dict) else None
+    return locale if locale in ("ru", "en") else None

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.config import ConfigError, Settings
 from bot.domain.workflow import Workflow
 from bot.report import build_report, previous_month
+from bot.texts import Text
 from storage import backup as store
 from storage.db import make_engine, make_session_factory, upgrade_async
 
@@ -45,26 +46,37 @@ class CopyResult:
         return self.source_rows == self.target_rows and all(self.reports.values())
 
     def summary(self) -> list[str]:
-        """The lines to print: a table of rows per table, the reports compared, the verdict."""
+        """The lines to print (bot.texts.Text: English as ``str``, ``.text(locale)`` translated): a table of rows
+        per table, the reports compared, the verdict."""
         width = max(len(name) for name in self.source_rows)
-        lines = [f"{'table':<{width}}  {'source':>9}  {'target':>9}"]
+        lines: list[str] = [
+            Text(
+                "{table:<{width}}  {source:>9}  {target:>9}",
+                table=Text("table"),
+                source=Text("source"),
+                target=Text("target"),
+                width=width,
+            )
+        ]
         for name, rows in self.source_rows.items():
             there = self.target_rows.get(name)
-            mark = "" if there == rows else "  DIFFERENT"
-            lines.append(f"{name:<{width}}  {rows:>9}  {there if there is not None else '-':>9}{mark}")
+            row = f"{name:<{width}}  {rows:>9}  {there if there is not None else '-':>9}"
+            lines.append(row if there == rows else Text("{row}  DIFFERENT", row=row))
         if self.sequences:
-            lines.append(
-                "Sequences set past the highest ids: " + ", ".join(f"{t} → {n}" for t, n in self.sequences.items())
-            )
+            numbers = ", ".join(f"{t} → {n}" for t, n in self.sequences.items())
+            lines.append(Text("Sequences set past the highest ids: {numbers}", numbers=numbers))
         for month, same in sorted(self.reports.items()):
-            lines.append(f"Monthly report {month:%Y-%m}: {'the same on both sides' if same else 'DIFFERENT'}")
+            verdict = Text("the same on both sides") if same else Text("DIFFERENT")
+            lines.append(Text("Monthly report {month}: {verdict}", month=f"{month:%Y-%m}", verdict=verdict))
         total = sum(self.source_rows.values())
         if self.verified:
-            lines.append(f"Copied and verified: {total} rows in {self.seconds:.1f} s.")
+            lines.append(Text("Copied and verified: {n} rows in {seconds} s.", n=total, seconds=f"{self.seconds:.1f}"))
         else:
             lines.append(
-                "VERIFICATION FAILED: the target differs from the source (did the bot write meanwhile? stop it and "
-                "copy again into an empty database)."
+                Text(
+                    "VERIFICATION FAILED: the target differs from the source (did the bot write meanwhile? stop it "
+                    "and copy again into an empty database)."
+                )
             )
         return lines
 
@@ -104,14 +116,17 @@ async def copy_database(
             found = await store.revision(src)
             if found != head:
                 raise CopyRefused(
-                    f"the configured database {_safe(source_url)} is at schema {found}, not {head}: "
-                    "run python -m bot db upgrade first"
+                    "the configured database {url} is at schema {found}, not {head}: "
+                    "run python -m bot db upgrade first",
+                    url=_safe(source_url),
+                    found=found,
+                    head=head,
                 )
         async with target.connect() as dst:
             await _refuse_unless_empty(dst, target_url)
-        say(f"Creating the schema in {_safe(target_url)}…")
+        say(Text("Creating the schema in {url}…", url=_safe(target_url)))
         await upgrade_async(target)
-        say(f"Copying {_safe(source_url)} → {_safe(target_url)}…")
+        say(Text("Copying {source} → {target}…", source=_safe(source_url), target=_safe(target_url)))
         async with source.connect() as src, target.begin() as dst:
             if source.dialect.name == "postgresql":  # one snapshot for every table (SQLite's transactions are one)
                 await src.execution_options(isolation_level="REPEATABLE READ")
@@ -129,7 +144,7 @@ async def copy_database(
         async with target.connect() as dst:
             target_rows = await store.count_rows(dst)
         result = CopyResult(source_rows, target_rows, sequences)
-        say("Comparing the monthly reports…")
+        say(Text("Comparing the monthly reports…"))
         result.reports = await _compare_reports(settings, source, target, now)
         result.seconds = time.monotonic() - started
         return result
@@ -144,13 +159,18 @@ async def _refuse_unless_empty(connection: AsyncConnection, url: str) -> None:
     foreign = sorted(names - ours)
     if foreign:
         raise CopyRefused(
-            f"{_safe(url)} is not empty: it holds tables that are not Otklik's ({', '.join(foreign[:10])}). "
-            "Copy into a new, empty database."
+            "{url} is not empty: it holds tables that are not Otklik's ({tables}). Copy into a new, empty database.",
+            url=_safe(url),
+            tables=", ".join(foreign[:10]),
         )
     held = {name: rows for name, rows in (await store.count_rows(connection, names)).items() if rows}
     if held:
         listed = ", ".join(f"{name} {rows}" for name, rows in held.items())
-        raise CopyRefused(f"{_safe(url)} is not empty ({listed}): nothing was copied. Copy into a new, empty database.")
+        raise CopyRefused(
+            "{url} is not empty ({listed}): nothing was copied. Copy into a new, empty database.",
+            url=_safe(url),
+            listed=listed,
+        )
 
 
 async def _compare_reports(

@@ -273,6 +273,13 @@ def detection_moments(
     return sorted(moments)
 
 
+async def real_incidents(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """How many incidents in the database were not made by ``fill``: registered by anyone but the demo people
+    (Telegram ids from DEMO_TELEGRAM_BASE), imported, or from the intake API."""
+    async with sessions() as session:
+        return await IncidentRepository(session).count_created_below(DEMO_TELEGRAM_BASE)
+
+
 async def fill(
     sessions: async_sessionmaker[AsyncSession],
     workflow: Workflow,

@@ -14,7 +14,7 @@ After adding or changing a message, extract and update the catalogs from the rep
 
     pybabel extract -F babel.cfg --no-location -c TRANSLATORS: -k _ -k __ -k N_ -k lazy_gettext -k ngettext:1,2 \
         -k lazy_ngettext:1,2 -k translate:2 -k translate_plural:2,3 -k translate_plural_ctx:2c,3,4 \
-        -o locales/messages.pot .
+        -k Text -k ConfigError -k BackupError -k CopyRefused -k Invalid -o locales/messages.pot .
     pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching
 
 then fill the new empty ``msgstr`` in both ``locales/ru`` and ``locales/en`` and run ``pytest tests/test_i18n.py``.
@@ -41,6 +41,8 @@ from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from bot.texts import N_ as N_
+
 logger = logging.getLogger(__name__)
 
 DOMAIN = "messages"
@@ -58,6 +60,11 @@ EXTRACT_KEYWORDS: tuple[str, ...] = (
     "translate:2",
     "translate_plural:2,3",
     "translate_plural_ctx:2c,3,4",
+    "Text",  # bot.texts: said later, in the reader's language
+    "ConfigError",
+    "BackupError",
+    "CopyRefused",
+    "Invalid",
 )
 EXTRACT_COMMENT_TAG = "TRANSLATORS:"
 TEMPLATE = "locales/messages.pot"
@@ -72,11 +79,6 @@ def extract_command() -> str:
 def update_command() -> str:
     """The ``pybabel update`` command line that merges the template into both catalogs."""
     return f"pybabel update -i {TEMPLATE} -d locales -D {DOMAIN} --no-fuzzy-matching"
-
-
-def N_(message: str) -> str:
-    """Mark a string for extraction where it is defined; translate it later with ``translate(locale, message)``."""
-    return message
 
 
 def locale_of(language_code: str | None) -> str:

@@ -23,6 +23,7 @@ from bot.domain.errors import IllegalTransition
 from bot.domain.links import post_key
 from bot.intake_rules import Row
 from bot.services import Person, Services
+from bot.texts import Text
 
 MAX_ROWS = 10_000  # rows per file: one import is one transaction, which holds SQLite's write lock meanwhile
 MAX_BYTES = 20 * 1024 * 1024
@@ -43,7 +44,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 class UnreadableFile(Exception):
-    """The file cannot be imported as a whole (unreadable, no usable columns, too large)."""
+    """The file cannot be imported as a whole (unreadable, no usable columns, too large); ``args[0]`` is the
+    reason, a bot.texts.Text (English as ``str``)."""
 
 
 @dataclass(frozen=True)
@@ -76,19 +78,19 @@ def read_table(path: Path) -> Table:
     OSError when it cannot be opened.
     """
     if path.stat().st_size > MAX_BYTES:
-        raise UnreadableFile(f"{path.name}: over {MAX_BYTES // (1024 * 1024)} MB")
+        raise UnreadableFile(Text("{name}: over {mb} MB", name=path.name, mb=MAX_BYTES // (1024 * 1024)))
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         cells = _xlsx_cells(path)
     elif path.suffix.lower() in (".csv", ".txt"):
         cells = _csv_cells(path.read_bytes())
     else:
-        raise UnreadableFile(f"{path.name}: expected a .csv or .xlsx file")
+        raise UnreadableFile(Text("{name}: expected a .csv or .xlsx file", name=path.name))
     rows = [(n, r) for n, r in enumerate(cells, start=1) if any(_blank(v) is not None for v in r)]
     if not rows:
-        raise UnreadableFile(f"{path.name}: the file is empty")
+        raise UnreadableFile(Text("{name}: the file is empty", name=path.name))
     (_, header), body = rows[0], rows[1:]
     if len(body) > MAX_ROWS:
-        raise UnreadableFile(f"{path.name}: over {MAX_ROWS} rows; split the file")
+        raise UnreadableFile(Text("{name}: over {rows} rows; split the file", name=path.name, rows=MAX_ROWS))
     return _by_column(header, body)
 
 
@@ -98,7 +100,9 @@ def _xlsx_cells(path: Path) -> list[list[Any]]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises several kinds for a file that is not a workbook
-        raise UnreadableFile(f"{path.name}: not a readable XLSX workbook ({exc})") from None
+        raise UnreadableFile(
+            Text("{name}: not a readable XLSX workbook ({problem})", name=path.name, problem=str(exc))
+        ) from None
     try:
         return [list(row) for row in workbook.worksheets[0].iter_rows(values_only=True)]
     finally:
@@ -113,7 +117,7 @@ def _csv_cells(data: bytes) -> list[list[Any]]:
         except UnicodeDecodeError:
             continue
     else:  # pragma: no cover - cp1251 decodes every byte but a few unassigned ones
-        raise UnreadableFile("the CSV is neither UTF-8 nor Windows-1251 text")
+        raise UnreadableFile(Text("the CSV is neither UTF-8 nor Windows-1251 text"))
     first_line = text.splitlines()[0] if text else ""
     delimiter = max((";", ",", "\t"), key=first_line.count)
     # The csv module refuses a field over 131,072 characters; the file's size is bounded (MAX_BYTES),
@@ -123,7 +127,9 @@ def _csv_cells(data: bytes) -> list[list[Any]]:
     try:
         return [list(row) for row in reader]
     except csv.Error as exc:
-        raise UnreadableFile(f"row {reader.line_num}: not readable as CSV ({exc})") from None
+        raise UnreadableFile(
+            Text("row {line}: not readable as CSV ({problem})", line=reader.line_num, problem=str(exc))
+        ) from None
 
 
 def _by_column(header: Sequence[Any], body: Iterable[tuple[int, Sequence[Any]]]) -> Table:
@@ -139,8 +145,10 @@ def _by_column(header: Sequence[Any], body: Iterable[tuple[int, Sequence[Any]]])
             ignored.append(str(title))
     if "url" not in positions and "text" not in positions:
         raise UnreadableFile(
-            "no column with the link or the text of the post; the first row must name the columns, e.g. "
-            "«Ссылка;Текст;Автор;Дата выявления;Тема;Важность»"
+            Text(
+                "no column with the link or the text of the post; the first row must name the columns, e.g. "
+                "«Ссылка;Текст;Автор;Дата выявления;Тема;Важность»"
+            )
         )
     rows = [(n, {c: (row[i] if i < len(row) else None) for c, i in positions.items()}) for n, row in body]
     return Table(rows, ignored)

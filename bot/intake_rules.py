@@ -33,6 +33,7 @@ from bot.domain.incident import (
 from bot.domain.links import BadLink, PostLink, parse_link
 from bot.domain.workflow import Workflow
 from bot.services import Directory, Person, RegisterOptions
+from bot.texts import N_, Text
 
 MAX_TOPICS = 20
 MAX_NAME = 255  # topics.name, locations.name
@@ -98,7 +99,8 @@ class IntakeLimits:
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with an incoming post: the field it is in (an API field name, or ``body``), a
-    stable ``code`` an integrator can act on, and a sentence for people."""
+    stable ``code`` an integrator can act on, and a sentence for people (a bot.texts.Text: English as ``str``, as
+    the intake API answers; ``message.text(locale)`` for the command line's import)."""
 
     field: str
     code: str
@@ -175,22 +177,24 @@ def _check_row(
     author, source_id = _text(values.get("author")), _text(values.get("source_id"))
     link = _link(url, problems)
     if url is None and text is None and not unusable & {"url", "text"}:
-        problems.append(Problem("text", "link_or_text_required", "neither a link nor a text"))
+        problems.append(Problem("text", "link_or_text_required", Text("neither a link nor a text")))
     if text is not None and len(text) > MAX_POST_TEXT:
-        problems.append(_too_long("text", "the text", MAX_POST_TEXT))
+        problems.append(_too_long("text", MAX_POST_TEXT))
     if author is not None and len(author) > MAX_AUTHOR:
-        problems.append(_too_long("author", "the author's name", MAX_AUTHOR))
+        problems.append(_too_long("author", MAX_AUTHOR))
     if values.get("source_id") is not None and source_id is None:
-        problems.append(Problem("source_id", "empty", "the source id is empty: leave it out or send the post's id"))
+        problems.append(
+            Problem("source_id", "empty", Text("the source id is empty: leave it out or send the post's id"))
+        )
     if source_id is not None and len(source_id) > MAX_EXTERNAL_ID:
-        problems.append(_too_long("source_id", "the source id", MAX_EXTERNAL_ID))
+        problems.append(_too_long("source_id", MAX_EXTERNAL_ID))
     detected = _moment(values.get("detected_at"), context, problems)
     network = _network(values.get("network"), link, problems)
     importance = _choice(values.get("importance"), IMPORTANCE, "importance", problems)
     kind = _choice(values.get("kind"), KINDS, "kind", problems)
-    topic_ids = _names(values.get("topics"), topics, context.directory.topics, "topics", "topic", problems)
+    topic_ids = _names(values.get("topics"), topics, context.directory.topics, "topics", problems)
     directory = context.directory
-    location_ids = _names(values.get("location"), locations, directory.locations, "location", "location", problems)
+    location_ids = _names(values.get("location"), locations, directory.locations, "location", problems)
     if problems:
         return None
     # The post keeps the moment it was sent with (its key, for a post without a link, must not change
@@ -216,16 +220,25 @@ def _check_row(
 
 # Each field as a sentence names it.
 _FIELD_NAMES = {
-    "source_id": "the source id",
-    "url": "the post's link",
-    "text": "the text",
-    "author": "the author's name",
-    "network": "the network",
-    "detected_at": "the moment of detection",
-    "topics": "a topic",
-    "location": "the location",
-    "importance": "the importance",
-    "kind": "the kind",
+    "source_id": Text("the source id"),
+    "url": Text("the post's link"),
+    "text": Text("the text"),
+    "author": Text("the author's name"),
+    "network": Text("the network"),
+    "detected_at": Text("the moment of detection"),
+    "topics": Text("a topic"),
+    "location": Text("the location"),
+    "importance": Text("the importance"),
+    "kind": Text("the kind"),
+}
+
+
+# An unknown value of a field with choices, as a sentence says it.
+_UNKNOWN = {
+    "importance": N_("unknown importance «{value}» (known: {known})"),
+    "kind": N_("unknown kind «{value}» (known: {known})"),
+    "topics": N_("unknown topic «{value}» (known: {known})"),
+    "location": N_("unknown location «{value}» (known: {known})"),
 }
 
 
@@ -239,8 +252,13 @@ def _storable(values: Mapping[str, Any], problems: list[Problem]) -> dict[str, A
         value = values.get(name)
         bad = next((found for item in _strings(value) if (found := unstorable(item)) is not None), None)
         if bad is not None:
-            kind = "a NUL" if bad == "U+0000" else "half of a UTF-16 surrogate pair"
-            message = f"{_FIELD_NAMES[name]} contains the character {bad} ({kind}), which cannot be stored: remove it"
+            kind = Text("a NUL") if bad == "U+0000" else Text("half of a UTF-16 surrogate pair")
+            message = Text(
+                "{field} contains the character {bad} ({kind}), which cannot be stored: remove it",
+                field=_FIELD_NAMES[name],
+                bad=bad,
+                kind=kind,
+            )
             problems.append(Problem(name, "bad_character", message))
             kept[name] = None
     return kept
@@ -258,8 +276,11 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def _too_long(name: str, what: str, limit: int) -> Problem:
-    return Problem(name, "too_long", f"{what} is longer than {limit:,} characters".replace(",", " "))
+def _too_long(name: str, limit: int) -> Problem:
+    shown = f"{limit:,}".replace(",", " ")
+    return Problem(
+        name, "too_long", Text("{field} is longer than {limit} characters", field=_FIELD_NAMES[name], limit=shown)
+    )
 
 
 def _link(url: str | None, problems: list[Problem]) -> PostLink | None:
@@ -268,7 +289,7 @@ def _link(url: str | None, problems: list[Problem]) -> PostLink | None:
     try:
         return parse_link(url)
     except BadLink as exc:
-        problems.append(Problem("url", exc.key, f"the post's link: {exc}"))
+        problems.append(Problem("url", exc.key, Text("the post's link: {problem}", problem=str(exc))))
         return None
 
 
@@ -285,14 +306,19 @@ def _moment(value: Any, context: Context, problems: list[Problem]) -> datetime:
         moment = value
     elif isinstance(value, date) or (isinstance(value, str) and _DATE_ONLY.fullmatch(value)):
         problems.append(
-            Problem("detected_at", "time_required", f"the moment of detection needs a time too (e.g. {example})")
+            Problem(
+                "detected_at",
+                "time_required",
+                Text("the moment of detection needs a time too (e.g. {example})", example=example),
+            )
         )
         return now
     else:
         parsed = _parse_moment(str(value), context.iso_only)
         if parsed is None:
-            what = "an ISO 8601 moment" if context.iso_only else "a moment of detection"
-            problems.append(Problem("detected_at", "bad_moment", f"«{value}» is not {what} (write {example})"))
+            what = Text("an ISO 8601 moment") if context.iso_only else Text("a moment of detection")
+            said = Text("«{value}» is not {what} (write {example})", value=value, what=what, example=example)
+            problems.append(Problem("detected_at", "bad_moment", said))
             return now
         moment = parsed
     naive = moment.replace(tzinfo=None)
@@ -314,9 +340,11 @@ def _moment(value: Any, context: Context, problems: list[Problem]) -> datetime:
 def _bound_problem(code: str, limits: IntakeLimits) -> Problem:
     if code == "in_future":
         minutes = int(limits.future_tolerance.total_seconds() // 60)
-        return Problem("detected_at", code, f"the moment of detection is in the future (more than {minutes} min ahead)")
+        said = Text("the moment of detection is in the future (more than {minutes} min ahead)", minutes=minutes)
+        return Problem("detected_at", code, said)
     days = limits.max_age.days
-    return Problem("detected_at", code, f"the moment of detection is more than {days} days ago (intake.max_age_days)")
+    said = Text("the moment of detection is more than {days} days ago (intake.max_age_days)", days=days)
+    return Problem("detected_at", code, said)
 
 
 def _parse_moment(text: str, iso_only: bool) -> datetime | None:
@@ -348,7 +376,8 @@ def _network(value: Any, link: PostLink | None, problems: list[Problem]) -> Netw
     given = network_named(name) if name is not None else None
     if name is not None and given is None:
         known = ", ".join(n.value for n in Network)
-        problems.append(Problem("network", "unknown_value", f"unknown network «{name}» (known: {known})"))
+        said = Text("unknown network «{name}» (known: {known})", name=name, known=known)
+        problems.append(Problem("network", "unknown_value", said))
     if link is None:
         return given or Network.other
     if given is None or given is link.network or (link.network is Network.site and given in SITE_LIKE):
@@ -357,7 +386,11 @@ def _network(value: Any, link: PostLink | None, problems: list[Problem]) -> Netw
         Problem(
             "network",
             "network_mismatch",
-            f"the link is a {link.network.value} link, not {given.value}: leave the network out or correct it",
+            Text(
+                "the link is a {network} link, not {given}: leave the network out or correct it",
+                network=link.network.value,
+                given=given.value,
+            ),
         )
     )
     return link.network
@@ -369,7 +402,8 @@ def _choice(value: Any, choices: dict[Any, tuple[str, ...]], name: str, problems
         if text in names:
             return choice
     known = ", ".join(names[1] for names in choices.values())
-    problems.append(Problem(name, "unknown_value", f"unknown {name} «{value}» (known: {known})"))
+    said = Text(_UNKNOWN[name], value=value, known=known)
+    problems.append(Problem(name, "unknown_value", said))
     return next(iter(choices))
 
 
@@ -378,7 +412,6 @@ def _names(
     by_lower: dict[str, int],
     names: dict[int, str],
     name: str,
-    what: str,
     problems: list[Problem],
 ) -> list[int]:
     """Names from the config: a list, or one cell with several separated by ; or , (topics)."""
@@ -389,27 +422,28 @@ def _names(
         given = [n.strip() for n in text.replace(",", ";").split(";")] if name == "topics" else [text]
     given = [g for g in given if g]
     if len(given) > MAX_TOPICS:
-        problems.append(Problem(name, "too_many", f"more than {MAX_TOPICS} {what}s"))
+        problems.append(Problem(name, "too_many", Text("more than {n} topics", n=MAX_TOPICS)))
         return []
     found = []
     for item in given:
         if item.lower() in by_lower:
             found.append(by_lower[item.lower()])
         else:
-            choices = ", ".join(sorted(names.values())) or "none in the config"
+            choices = ", ".join(sorted(names.values())) or Text("none in the config")
             shown = item if len(item) <= 60 else item[:60] + "…"
-            problems.append(Problem(name, "unknown_value", f"unknown {what} «{shown}» (known: {choices})"))
+            said = Text(_UNKNOWN[name], value=shown, known=choices)
+            problems.append(Problem(name, "unknown_value", said))
     return list(dict.fromkeys(found))
 
 
 def _domain_problem(exc: DomainError) -> Problem:
     if isinstance(exc, BadLink):
-        return Problem("url", exc.key, f"the post's link: {exc}")
+        return Problem("url", exc.key, Text("the post's link: {problem}", problem=str(exc)))
     known = {
-        "no_source": Problem("text", "link_or_text_required", "neither a link nor a text"),
-        "empty_source": Problem("text", "link_or_text_required", "neither a link nor a text"),
-        "long_source": _too_long("text", "the text", MAX_POST_TEXT),
-        "long_author": _too_long("author", "the author's name", MAX_AUTHOR),
-        "detected_in_future": Problem("detected_at", "in_future", "the moment of detection is in the future"),
+        "no_source": Problem("text", "link_or_text_required", Text("neither a link nor a text")),
+        "empty_source": Problem("text", "link_or_text_required", Text("neither a link nor a text")),
+        "long_source": _too_long("text", MAX_POST_TEXT),
+        "long_author": _too_long("author", MAX_AUTHOR),
+        "detected_in_future": Problem("detected_at", "in_future", Text("the moment of detection is in the future")),
     }
-    return known.get(exc.key, Problem("body", exc.key, str(exc)))
+    return known.get(exc.key, Problem("body", exc.key, Text(str(exc))))

@@ -656,6 +656,9 @@ def summary_text(report: MonthlyReport, locale: str) -> str:
             scope=Elastic(report.scope_name, NAME_FLOOR),
         )
     ]
+    if report.generated_at.astimezone(ZoneInfo(report.timezone)).date() < report.month:
+        blocks.append(line(translate(locale, "The month has not begun yet: there are no figures for it.")))
+        return fit(blocks).text
     if not report.complete:
         blocks.append(line(translate(locale, "The month is not over: figures as of today.")))
     blocks.append(

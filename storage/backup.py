@@ -23,7 +23,13 @@ VERSION_TABLE = "alembic_version"
 
 
 class NotAnOtklikDatabase(Exception):
-    """A file that is no SQLite database, is damaged, or holds no Otklik schema; the message says which."""
+    """A file that is no SQLite database, is damaged, or holds no Otklik schema; the message says which (in
+    English), ``key`` names the case for a translation (``missing``, ``not_sqlite``, ``damaged``,
+    ``unreadable``), ``path`` the file and ``detail`` SQLite's own words ("" when none)."""
+
+    def __init__(self, message: str, *, key: str, path: Path, detail: str = "") -> None:
+        super().__init__(message)
+        self.key, self.path, self.detail = key, path, detail
 
 
 @dataclass(frozen=True)
@@ -68,10 +74,10 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
 
 def _check_header(path: Path) -> None:
     if not path.is_file():
-        raise NotAnOtklikDatabase(f"{path}: no such file")
+        raise NotAnOtklikDatabase(f"{path}: no such file", key="missing", path=path)
     with path.open("rb") as file:
         if file.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
-            raise NotAnOtklikDatabase(f"{path}: not an SQLite database")
+            raise NotAnOtklikDatabase(f"{path}: not an SQLite database", key="not_sqlite", path=path)
 
 
 def read_sqlite_file(path: Path, *, check: bool = True) -> SqliteFile:
@@ -85,7 +91,10 @@ def read_sqlite_file(path: Path, *, check: bool = True) -> SqliteFile:
         try:
             found = connection.execute("PRAGMA quick_check").fetchall() if check else [("ok",)]
             if found != [("ok",)]:
-                raise NotAnOtklikDatabase(f"{path}: the database is damaged ({found[0][0]})")
+                detail = str(found[0][0])
+                raise NotAnOtklikDatabase(
+                    f"{path}: the database is damaged ({detail})", key="damaged", path=path, detail=detail
+                )
             tables = frozenset(
                 name
                 for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -103,7 +112,9 @@ def read_sqlite_file(path: Path, *, check: bool = True) -> SqliteFile:
         finally:
             connection.close()
     except sqlite3.DatabaseError as exc:
-        raise NotAnOtklikDatabase(f"{path}: not a readable SQLite database ({exc})") from None
+        raise NotAnOtklikDatabase(
+            f"{path}: not a readable SQLite database ({exc})", key="unreadable", path=path, detail=str(exc)
+        ) from None
     return SqliteFile(revision, tables, rows)
 
 

@@ -400,6 +400,15 @@ class IncidentRepository:
         condition = [incidents.c.detected_at >= since, *_place(topic_id, location_id)]
         return int(await self._scalar(sa.select(sa.func.count()).select_from(incidents).where(*condition)))
 
+    async def count_created_below(self, telegram_id: int) -> int:
+        """How many incidents were not created by a user whose Telegram id is ``telegram_id`` or above: created by
+        people below it, or by nobody known (imported, the intake API, a user since removed)."""
+        from storage.tables import users
+
+        ours = sa.select(users.c.id).where(users.c.telegram_id >= telegram_id)
+        condition = sa.or_(incidents.c.created_by.is_(None), incidents.c.created_by.not_in(ours))
+        return int(await self._scalar(sa.select(sa.func.count()).select_from(incidents).where(condition)))
+
     @staticmethod
     def _conflict(incident: Incident) -> ConcurrentUpdate:
         return ConcurrentUpdate(

@@ -186,7 +186,7 @@ async def test_restore_refuses_to_overwrite_a_database_with_data_without_force(t
 
     with pytest.raises(backups.BackupError) as refused:
         await asyncio.to_thread(backups.restore, url_of(target), saved)
-    assert "already holds an Otklik database with 1 incidents" in str(refused.value)
+    assert "already holds an Otklik database with incidents: 1." in str(refused.value)
     assert "--force" in str(refused.value) and "Nothing was changed" in str(refused.value)
     assert fingerprint(target) == before
 
@@ -210,8 +210,9 @@ def test_restore_of_a_live_database_says_to_stop_the_bot(
         assert main(["restore", str(saved)]) == 2
     finally:
         holder.close()
-    err = capsys.readouterr().err
-    assert "It seems open now (a running bot?): stop the bot first." in err and "--force" in err
+    err = capsys.readouterr().err  # in the CLI's default language, Russian
+    assert "Похоже, она сейчас открыта (работает бот?): сначала остановите бот." in err and "--force" in err
+    assert err.startswith("ошибка: ") and len(err.splitlines()) == 1
 
 
 @pytest.mark.parametrize("kind", ["text", "foreign sqlite", "truncated backup", "newer schema"])
@@ -241,6 +242,8 @@ def test_restore_refuses_what_is_not_an_otklik_backup(tmp_path: Path, kind: str)
         backups.restore(url_of(target), bad)
     assert expected in str(refused.value)
     assert not target.exists()
+    if kind == "text":  # said in Russian too, the storage's reason included
+        assert refused.value.text("ru") == f"не восстановлено: {bad}: это не база SQLite"
 
 
 def test_restore_brings_a_backup_of_an_older_schema_to_the_current_one(tmp_path: Path) -> None:
@@ -312,10 +315,45 @@ def test_backup_command_writes_the_file_and_restore_refuses_the_live_database(
     asyncio.run(some_incidents(url_of(live), 2))
     monkeypatch.setenv("OTKLIK_DATABASE_URL", url_of(live))
     assert main(["backup", str(saved)]) == 0
-    assert f"Backup written: {saved}" in capsys.readouterr().out
+    assert f"Резервная копия записана: {saved} (" in capsys.readouterr().out
     assert counts(saved, "incidents") == {"incidents": 2}
     assert main(["restore", str(saved)]) == 2
-    assert "already holds an Otklik database with 2 incidents" in capsys.readouterr().err
+    assert "уже содержит базу Отклика (инцидентов: 2)." in capsys.readouterr().err
+    assert main(["restore", str(saved), "--locale", "en"]) == 2
+    assert "already holds an Otklik database with incidents: 2." in capsys.readouterr().err
+
+
+def test_backup_and_restore_speak_the_clis_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live, saved, copy = tmp_path / "live.sqlite3", tmp_path / "saved.sqlite3", tmp_path / "copy.sqlite3"
+    fresh(live)
+    asyncio.run(some_incidents(url_of(live), 2))
+    monkeypatch.setenv("OTKLIK_DATABASE_URL", url_of(live))
+    assert main(["backup", str(saved), "--locale", "en"]) == 0
+    assert capsys.readouterr().out.startswith(f"Backup written: {saved} (")
+    monkeypatch.setenv("OTKLIK_DATABASE_URL", url_of(copy))
+    assert main(["restore", str(saved)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{saved} восстановлена в {copy}: инцидентов: 2, событий: ") and "Restored" not in out
+    assert main(["restore", str(saved), "--force"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"Заменяю базу Отклика (инцидентов: 2) в {copy} (--force)\n")
+
+
+def test_restore_of_a_folder_says_it_wants_a_backup_file_in_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "new.sqlite3"
+    monkeypatch.setenv("OTKLIK_DATABASE_URL", url_of(target))
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    assert main(["restore", str(folder), "--locale", "en"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {folder} is a folder; restore takes a backup file in it (e.g. {folder}/otklik-")
+    assert "no such file" not in err and not target.exists()
+    assert main(["restore", str(folder)]) == 2
+    assert f"{folder} — это папка; restore принимает файл резервной копии из неё" in capsys.readouterr().err
 
 
 def test_postgres_backup_without_pg_dump_prints_the_command_without_the_password(
@@ -363,5 +401,5 @@ def test_backup_into_a_missing_folder_makes_it_and_into_a_folder_names_the_file(
     folder = tmp_path / "backups"
     assert main(["backup", str(folder)]) == 0
     written = [p for p in folder.iterdir() if p.name.startswith("otklik-") and p.suffix == ".sqlite3"]
-    assert len(written) == 1 and f"Backup written: {written[0]}" in capsys.readouterr().out
+    assert len(written) == 1 and f"Резервная копия записана: {written[0]}" in capsys.readouterr().out
     assert counts(written[0], "incidents") == {"incidents": 1}

@@ -34,7 +34,7 @@ def test_help_lists_the_commands() -> None:
 def test_bot_without_token_says_what_is_missing_without_traceback(tmp_path: Path) -> None:
     result = run(env={"OTKLIK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.sqlite3"})
     assert result.returncode == 2
-    assert "bot token is missing" in result.stderr and "OTKLIK_BOT_TOKEN" in result.stderr
+    assert "Не задан токен бота" in result.stderr and "OTKLIK_BOT_TOKEN" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -42,7 +42,7 @@ def test_wrong_config_names_the_key(tmp_path: Path, capsys: pytest.CaptureFixtur
     path = tmp_path / "c.toml"
     path.write_text('[organisation]\npreset = "nowhere"\n', encoding="utf-8")
     assert main(["--config", str(path), "calendar", "2026"]) == 2
-    assert "organisation.preset" in capsys.readouterr().err
+    assert f"ошибка: {path}: [organisation] preset: неизвестный пресет 'nowhere'" in capsys.readouterr().err
 
 
 def test_calendar_2026_json_matches_the_production_calendar(capsys: pytest.CaptureFixture[str]) -> None:
@@ -137,3 +137,20 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     assert {"incidents", "drafts", "events", "outbox", "processed_updates", "alembic_version"} <= tables
     again = run("db", "upgrade", env={"OTKLIK_DATABASE_URL": url})  # idempotent
     assert again.returncode == 0 and again.stdout.strip() == f"База данных в актуальном состоянии: {url}"
+
+
+def test_db_copy_speaks_the_clis_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, target = f"sqlite+aiosqlite:///{tmp_path}/a.sqlite3", f"sqlite+aiosqlite:///{tmp_path}/b.sqlite3"
+    monkeypatch.setenv("OTKLIK_DATABASE_URL", source)
+    assert main(["db", "upgrade"]) == 0
+    capsys.readouterr()
+    assert main(["db", "copy", "--to", target]) == 0
+    out = capsys.readouterr().out
+    assert f"Создаётся схема в {target}…" in out and "Скопировано и проверено: строк — " in out
+    assert "таблица" in out and "источник" in out and "Ежемесячный отчёт" in out and "одинаков в обеих базах" in out
+    assert f"Теперь укажите [database] url (или OTKLIK_DATABASE_URL) = {target} и запустите бот." in out
+    assert "Copied" not in out and "Monthly report" not in out
+    assert main(["db", "copy", "--to", source, "--locale", "en"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --to names the configured database itself"

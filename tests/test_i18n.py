@@ -381,3 +381,37 @@ def test_moment_defaults_to_now_and_refuses_naive_datetimes() -> None:
     assert format_moment(datetime.now(UTC), MOSCOW, "en").count(",") == 2  # this year: no year shown
     with pytest.raises(ValueError, match="aware"):
         format_moment(datetime(2026, 3, 11, 10, 0), MOSCOW, "ru")
+
+
+def literal_messages(root: Path) -> list[tuple[str, str]]:
+    """Every string literal the code hands to a translating call (EXTRACT_KEYWORDS: ``_``, ``translate``'s
+    second argument, ``Text``, ``ConfigError``…), found with Python's own parser, as (message, where)."""
+    import ast
+
+    positions = {}
+    for keyword in EXTRACT_KEYWORDS:
+        name, _, spec = keyword.partition(":")
+        numbers = [part for part in spec.split(",") if part and not part.endswith("c")]
+        positions[name] = int(numbers[0]) - 1 if numbers else 0
+    found = []
+    for path in sorted([*(root / "bot").rglob("*.py"), *(root / "handlers").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+            index = positions.get(name or "")
+            if index is None or len(node.args) <= index:
+                continue
+            argument = node.args[index]
+            if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+                found.append((argument.value, f"{path.relative_to(root)}:{node.lineno}"))
+    return found
+
+
+def test_every_literal_message_is_extracted_even_nested_in_another() -> None:
+    """pybabel loses a message written inside another message's arguments across lines
+    (``ConfigError("{where} …", where=Text("…") if … else Text("…"))``): such a message would show untranslated.
+    Python's parser finds every literal; each must be in what pybabel extracts."""
+    extracted = {message.ids[0] for message in extract(REPO)}
+    missing = [f"{message!r} at {where}" for message, where in literal_messages(REPO) if message not in extracted]
+    assert not missing, "not extracted (write the inner message apart, before the call):\n" + "\n".join(missing)

@@ -93,6 +93,8 @@ def test_cli_deadline_from_3_november_2028_and_the_provisional_year(capsys: pyte
     assert due["answer"] == "2028-11-07T17:00:00+03:00"
     assert main(["deadline", "--detected", "2028-11-03 16:00", "--preset", "otradnaya"]) == 0
     assert "Календарь 2028 года — предварительный" in capsys.readouterr().out
+    assert main(["deadline", "--detected", "2028-11-03 16:00", "--preset", "otradnaya", "--locale", "en"]) == 0
+    assert "Calendar of 2028 — provisional: the government's decree" in capsys.readouterr().out
 
 
 # --- the decree entered in the config ---------------------------------------------------------------------
@@ -201,7 +203,10 @@ def test_check_config_and_the_start_up_log_name_each_year(tmp_path: Path, capsys
     assert [s.year for s in plain] == [2028, 2029] and all(s.provisional for s in plain)
     assert main(["--config", str(_config(tmp_path, DECREE_2028)), "check-config", "--locale", "en"]) == 0
     out = capsys.readouterr().out
-    assert "Production calendar 2028: official (Постановление Правительства РФ от 01.10.2027 № 1234" in out
+    assert (
+        "Production calendar 2028: Official: Постановление Правительства РФ от 01.10.2027 № 1234 — from the config."
+        in out
+    )
     assert main(["--config", str(_config(tmp_path, DECREE_2028)), "check-config"]) == 0  # the default: Russian
     out = capsys.readouterr().out
     assert (

@@ -331,7 +331,11 @@ async def test_a_month_without_incidents_gives_zeros_not_errors(sessions: async_
     assert report.volumes.total == 0 and report.timeliness.whole.on_time_share is None
     assert report.timeliness.whole.durations["publish"].median is None
     assert report.timeliness.overdue == [] and report.quality.first_time_share is None
-    assert "No incidents this month." in summary_text(report, "en")
+    assert "No incidents this month." not in summary_text(report, "en")  # June has not begun on 5 April
+    assert "The month has not begun yet: there are no figures for it." in summary_text(report, "en")
+    begun = await build_report(sessions, o.flow, parse_month("2026-02"), None, NOW)
+    assert begun.volumes.total == 0 and "No incidents this month." in summary_text(begun, "en")
+    assert "has not begun" not in summary_text(begun, "en")
     assert workbook_xlsx(report, "ru")[:2] == b"PK"
     assert chart_png(report, "en")[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -421,7 +425,7 @@ def test_cli_report_json_after_demo_data_and_a_bad_month(tmp_path: Path) -> None
     assert _cli("report", "--month", month, "--format", "xlsx", "--output", str(xlsx), db=db).returncode == 0
     assert xlsx.read_bytes()[:2] == b"PK"
     bad = _cli("report", "--month", "2026-13", db=db)
-    assert bad.returncode == 2 and "YYYY-MM" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "ГГГГ-ММ" in bad.stderr and "Traceback" not in bad.stderr  # the CLI's Russian
 
 
 async def test_names_that_look_like_formulas_are_written_as_text(sessions: async_sessionmaker[AsyncSession]) -> None:

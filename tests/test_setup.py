@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import tomllib
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -108,13 +109,14 @@ def test_a_top_level_key_below_a_table_is_named_with_its_table(
     )
     assert main(["check-config", "-c", str(cfg), "--locale", "en"]) == 2
     err = capsys.readouterr().err
-    assert "departments.1.topics: unknown key in the table [[departments]] no. 2" in err
+    assert "[[departments]] no. 2 topics: unknown key in the table [[departments]] no. 2" in err
     assert "move topics = … above the first [table] of the file" in err
 
 
 def test_a_misspelt_key_names_its_table(tmp_path: Path) -> None:
     cfg = write(tmp_path / "config.toml", '[organisation.schedule]\nhourz = "09:00-18:00"\n')
-    with pytest.raises(ConfigError, match=r"organisation\.schedule\.hourz: unknown key in the table "):
+    expected = r"\[organisation\.schedule\] hourz: unknown key in the table \[organisation\.schedule\]"
+    with pytest.raises(ConfigError, match=expected):
         load_settings(cfg, env={})
 
 
@@ -183,6 +185,17 @@ async def test_a_server_error_at_start_is_one_line_and_retried(caplog: pytest.Lo
         f"the own Bot API server {api.base_url} answers with a server error"
     ] * 2
     assert all(r.exc_info is None and "\n" not in r.getMessage() for r in caplog.records)
+
+
+async def test_a_refused_token_is_said_in_the_language_the_command_line_chooses() -> None:
+    async with BotAPIServer(token="1:RIGHT") as api:
+        settings = load_settings(None, env={})
+        settings.bot.api_base_url = api.base_url
+        with pytest.raises(ConfigError) as refused:
+            await wait_for_telegram(settings, "1:WRONG", backoff=(0.01, 0.02))
+    server = f"собственный сервер Bot API {api.base_url}"
+    assert refused.value.text("ru").startswith(f"{server}: токен бота отклонён (401/404)")
+    assert refused.value.text("en").startswith(f"the own Bot API server {api.base_url} refused the bot token")
 
 
 async def test_a_wrong_token_stops_the_bot_with_one_line(tmp_path: Path) -> None:
@@ -410,3 +423,156 @@ def test_the_cli_speaks_the_configured_language_and_locale_chooses(
     assert capsys.readouterr().err.strip() == f"ошибка: {tmp_path / 'нет.csv'}: файл не найден"
     assert main(["--locale", "en", "-c", str(russian), "import", str(tmp_path / "none.csv")]) == 2
     assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'none.csv'}: no such file"
+
+
+def test_usage_help_and_argparse_errors_speak_the_clis_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["check-config", "--config", "x.toml", "--nonsense"])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("использование: python -m bot") and "ошибка: нераспознанные аргументы: --nonsense" in err
+    with pytest.raises(SystemExit):
+        main(["deadline", "--detected", "2026-03-10 10:00", "--importance", "urgent"])
+    err = capsys.readouterr().err
+    assert "аргумент --importance: недопустимое значение: 'urgent' (возможны: 'normal', 'high')" in err
+    with pytest.raises(SystemExit):
+        main(["--locale", "en", "calendar"])
+    assert "error: the following arguments are required: year" in capsys.readouterr().err
+    english = write(tmp_path / "en.toml", '[bot]\ndefault_locale = "en"\n')
+    with pytest.raises(SystemExit):
+        main(["-c", str(english), "report", "--format", "pdf"])  # the config's language, before it is validated
+    assert "argument --format: invalid choice: 'pdf'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as done:
+        main(["backup", "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert "показать эту справку и выйти" in out and "куда записать" in out and "show this help" not in out
+
+
+def test_a_bad_config_is_one_line_per_problem_in_the_configured_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = write(tmp_path / "bad.toml", '[bot]\nupdate_concurrency = "abc"\n[delivery]\nmax_attempts = 0\n')
+    assert main(["check-config", "-c", str(bad)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f'ошибка: {bad}: [bot] update_concurrency: нужно целое число от 1 до 256, получено "abc"',
+        f"ошибка: {bad}: [delivery] max_attempts: нужно целое число от 1 до 100, получено 0",
+    ]
+    english = write(tmp_path / "en.toml", '[bot]\ndefault_locale = "en"\nwebhook_port = "x"\n')
+    assert main(["check-config", "-c", str(english)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f'error: {english}: [bot] webhook_port: must be a whole number from 1 to 65535, got "x"'
+    )
+
+
+def test_the_missing_token_is_said_in_the_clis_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OTKLIK_BOT_TOKEN", raising=False)
+    monkeypatch.delenv("OTKLIK_CONFIG", raising=False)
+    monkeypatch.setenv("OTKLIK_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}")
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ошибка: Не задан токен бота. Получите его у @BotFather") and "OTKLIK_BOT_TOKEN" in err
+    assert main(["--locale", "en"]) == 2
+    assert capsys.readouterr().err.startswith("error: The bot token is missing.")
+
+
+@pytest.mark.parametrize(
+    ("args", "russian", "english"),
+    [
+        (
+            ["deadline", "--detected", "2026-03-10 10:00", "--preset", "borovichi"],
+            ["Выявлено: 10.03.2026 10:00 (Europe/Moscow), важность: обычная", "Размещение ответа", "ср 11.03.2026"],
+            ["Detected: 10.03.2026 10:00 (Europe/Moscow), importance: normal", "Answer published", "Wed 11.03.2026"],
+        ),
+        (
+            ["check-draft", "--text", "Проблема будет решена."],
+            ["Замечаний: 2", "⚠ Нет срока решения"],
+            ["Remarks: 2", "⚠ No date for the solution"],
+        ),
+        (
+            ["check-draft", "--text", "Яма на ул. Ленина заделана 12.03.2026, фото приложено.", "--attachments", "1"],
+            ["Замечаний нет."],
+            ["No remarks."],
+        ),
+        (
+            ["calendar", "2026"],
+            ["Производственный календарь 2026", "Месяц", "Январь", "Итого", "Официальный: Постановление"],
+            ["Production calendar 2026", "Month", "January", "Total", "Official: Постановление"],
+        ),
+    ],
+)
+def test_commands_follow_locale(
+    args: list[str], russian: list[str], english: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert all(text in out for text in russian), out
+    assert not any(text in out for text in english)
+    assert main([*args, "--locale", "en"]) == 0
+    out = capsys.readouterr().out
+    assert all(text in out for text in english), out
+    assert not any(text in out for text in russian)
+
+
+def test_check_config_warns_when_no_administrator_is_configured(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nobody = config(tmp_path, "[people]\ncurators = [100]", name="nobody.toml")
+    assert main(["check-config", "-c", str(nobody)]) == 0
+    out = capsys.readouterr().out
+    assert "Warning: no administrators in [people] admins" in out and "@userinfobot" in out
+    admin = config(tmp_path, "[people]\nadmins = [100]", name="admin.toml")
+    assert main(["check-config", "-c", str(admin)]) == 0
+    assert "no administrators" not in capsys.readouterr().out
+
+
+def test_a_report_of_a_month_not_begun_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = config(tmp_path, DIRECTORY)
+    assert main(["-c", str(cfg), "report", "--month", "2099-01"]) == 0
+    out = capsys.readouterr().out
+    assert "The month has not begun yet: there are no figures for it." in out
+    assert "The month is not over" not in out and "No incidents this month" not in out
+    assert main(["-c", str(cfg), "report", "--month", "2099-01", "--locale", "ru"]) == 0
+    assert "Месяц ещё не начался: данных за него нет." in capsys.readouterr().out
+    assert main(["-c", str(cfg), "report", "--month", "2026-13"]) == 2
+    assert "error: --month '2026-13': write it as YYYY-MM, e.g. 2026-03" in capsys.readouterr().err
+
+
+def test_demo_data_refuses_a_database_with_real_incidents_unless_forced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = config(tmp_path, DIRECTORY + "[people]\ncurators = [100]\n[intake]\nmax_age_days = 3650\n")
+    assert main(["-c", str(cfg), "demo-data", "--incidents", "3", "--months", "1"]) == 0
+    assert main(["-c", str(cfg), "demo-data", "--incidents", "3", "--months", "1", "--seed", "2"]) == 0  # demo only
+    capsys.readouterr()
+    db = sqlite3.connect(tmp_path / "otklik.sqlite3")
+    demo = db.execute("SELECT count(*) FROM incidents").fetchone()[0]
+    detected = f"{datetime.now() - timedelta(days=2):%d.%m.%Y} 10:30"
+    row = f"https://vk.com/wall-1_77;Яма у школы;{detected}"
+    sheet = write(tmp_path / "real.csv", f"Ссылка;Текст;Дата выявления\n{row}\n")
+    assert main(["-c", str(cfg), "import", str(sheet)]) == 0
+    capsys.readouterr()
+    assert main(["-c", str(cfg), "demo-data", "--incidents", "3", "--months", "1", "--seed", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "holds real incidents (1), not made by demo-data" in err and "Nothing was added" in err
+    assert "--force" in err
+    assert db.execute("SELECT count(*) FROM incidents").fetchone()[0] == demo + 1
+    assert main(["-c", str(cfg), "--locale", "ru", "demo-data", "--incidents", "3", "--seed", "3"]) == 2
+    assert "есть настоящие инциденты (1), сделанные не demo-data" in capsys.readouterr().err
+    assert main(["-c", str(cfg), "demo-data", "--incidents", "3", "--months", "1", "--seed", "3", "--force"]) == 0
+    assert db.execute("SELECT count(*) FROM incidents").fetchone()[0] > demo + 1
+
+
+def test_import_row_problems_speak_the_clis_language(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = config(tmp_path, DIRECTORY + "[people]\ncurators = [100]\n")
+    sheet = write(tmp_path / "rows.csv", "Ссылка;Текст;Тема;Дата выявления\nhttps://vk.com/wall-1_5;Яма;Погода;вчера\n")
+    assert main(["-c", str(cfg), "--locale", "ru", "import", str(sheet)]) == 2
+    out = capsys.readouterr().out
+    assert "неизвестная тема «Погода» (известны: Дороги, ЖКХ)" in out and "«вчера» — не момент выявления" in out
+    assert "unknown" not in out
+    assert main(["-c", str(cfg), "import", str(sheet)]) == 2
+    assert "unknown topic «Погода» (known: Дороги, ЖКХ)" in capsys.readouterr().out

@@ -40,6 +40,7 @@ from bot.domain.presets import PRESETS
 from bot.sandbox.botapi import BotAPIServer, ChatMessage, UserChat
 from bot.sandbox.organisation import Person, next_working_morning, people_for, sandbox_settings, set_up_people
 from bot.sandbox.scenarios import MODE_NAMES, SCENARIOS, Scenario, View, get_scenario
+from bot.texts import Text
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,11 @@ def check_host(host: str, allow_remote: bool) -> None:
         loopback = False
     if not loopback:
         raise RemoteRefused(
-            f"the sandbox listens on loopback only (127.0.0.1); {host!r} would open it to the network — "
-            "pass --allow-remote if that is what you want"
+            Text(
+                "the sandbox listens on loopback only (127.0.0.1); {host!r} would open it to the network — "
+                "pass --allow-remote if that is what you want",
+                host=host,
+            )
         )
 
 
@@ -568,8 +572,8 @@ async def serving(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 8080) -
         await sandbox.close()
 
 
-async def run(sandbox: Sandbox, host: str, port: int) -> None:
-    """Serve until SIGINT/SIGTERM, printing the page's address."""
+async def run(sandbox: Sandbox, host: str, port: int, locale: str = "ru") -> None:
+    """Serve until SIGINT/SIGTERM, printing the page's address in ``locale`` (the command line's language)."""
     import signal
 
     stop = asyncio.Event()
@@ -577,5 +581,5 @@ async def run(sandbox: Sandbox, host: str, port: int) -> None:
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
     async with serving(sandbox, host, port) as url:
-        print(f"Песочница Otklik: откройте {url} (Ctrl-C — остановить)", flush=True)
+        print(Text("Otklik sandbox: open {url} (Ctrl-C stops it)", url=url).text(locale), flush=True)
         await stop.wait()
