@@ -15,6 +15,7 @@ from bot.domain.incident import (
     Role,
     State,
 )
+from bot.domain.presets import Preset
 
 
 @dataclass(frozen=True)
@@ -149,16 +150,48 @@ def _two_departments(view: View) -> bool:
     return {view.departments.get("executor1"), view.departments.get("executor2")} <= routed
 
 
+def _split_in_two(view: View) -> bool:
+    return len(view.parts()) > 1 and _two_departments(view)
+
+
 def _author_replied(view: View) -> bool:
+    """The clarification was approved and the incident has left ``clarification``: the reply is recorded (the
+    check holds from then on, as the incident moves on)."""
     focus = view.focus
     return (
         focus is not None
-        and focus.state is State.in_work
+        and focus.state is not State.clarification
         and any(d.kind is DraftKind.clarification and d.status is DraftStatus.approved for d in focus.drafts)
     )
 
 
-_APPROVED = (State.approved, State.published, State.awaiting_final)
+def _contributed(*keys: str) -> Check:
+    def check(view: View) -> bool:
+        given = {d.department_id for part in view.parts() for d in part.drafts if d.kind is DraftKind.contribution}
+        return all(view.departments.get(key) in given for key in keys)
+
+    return check
+
+
+def _designated(key: str) -> Check:
+    def check(view: View) -> bool:
+        focus = view.focus
+        return focus is not None and focus.consolidator_department_id == view.departments.get(key)
+
+    return check
+
+
+def _every_part(kind: DraftKind, *statuses: DraftStatus) -> Check:
+    """Every part of the incident (the incident itself unless split) has a draft of ``kind`` in ``statuses``."""
+
+    def check(view: View) -> bool:
+        parts = view.parts()
+        return bool(parts) and all(any(d.kind is kind and d.status in statuses for d in p.drafts) for p in parts)
+
+    return check
+
+
+_APPROVED_DRAFT = (DraftStatus.approved, DraftStatus.published)
 
 # ----- the scenarios --------------------------------------------------------------------------------------------
 
@@ -180,7 +213,7 @@ _DRAFT = Step(
 )
 _APPROVE = Step(
     "Куратор согласовывает проект: «Согласовать»{external}.",
-    _state(*_APPROVED),
+    _draft(DraftKind.answer, *_APPROVED_DRAFT),
 )
 _PUBLISH = Step(
     "{publisher} размещает ответ в сети и нажимает «Размещено: отправить ссылку», затем присылает ссылку на "
@@ -188,75 +221,84 @@ _PUBLISH = Step(
     _state(State.published),
 )
 
-SCENARIOS: tuple[Scenario, ...] = (
-    Scenario(
-        "plain",
-        "Инцидент от регистрации до публикации",
-        "Регистрация, направление в отраслевой орган, ответ, согласование и размещение (раздел 3 регламента).",
-        (_REGISTER, _ROUTE, _ACCEPT, _DRAFT, _APPROVE, _PUBLISH),
-    ),
-    Scenario(
-        "return",
-        "Возврат проекта на доработку",
-        "Куратор возвращает проект ответа с причинами из перечня (Отрадная п. 14), исполнитель дорабатывает.",
-        (
-            _REGISTER,
-            _ROUTE,
-            _ACCEPT,
-            _DRAFT,
-            Step(
-                "Куратор: «Вернуть на доработку», отметьте причины (например, «не указан срок решения "
-                "проблемы») и нажмите «Вернуть».",
-                _draft(DraftKind.answer, DraftStatus.returned),
-            ),
-            Step(
-                "Исполнитель видит причины и срок доработки: «Подготовить ответ», исправленный текст, "
-                "«Направить на согласование».",
-                _returned_then_resubmitted,
-            ),
-            _APPROVE,
-            _PUBLISH,
-        ),
-    ),
-    Scenario(
+
+_JOINT_APPROVE = Step(
+    "Куратор согласовывает сводный ответ: «Согласовать»{external}.", _draft(DraftKind.answer, *_APPROVED_DRAFT)
+)
+
+
+def _joint_publish(publisher: str) -> Step:
+    """The joint answer posted by ``publisher`` (a placeholder: the curator, or the writing department's
+    executor)."""
+    return Step(f"{publisher} размещает ответ: «Размещено: отправить ссылку» и ссылка.", _state(State.published))
+
+
+def _clarification(preset: Preset) -> Scenario:
+    """Боровичи п. 10 pauses the answer's clock while the author is silent; the other seeds are silent on it and
+    the preset says what the bot does (``clarification_pauses_answer``); Отрадная п. 13 gives the question a term."""
+    pauses = preset.clarification_pauses_answer
+    rule = (
+        f"пока автор молчит, срок ответа приостановлен ({pauses.clause})"
+        if pauses.value
+        else f"срок ответа на время уточнения не приостанавливается ({pauses.clause})"
+    )
+    term = preset.clarification_question
+    when = f" — {term.in_seed} ({term.clause})" if term is not None else ""
+    after = "срок ответа снова идёт" if pauses.value else "срок ответа всё это время шёл"
+    return Scenario(
         "clarification",
         "Запрос уточнения у автора",
-        "Исполнитель запрашивает уточнение; пока автор молчит, срок ответа стоит (Боровичи п. 10).",
+        f"Исполнитель готовит вопрос (уточнение) автору, куратор его согласовывает; {rule}.",
         (
             _REGISTER,
             _ROUTE,
             _ACCEPT,
             Step(
-                "Исполнитель: «Запросить уточнение», пришлите вопрос автору, «Направить на согласование».",
+                f"Исполнитель{when}: «Запросить уточнение», пришлите вопрос автору, «Направить на согласование».",
                 _draft(DraftKind.clarification, *_SUBMITTED),
             ),
-            Step("Куратор согласовывает вопрос: «Согласовать».", _state(State.clarification)),
             Step(
-                "Автор ответил в сети. Куратор: «Автор ответил» на карточке инцидента, затем напишите, что он "
-                "ответил (или «-»): срок ответа снова идёт.",
+                "Куратор согласовывает вопрос: «Согласовать». Вопрос размещают в сети под постом автора.",
+                _draft(DraftKind.clarification, DraftStatus.approved),
+            ),
+            Step(
+                "Автор ответил в сети. Куратор (или исполнитель): «Автор ответил» на карточке инцидента, затем "
+                f"напишите, что он ответил (или «-»): {after}.",
                 _author_replied,
             ),
             _DRAFT,
             _APPROVE,
             _PUBLISH,
         ),
-    ),
-    Scenario(
+    )
+
+
+def _intermediate(preset: Preset) -> Scenario:
+    """An intermediate answer when the question cannot be solved within the answer's term (Отрадная п. 12); the
+    final one is due within the preset's ``final_after_intermediate`` (7 working days in every seed)."""
+    final = preset.final_after_intermediate
+    return Scenario(
         "intermediate",
         "Промежуточный, затем окончательный ответ",
-        "Промежуточный ответ открывает срок 7 рабочих дней для окончательного.",
+        "Когда решить вопрос в срок ответа нельзя, автору дают промежуточный ответ; окончательный — "
+        f"{final.in_seed} ({final.clause}).",
         (
             _REGISTER,
             _ROUTE,
             _ACCEPT,
             Step(
-                "Исполнитель: «Промежуточный ответ», текст, «Направить на согласование».",
+                "Исполнитель: «Промежуточный ответ», текст (что сделано и когда будет решено), «Направить на "
+                "согласование».",
                 _draft(DraftKind.intermediate, *_SUBMITTED),
             ),
-            Step("Куратор: «Согласовать»{external}.", _state(State.approved, State.awaiting_final)),
             Step(
-                "{publisher} размещает промежуточный ответ: «Размещено: отправить ссылку» и ссылка.",
-                _state(State.awaiting_final),
+                "Куратор согласовывает промежуточный ответ: «Согласовать»{external}.",
+                _draft(DraftKind.intermediate, *_APPROVED_DRAFT),
+            ),
+            Step(
+                "{publisher} размещает промежуточный ответ: «Размещено: отправить ссылку» и ссылка. Бот ставит срок "
+                "окончательного ответа.",
+                _draft(DraftKind.intermediate, DraftStatus.published),
             ),
             Step(
                 "Исполнитель готовит окончательный ответ: «Подготовить ответ», текст, «Направить на согласование».",
@@ -265,45 +307,151 @@ SCENARIOS: tuple[Scenario, ...] = (
             _APPROVE,
             _PUBLISH,
         ),
-    ),
-    Scenario(
-        "departments",
-        "Несколько отраслевых органов",
-        "Инцидент касается двух отраслевых органов: режим, который предписывает регламент ({mode}).",
-        (
-            _REGISTER,
+    )
+
+
+def _departments(preset: Preset) -> Scenario:
+    """Several departments in the preset's mode (SPEC §3): Отрадная п. 19 all at once, then a designated one
+    writes the joint answer; Удмуртия п. 16 one after another, the last writes it; Боровичи п. 17 the message is
+    split and each answers the author. A seed that sets no mode (Ключи, Петровский) practises the first."""
+    mode = preset.multi_mode
+    register = Step(
+        "Куратор ({curator}): зарегистрируйте пост о двух вопросах сразу — например «https://vk.com/wall-1_202 "
+        "На ул. Ленина яма у остановки, а мусор у дома 5 не вывозят третий день».",
+        _registered,
+    )
+    if mode.value is MultiMode.single:
+        about = (
+            "Регламент не устанавливает, как отвечают несколько отраслевых органов: потренируйтесь в сводном "
+            "ответе — органы дают сведения одновременно, куратор назначает исполнителя сводного ответа."
+        )
+        label = "«➡ Сводный ответ: одновременно»"
+    else:
+        about = f"Вопрос касается двух отраслевых органов; регламент ({mode.clause}): {MODE_RULES[mode.value]}."
+        label = "режим с пометкой «(по регламенту)»"
+    route = Step(
+        "Куратор: «Направить в подразделение», отметьте сначала «{department1}», затем «{department2}», и "
+        f"нажмите {label}.",
+        _split_in_two if mode.value is MultiMode.split else _two_departments,
+    )
+    term = preset.contribution
+    within = f" ({term.in_seed}, {term.clause})" if term is not None else ""
+    if mode.value is MultiMode.split:
+        steps = (
+            register,
+            route,
             Step(
-                "Куратор: «Направить в подразделение», отметьте «{department1}» и «{department2}», выберите "
-                "режим, отмеченный как предписанный регламентом.",
-                _two_departments,
+                "Сообщение разделено: у каждого исполнителя своя часть. {executor1} и {executor2}: «Принять в "
+                "работу», «Подготовить ответ», текст по своему вопросу, «Направить на согласование».",
+                _every_part(DraftKind.answer, *_SUBMITTED),
             ),
             Step(
-                "Исполнитель {executor1} принимает инцидент: «Принять в работу». {executor2} получает его тоже "
-                "(при поочерёдном режиме — после первого).",
-                lambda view: _accepted_by("executor1")(view),
+                "Куратор согласовывает оба ответа: «Согласовать» на каждой части.",
+                _every_part(DraftKind.answer, *_APPROVED_DRAFT),
             ),
             Step(
-                "Совместный ответ: каждый отраслевой орган даёт свою часть («Представить сведения»), сводный ответ "
-                "направляет на согласование один из них; раздельно — каждый отвечает по своему инциденту. Куратор "
-                "согласовывает.",
-                lambda view: any(p.state in _APPROVED for p in view.parts()),
+                "{publisher} размещает оба ответа — автор получает ответ от каждого исполнителя — и на каждой части "
+                "«Размещено: отправить ссылку».",
+                _state(State.published),
             ),
-            Step("{publisher} размещает ответ: «Размещено: отправить ссылку».", _state(State.published)),
+        )
+    elif mode.value is MultiMode.joint_sequential:
+        steps = (
+            register,
+            route,
+            Step(
+                f"{{executor1}} первым даёт сведения{within}: «Представить сведения», текст, «Направить на "
+                "согласование». Затем инцидент получает {executor2}.",
+                _contributed("executor1"),
+            ),
+            Step(
+                "{executor2}, последний в очереди, пишет сводный ответ по сведениям первого: «Принять в работу», "
+                "«Подготовить ответ», текст, «Направить на согласование».",
+                _draft(DraftKind.answer, *_SUBMITTED),
+            ),
+            _JOINT_APPROVE,
+            _joint_publish("{publisher2}"),
+        )
+    else:  # joint_parallel, and the seeds that set no mode
+        steps = (
+            register,
+            route,
+            Step(
+                f"Оба исполнителя, {{executor1}} и {{executor2}}, дают сведения{within}: «Представить сведения», "
+                "текст, «Направить на согласование».",
+                _contributed("executor1", "executor2"),
+            ),
+            Step(
+                "Куратор по сведениям обоих назначает исполнителя сводного ответа: «Исполнитель сводного ответа», "
+                "«{department1}».",
+                _designated("executor1"),
+            ),
+            Step(
+                "{executor1} пишет сводный ответ: «Подготовить ответ», текст, «Направить на согласование».",
+                _draft(DraftKind.answer, *_SUBMITTED),
+            ),
+            _JOINT_APPROVE,
+            _joint_publish("{publisher}"),
+        )
+    return Scenario("departments", "Несколько отраслевых органов", about, steps)
+
+
+PLAIN = Scenario(
+    "plain",
+    "Инцидент от регистрации до публикации",
+    "Регистрация, направление в отраслевой орган, ответ, согласование и размещение (раздел 3 регламента).",
+    (_REGISTER, _ROUTE, _ACCEPT, _DRAFT, _APPROVE, _PUBLISH),
+)
+RETURN = Scenario(
+    "return",
+    "Возврат проекта на доработку",
+    "Куратор возвращает проект ответа с причинами из перечня (Отрадная п. 14), исполнитель дорабатывает.",
+    (
+        _REGISTER,
+        _ROUTE,
+        _ACCEPT,
+        _DRAFT,
+        Step(
+            "Куратор: «Вернуть на доработку», отметьте причины (например, «не указан срок решения "
+            "проблемы») и нажмите «Вернуть».",
+            _draft(DraftKind.answer, DraftStatus.returned),
         ),
+        Step(
+            "Исполнитель видит причины и срок доработки: «Подготовить ответ», исправленный текст, "
+            "«Направить на согласование».",
+            _returned_then_resubmitted,
+        ),
+        _APPROVE,
+        _PUBLISH,
     ),
 )
 
-MODE_NAMES = {
-    MultiMode.single: "один отраслевой орган за раз",
-    MultiMode.joint_parallel: "совместный ответ, все сразу",
-    MultiMode.split: "раздельно: у каждого свой инцидент",
-    MultiMode.joint_sequential: "совместный ответ по очереди",
+# What each mode means, in the seeds' words (SPEC §3 «Several departments»).
+MODE_RULES = {
+    MultiMode.joint_parallel: "куратор направляет инцидент во все органы одновременно, каждый даёт сведения, "
+    "исполнителя сводного ответа назначает куратор",
+    MultiMode.split: "куратор разделяет сообщение по тематике, и автор получает ответ от каждого исполнителя",
+    MultiMode.joint_sequential: "очерёдность подготовки сведений определяет куратор, последний исполнитель "
+    "готовит сводный ответ",
 }
+# The scenarios' keys and titles in the page's order (the same for every preset).
+TITLES = (
+    (PLAIN.key, PLAIN.title),
+    (RETURN.key, RETURN.title),
+    ("clarification", "Запрос уточнения у автора"),
+    ("intermediate", "Промежуточный, затем окончательный ответ"),
+    ("departments", "Несколько отраслевых органов"),
+)
 
 
-def get_scenario(key: str) -> Scenario:
-    """The scenario with this key. Raises KeyError for an unknown one."""
-    for scenario in SCENARIOS:
-        if scenario.key == key:
-            return scenario
-    raise KeyError(key)
+def get_scenario(key: str, preset: Preset) -> Scenario:
+    """The scenario with this key, its texts and checks for ``preset``'s regulation. Raises KeyError for an unknown
+    key."""
+    builders = {
+        PLAIN.key: lambda: PLAIN,
+        RETURN.key: lambda: RETURN,
+        "clarification": lambda: _clarification(preset),
+        "intermediate": lambda: _intermediate(preset),
+        "departments": lambda: _departments(preset),
+    }
+    return builders[key]()

@@ -39,7 +39,7 @@ from bot.domain.incident import Incident, State
 from bot.domain.presets import PRESETS
 from bot.sandbox.botapi import BotAPIServer, ChatMessage, UserChat
 from bot.sandbox.organisation import Person, next_working_morning, people_for, sandbox_settings, set_up_people
-from bot.sandbox.scenarios import MODE_NAMES, SCENARIOS, Scenario, View, get_scenario
+from bot.sandbox.scenarios import TITLES, Scenario, View, get_scenario
 
 log = logging.getLogger(__name__)
 
@@ -247,11 +247,7 @@ class Sandbox:
         """The placeholders of scenario texts for this organisation."""
         by_key = {p.key: p.name for p in session.people}
         preset = session.settings.preset()
-        publisher = (
-            f"Куратор ({by_key['curator']})"
-            if preset.publisher.value.value == "curator"
-            else f"Исполнитель ({by_key['executor1']})"
-        )
+        curator_publishes = preset.publisher.value.value == "curator"
         external = (
             ", затем ЦУР края («Согласующий (ЦУР)») тоже нажимает «Согласовать»"
             if preset.approval_levels.value == 2
@@ -259,11 +255,16 @@ class Sandbox:
         )
         return {
             **by_key,
-            "publisher": publisher,
+            # Who posts the answer (the preset's publisher): the curator, or the answering department's executor.
+            "publisher": f"Куратор ({by_key['curator']})"
+            if curator_publishes
+            else f"Исполнитель ({by_key['executor1']})",
+            "publisher2": f"Куратор ({by_key['curator']})"
+            if curator_publishes
+            else f"Исполнитель ({by_key['executor2']})",
             "external": external,
             "department1": session.department_names[0],
             "department2": session.department_names[1],
-            "mode": MODE_NAMES[preset.multi_mode.value],
         }
 
     async def state(self) -> dict[str, Any]:
@@ -337,7 +338,7 @@ class Sandbox:
             },
             "people": people,
             "alerts": alerts,
-            "scenarios": [{"key": s.key, "title": s.title} for s in SCENARIOS],
+            "scenarios": [{"key": key, "title": title} for key, title in TITLES],
             "scenario": scenario,
         }
 
@@ -480,7 +481,7 @@ class Sandbox:
             session.scenario = None
         else:
             try:
-                session.scenario = get_scenario(str(key))
+                session.scenario = get_scenario(str(key), session.settings.preset())
             except KeyError:
                 raise _Refused(404, "нет такого сценария") from None
             known = await self.incidents()
