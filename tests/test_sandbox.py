@@ -18,8 +18,9 @@ from bot.cli import main
 from bot.config import Settings
 from bot.domain.clock import ScaledClock
 from bot.domain.incident import MultiMode
+from bot.sandbox import RemoteRefused, check_host
 from bot.sandbox.organisation import next_working_morning
-from bot.sandbox.server import RemoteRefused, Sandbox, check_host, serving
+from bot.sandbox.server import Sandbox, serving
 
 POST = "https://vk.com/wall-1_101 Третий день не вывозят мусор у дома 5 по ул. Ленина"
 ANSWER = (
@@ -539,3 +540,37 @@ async def test_the_departments_scenario_follows_the_preset_mode(page: Page, pres
             await asyncio.sleep(0.3)
     await page.scenario_done(len(steps))
     await _finished(page)
+
+
+async def test_the_command_says_it_is_starting_before_the_long_imports_then_the_address() -> None:
+    """`python -m bot sandbox` spends seconds importing the bot: its first line comes before aiogram is imported
+    (``-X importtime`` lists each import on stderr as it ends, interleaved with stdout here), the address after."""
+    import os
+    import signal
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTKLIK_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-X", "importtime", "-m", "bot", "sandbox", "--port", "0", "--speed", "1",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env,
+    )  # fmt: skip
+    assert process.stdout is not None
+    lines: list[str] = []
+    try:
+        while not any("http://127.0.0.1:" in line for line in lines):
+            line = (await asyncio.wait_for(process.stdout.readline(), 120)).decode()
+            assert line, f"the sandbox ended: {lines[-5:]}"
+            lines.append(line)
+        said = [line.strip() for line in lines if not line.startswith("import time:")]
+        assert said[0] == "Запускаю песочницу…"
+        started = lines.index("Запускаю песочницу…\n")
+        assert not any("aiogram" in line for line in lines[:started])
+        assert any("aiogram" in line for line in lines[started:])
+        url = said[-1].split("откройте ")[1].split()[0]
+        assert said[-1] == f"Песочница Otklik: откройте {url} (Ctrl-C — остановить)"
+        async with aiohttp.ClientSession() as http, http.get(url + "api/state") as response:
+            assert response.status == 200 and (await response.json())["ready"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0

@@ -21,11 +21,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import ipaddress
 import json
 import logging
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -50,26 +49,6 @@ MAX_IMAGE = 5 * 1024 * 1024  # a picture the page uploads, bytes
 IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")  # JPEG, PNG
 POLL_SECONDS = 25.0
 CONFIGURED = "config"  # the preset choice that means "the configured organisation"
-
-
-class RemoteRefused(ValueError):
-    """The sandbox was asked to listen beyond loopback without ``allow_remote``."""
-
-
-def check_host(host: str, allow_remote: bool) -> None:
-    """Refuse (RemoteRefused) any address but loopback (127.0.0.0/8, ::1, "localhost") unless ``allow_remote``:
-    the sandbox has no login, whoever reaches the page plays every role."""
-    if allow_remote or host == "localhost":
-        return
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise RemoteRefused(
-            f"the sandbox listens on loopback only (127.0.0.1); {host!r} would open it to the network — "
-            "pass --allow-remote if that is what you want"
-        )
 
 
 @dataclass
@@ -569,8 +548,8 @@ async def serving(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 8080) -
         await sandbox.close()
 
 
-async def run(sandbox: Sandbox, host: str, port: int) -> None:
-    """Serve until SIGINT/SIGTERM, printing the page's address."""
+async def run(sandbox: Sandbox, host: str, port: int, ready: Callable[[str], None]) -> None:
+    """Serve until SIGINT/SIGTERM; ``ready`` gets the page's address once it answers."""
     import signal
 
     stop = asyncio.Event()
@@ -578,5 +557,5 @@ async def run(sandbox: Sandbox, host: str, port: int) -> None:
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
     async with serving(sandbox, host, port) as url:
-        print(f"Песочница Otklik: откройте {url} (Ctrl-C — остановить)", flush=True)
+        ready(url)
         await stop.wait()
