@@ -256,7 +256,7 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     configured = bool(args.config or os.environ.get("OTKLIK_CONFIG"))
-    sandbox = Sandbox(settings, configured=configured, preset=args.sandbox_preset, speed=args.speed)
+    sandbox = Sandbox(settings, configured=configured, preset=args.sandbox_preset, speed=args.speed, locale=_locale)
 
     def ready(url: str) -> None:
         print(_("Otklik sandbox: open {url} (Ctrl-C to stop)", url=url), flush=True)

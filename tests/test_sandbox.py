@@ -253,11 +253,10 @@ def test_a_taken_port_is_one_line_before_the_sandbox_starts(capsys: pytest.Captu
 
 def test_a_scenario_step_counts_once_done_in_order_and_stays_done() -> None:
     from bot.domain.incident import Assignment, AssignmentState, Draft, DraftKind, DraftStatus, Incident, Role, State
-    from bot.domain.presets import OTRADNAYA
     from bot.sandbox.scenarios import View, get_scenario
 
     now = datetime(2026, 3, 10, 9, 0, tzinfo=ZoneInfo("Europe/Moscow"))
-    scenario = get_scenario("return", OTRADNAYA)
+    scenario = get_scenario("return", MultiMode.joint_parallel)
     incident = Incident("org", now, [], id=4, state=State.in_work)
     departments = {"executor1": 7, "executor2": 8}
 
@@ -286,7 +285,6 @@ def test_a_scenario_catches_up_on_steps_done_between_two_looks() -> None:
     state the incident has already left (the clarification approved and answered; the intermediate answer
     approved, posted and the final one sent)."""
     from bot.domain.incident import Assignment, AssignmentState, Draft, DraftKind, DraftStatus, Incident, Role, State
-    from bot.domain.presets import BOROVICHI
     from bot.sandbox.scenarios import View, get_scenario
 
     now = datetime(2026, 3, 10, 9, 0, tzinfo=ZoneInfo("Europe/Moscow"))
@@ -297,10 +295,30 @@ def test_a_scenario_catches_up_on_steps_done_between_two_looks() -> None:
     incident.drafts.append(Draft(DraftKind.answer, "y", 1, 7, now, DraftStatus.on_approval, number=2))
     incident.state = State.on_approval
     view = View([incident], Role.curator, MultiMode.split, 1, departments)
-    assert get_scenario("clarification", BOROVICHI).progress(view, 3) == 7
+    assert get_scenario("clarification", MultiMode.split).progress(view, 3) == 7
 
     incident.drafts[0] = Draft(DraftKind.intermediate, "later", 1, 7, now, DraftStatus.published)
-    assert get_scenario("intermediate", BOROVICHI).progress(view, 3) == 7
+    assert get_scenario("intermediate", MultiMode.split).progress(view, 3) == 7
+
+
+@pytest.mark.parametrize("locale", ["ru", "en"])
+def test_every_scenario_reads_whole_for_every_preset(locale: str) -> None:
+    """Each scenario's title, about and steps, for each of the five regulations, come out of the catalogs with
+    every placeholder filled, and quote the bot's own button labels in that language."""
+    from bot.domain.presets import PRESETS
+    from bot.i18n import translate
+    from bot.sandbox.scenarios import ORDER, get_scenario, placeholders
+
+    people = {"curator": "Мария", "executor1": "Иван", "executor2": "Ольга"}
+    for preset in PRESETS.values():
+        names = placeholders(preset, locale, people, ["ЖКХ", "Дороги"], "ЦУР")
+        for key in (s.key for s in ORDER):
+            scenario = get_scenario(key, preset.multi_mode.value)
+            texts = [translate(locale, scenario.title), translate(locale, scenario.about, **names)]
+            texts += scenario.texts(locale, names)
+            assert not [t for t in texts if "{" in t or "}" in t], (preset.name, key)
+            assert texts[0] != scenario.title or locale == "en"
+            assert any(f"«{translate(locale, 'Approve')}»" in t for t in texts), (preset.name, key)
 
 
 # ----- the guided scenarios, each walked through the page's API as a trainee would ------------------------------
@@ -355,6 +373,21 @@ async def _containing(page: Page, person: str, part: str, timeout: float = 10.0)
 async def _press_containing(page: Page, person: str, part: str) -> None:
     found = await _containing(page, person, part)
     await page.post("press", {"person": person, "message_id": found["message"]["id"], "data": found["button"]["data"]})
+
+
+async def _press_on(page: Page, person: str, label: str, text: str, timeout: float = 10.0) -> None:
+    """Press ``label`` on the newest message of the person's chat whose text contains ``text`` (one card of
+    several), once it shows there."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        await page.refresh()
+        for message in reversed(page.chat(person)):
+            if text in message["text"] and not message["deleted"]:
+                for button in (b for row in message["buttons"] for b in row if b["text"] == label):
+                    await page.post("press", {"person": person, "message_id": message["id"], "data": button["data"]})
+                    return
+        assert asyncio.get_running_loop().time() < deadline, f"{person}: no {label!r} on a message with {text!r}"
+        await asyncio.sleep(0.1)
 
 
 async def _tick(page: Page, person: str, name: str) -> None:
@@ -464,7 +497,7 @@ async def test_the_clarification_scenario_asks_the_author_and_answers_after_the_
     # Отрадная sets a term for the question (п. 13); the pause comes from the preset, not from its seed.
     about = page.state["scenario"]["about"]
     assert "приостановлен" in about and "по аналогии с Боровичи п. 10" in about
-    assert "в течение 1 часа рабочего времени после поступления (п. 13)" in page.state["scenario"]["steps"][3]
+    assert "«в течение 1 часа рабочего времени после поступления» (п. 13)" in page.state["scenario"]["steps"][3]
 
 
 async def test_the_intermediate_scenario_publishes_an_intermediate_then_the_final_answer(page: Page) -> None:
@@ -479,7 +512,7 @@ async def test_the_intermediate_scenario_publishes_an_intermediate_then_the_fina
         lambda: page.press("curator", "Согласовать"),
         lambda: _publish(page, "executor1", 8),
     )
-    assert "не более 7 рабочих дней (п. 18)" in page.state["scenario"]["about"]
+    assert "«не более 7 рабочих дней» (п. 18)" in page.state["scenario"]["about"]
     card = await page.wait_text("curator", "Статус: ответ размещён")
     assert "Инцидент № 1" in card["text"]
 
@@ -531,13 +564,13 @@ async def test_the_departments_scenario_follows_the_preset_mode(page: Page, pres
             await page.press(person, "Принять в работу")
             await _submit(page, person, "Подготовить ответ", ANSWER)
         await page.scenario_done(3)
-        for _ in range(2):
-            await page.press("curator", "Согласовать")
-            await asyncio.sleep(0.3)
+        for part in (2, 3):  # the parts are incidents № 2 and № 3, each on its own card
+            await _press_on(page, "curator", "Согласовать", f"Инцидент № {part} ")
         await page.scenario_done(4)
-        for reply in (9, 10):
-            await _publish(page, "curator", reply)
-            await asyncio.sleep(0.3)
+        for part in (2, 3):
+            await _press_on(page, "curator", "Размещено: отправить ссылку", f"Инцидент № {part} ")
+            await page.send("curator", f"https://vk.com/wall-1_202?reply={part}")
+            await page.wait_text("curator", "Статус: ответ размещён")
     await page.scenario_done(len(steps))
     await _finished(page)
 

@@ -1,5 +1,9 @@
-"""Training scenarios as data: short guided scripts from the regulations (SPEC §3, the seeds), each step a Russian
-instruction shown on the sandbox page and a check over the sandbox's incidents that says the step was done."""
+"""Training scenarios as data: short guided scripts from the regulations (SPEC §3, the seeds), each step an
+instruction shown on the sandbox page and a check over the sandbox's incidents that says the step was done.
+
+The texts are msgids of the catalogs (``N_``), translated when shown; their ``{placeholders}`` — the people, the
+bot's own button labels (the same msgids as the keyboards, so a renamed button renames the instruction) and what the
+preset's regulation says — come from ``placeholders``."""
 
 from __future__ import annotations
 
@@ -15,7 +19,8 @@ from bot.domain.incident import (
     Role,
     State,
 )
-from bot.domain.presets import Preset
+from bot.domain.presets import Preset, Term
+from bot.i18n import N_, translate
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,8 @@ Check = Callable[[View], bool]
 
 @dataclass(frozen=True)
 class Step:
-    """One instruction (Russian; ``{publisher}``, ``{executor1}``… are filled in by ``Scenario.texts``) and the
-    check that it was done."""
+    """One instruction (a msgid; its ``{placeholders}`` are filled in by ``Scenario.texts``) and the check that it
+    was done."""
 
     text: str
     check: Check
@@ -58,17 +63,17 @@ class Step:
 
 @dataclass(frozen=True)
 class Scenario:
-    """A guided script: its key, title, what it teaches (the regulation's clause) and its steps in order."""
+    """A guided script: its key, title, what it teaches (the regulation's clause) and its steps in order; title,
+    about and steps are msgids."""
 
     key: str
     title: str
     about: str
     steps: tuple[Step, ...]
 
-    def texts(self, names: dict[str, str]) -> list[str]:
-        """The steps' instructions with the people's names and the publisher filled in (``names``: placeholder ->
-        text)."""
-        return [step.text.format(**names) for step in self.steps]
+    def texts(self, locale: str, names: dict[str, str]) -> list[str]:
+        """The steps' instructions in ``locale`` with ``names`` (``placeholders``) filled in."""
+        return [translate(locale, step.text, **names) for step in self.steps]
 
     def progress(self, view: View, done: int = 0) -> int:
         """How many steps are done (0..len(steps)), going on from ``done`` steps already done: each next step
@@ -196,229 +201,58 @@ _APPROVED_DRAFT = (DraftStatus.approved, DraftStatus.published)
 # ----- the scenarios --------------------------------------------------------------------------------------------
 
 _REGISTER = Step(
-    "Куратор ({curator}): пришлите боту ссылку на пост ВКонтакте с его текстом — например "
-    "«https://vk.com/wall-1_101 Третий день не вывозят мусор у дома 5 по ул. Ленина» — или перешлите пост "
-    "(кнопка «Переслать пост»), выберите тему и нажмите «Зарегистрировать».",
+    N_(
+        "Curator ({curator}): send the bot a link to a VK post with its text — for example "
+        "«https://vk.com/wall-1_101 Третий день не вывозят мусор у дома 5 по ул. Ленина» — or forward a post "
+        "(the forward button under the chat), choose the topic and press «{register}»."
+    ),
     _registered,
 )
-_ROUTE = Step(
-    "Куратор: «Направить в подразделение», отметьте «{department1}» и нажмите «Направить».",
-    _routed_to("executor1"),
-)
-_ACCEPT = Step("Теперь исполнитель {executor1} принимает инцидент: «Принять в работу».", _accepted_by("executor1"))
+_ROUTE = Step(N_("Curator: «{route_to}», tick «{department1}» and press «{route}»."), _routed_to("executor1"))
+_ACCEPT = Step(N_("Now executor {executor1} takes the incident: «{accept}»."), _accepted_by("executor1"))
 _DRAFT = Step(
-    "Исполнитель: «Подготовить ответ», пришлите текст ответа (со сроком решения), затем «Направить на согласование»"
-    " (если проверка проекта дала советы — «Исправить» или «Отправить как есть»).",
+    N_(
+        "Executor: «{write}», send the answer's text (with the date the problem will be solved), then «{submit}» "
+        "(if the draft check gives advice — «{fix}» or «{as_is}»)."
+    ),
     _draft(DraftKind.answer, *_SUBMITTED),
 )
 _APPROVE = Step(
-    "Куратор согласовывает проект: «Согласовать»{external}.",
-    _draft(DraftKind.answer, *_APPROVED_DRAFT),
+    N_("The curator approves the draft: «{approve}»{external}."), _draft(DraftKind.answer, *_APPROVED_DRAFT)
 )
 _PUBLISH = Step(
-    "{publisher} размещает ответ в сети и нажимает «Размещено: отправить ссылку», затем присылает ссылку на "
-    "комментарий, например https://vk.com/wall-1_101?reply=5.",
+    N_(
+        "{publisher} posts the answer in the network, presses «{published}» and sends the link to the comment, "
+        "for example https://vk.com/wall-1_101?reply=5."
+    ),
     _state(State.published),
 )
 
-
-_JOINT_APPROVE = Step(
-    "Куратор согласовывает сводный ответ: «Согласовать»{external}.", _draft(DraftKind.answer, *_APPROVED_DRAFT)
-)
-
-
-def _joint_publish(publisher: str) -> Step:
-    """The joint answer posted by ``publisher`` (a placeholder: the curator, or the writing department's
-    executor)."""
-    return Step(f"{publisher} размещает ответ: «Размещено: отправить ссылку» и ссылка.", _state(State.published))
-
-
-def _clarification(preset: Preset) -> Scenario:
-    """Боровичи п. 10 pauses the answer's clock while the author is silent; the other seeds are silent on it and
-    the preset says what the bot does (``clarification_pauses_answer``); Отрадная п. 13 gives the question a term."""
-    pauses = preset.clarification_pauses_answer
-    rule = (
-        f"пока автор молчит, срок ответа приостановлен ({pauses.clause})"
-        if pauses.value
-        else f"срок ответа на время уточнения не приостанавливается ({pauses.clause})"
-    )
-    term = preset.clarification_question
-    when = f" — {term.in_seed} ({term.clause})" if term is not None else ""
-    after = "срок ответа снова идёт" if pauses.value else "срок ответа всё это время шёл"
-    return Scenario(
-        "clarification",
-        "Запрос уточнения у автора",
-        f"Исполнитель готовит вопрос (уточнение) автору, куратор его согласовывает; {rule}.",
-        (
-            _REGISTER,
-            _ROUTE,
-            _ACCEPT,
-            Step(
-                f"Исполнитель{when}: «Запросить уточнение», пришлите вопрос автору, «Направить на согласование».",
-                _draft(DraftKind.clarification, *_SUBMITTED),
-            ),
-            Step(
-                "Куратор согласовывает вопрос: «Согласовать». Вопрос размещают в сети под постом автора.",
-                _draft(DraftKind.clarification, DraftStatus.approved),
-            ),
-            Step(
-                "Автор ответил в сети. Куратор (или исполнитель): «Автор ответил» на карточке инцидента, затем "
-                f"напишите, что он ответил (или «-»): {after}.",
-                _author_replied,
-            ),
-            _DRAFT,
-            _APPROVE,
-            _PUBLISH,
-        ),
-    )
-
-
-def _intermediate(preset: Preset) -> Scenario:
-    """An intermediate answer when the question cannot be solved within the answer's term (Отрадная п. 12); the
-    final one is due within the preset's ``final_after_intermediate`` (7 working days in every seed)."""
-    final = preset.final_after_intermediate
-    return Scenario(
-        "intermediate",
-        "Промежуточный, затем окончательный ответ",
-        "Когда решить вопрос в срок ответа нельзя, автору дают промежуточный ответ; окончательный — "
-        f"{final.in_seed} ({final.clause}).",
-        (
-            _REGISTER,
-            _ROUTE,
-            _ACCEPT,
-            Step(
-                "Исполнитель: «Промежуточный ответ», текст (что сделано и когда будет решено), «Направить на "
-                "согласование».",
-                _draft(DraftKind.intermediate, *_SUBMITTED),
-            ),
-            Step(
-                "Куратор согласовывает промежуточный ответ: «Согласовать»{external}.",
-                _draft(DraftKind.intermediate, *_APPROVED_DRAFT),
-            ),
-            Step(
-                "{publisher} размещает промежуточный ответ: «Размещено: отправить ссылку» и ссылка. Бот ставит срок "
-                "окончательного ответа.",
-                _draft(DraftKind.intermediate, DraftStatus.published),
-            ),
-            Step(
-                "Исполнитель готовит окончательный ответ: «Подготовить ответ», текст, «Направить на согласование».",
-                _draft(DraftKind.answer, *_SUBMITTED),
-            ),
-            _APPROVE,
-            _PUBLISH,
-        ),
-    )
-
-
-def _departments(preset: Preset) -> Scenario:
-    """Several departments in the preset's mode (SPEC §3): Отрадная п. 19 all at once, then a designated one
-    writes the joint answer; Удмуртия п. 16 one after another, the last writes it; Боровичи п. 17 the message is
-    split and each answers the author. A seed that sets no mode (Ключи, Петровский) practises the first."""
-    mode = preset.multi_mode
-    register = Step(
-        "Куратор ({curator}): зарегистрируйте пост о двух вопросах сразу — например «https://vk.com/wall-1_202 "
-        "На ул. Ленина яма у остановки, а мусор у дома 5 не вывозят третий день».",
-        _registered,
-    )
-    if mode.value is MultiMode.single:
-        about = (
-            "Регламент не устанавливает, как отвечают несколько отраслевых органов: потренируйтесь в сводном "
-            "ответе — органы дают сведения одновременно, куратор назначает исполнителя сводного ответа."
-        )
-        label = "«➡ Сводный ответ: одновременно»"
-    else:
-        about = f"Вопрос касается двух отраслевых органов; регламент ({mode.clause}): {MODE_RULES[mode.value]}."
-        label = "режим с пометкой «(по регламенту)»"
-    route = Step(
-        "Куратор: «Направить в подразделение», отметьте сначала «{department1}», затем «{department2}», и "
-        f"нажмите {label}.",
-        _split_in_two if mode.value is MultiMode.split else _two_departments,
-    )
-    term = preset.contribution
-    within = f" ({term.in_seed}, {term.clause})" if term is not None else ""
-    if mode.value is MultiMode.split:
-        steps = (
-            register,
-            route,
-            Step(
-                "Сообщение разделено: у каждого исполнителя своя часть. {executor1} и {executor2}: «Принять в "
-                "работу», «Подготовить ответ», текст по своему вопросу, «Направить на согласование».",
-                _every_part(DraftKind.answer, *_SUBMITTED),
-            ),
-            Step(
-                "Куратор согласовывает оба ответа: «Согласовать» на каждой части.",
-                _every_part(DraftKind.answer, *_APPROVED_DRAFT),
-            ),
-            Step(
-                "{publisher} размещает оба ответа — автор получает ответ от каждого исполнителя — и на каждой части "
-                "«Размещено: отправить ссылку».",
-                _state(State.published),
-            ),
-        )
-    elif mode.value is MultiMode.joint_sequential:
-        steps = (
-            register,
-            route,
-            Step(
-                f"{{executor1}} первым даёт сведения{within}: «Представить сведения», текст, «Направить на "
-                "согласование». Затем инцидент получает {executor2}.",
-                _contributed("executor1"),
-            ),
-            Step(
-                "{executor2}, последний в очереди, пишет сводный ответ по сведениям первого: «Принять в работу», "
-                "«Подготовить ответ», текст, «Направить на согласование».",
-                _draft(DraftKind.answer, *_SUBMITTED),
-            ),
-            _JOINT_APPROVE,
-            _joint_publish("{publisher2}"),
-        )
-    else:  # joint_parallel, and the seeds that set no mode
-        steps = (
-            register,
-            route,
-            Step(
-                f"Оба исполнителя, {{executor1}} и {{executor2}}, дают сведения{within}: «Представить сведения», "
-                "текст, «Направить на согласование».",
-                _contributed("executor1", "executor2"),
-            ),
-            Step(
-                "Куратор по сведениям обоих назначает исполнителя сводного ответа: «Исполнитель сводного ответа», "
-                "«{department1}».",
-                _designated("executor1"),
-            ),
-            Step(
-                "{executor1} пишет сводный ответ: «Подготовить ответ», текст, «Направить на согласование».",
-                _draft(DraftKind.answer, *_SUBMITTED),
-            ),
-            _JOINT_APPROVE,
-            _joint_publish("{publisher}"),
-        )
-    return Scenario("departments", "Несколько отраслевых органов", about, steps)
-
-
 PLAIN = Scenario(
     "plain",
-    "Инцидент от регистрации до публикации",
-    "Регистрация, направление в отраслевой орган, ответ, согласование и размещение (раздел 3 регламента).",
+    N_("An incident from registration to publication"),
+    N_("Registration, routing to a department, the answer, its approval and publication: every incident's way."),
     (_REGISTER, _ROUTE, _ACCEPT, _DRAFT, _APPROVE, _PUBLISH),
 )
+
 RETURN = Scenario(
     "return",
-    "Возврат проекта на доработку",
-    "Куратор возвращает проект ответа с причинами из перечня (Отрадная п. 14), исполнитель дорабатывает.",
+    N_("Returning a draft for revision"),
+    N_(
+        "The curator returns the draft with reasons from the checklist (Отрадная п. 14); the executor revises "
+        "it{revision_term}."
+    ),
     (
         _REGISTER,
         _ROUTE,
         _ACCEPT,
         _DRAFT,
         Step(
-            "Куратор: «Вернуть на доработку», отметьте причины (например, «не указан срок решения "
-            "проблемы») и нажмите «Вернуть».",
+            N_("Curator: «{return_for}», tick the reasons (for example «{no_date}») and press «{return}»."),
             _draft(DraftKind.answer, DraftStatus.returned),
         ),
         Step(
-            "Исполнитель видит причины и срок доработки: «Подготовить ответ», исправленный текст, "
-            "«Направить на согласование».",
+            N_("The executor sees the reasons and the revision term: «{write}», the corrected text, «{submit}»."),
             _returned_then_resubmitted,
         ),
         _APPROVE,
@@ -426,32 +260,280 @@ RETURN = Scenario(
     ),
 )
 
-# What each mode means, in the seeds' words (SPEC §3 «Several departments»).
-MODE_RULES = {
-    MultiMode.joint_parallel: "куратор направляет инцидент во все органы одновременно, каждый даёт сведения, "
-    "исполнителя сводного ответа назначает куратор",
-    MultiMode.split: "куратор разделяет сообщение по тематике, и автор получает ответ от каждого исполнителя",
-    MultiMode.joint_sequential: "очерёдность подготовки сведений определяет куратор, последний исполнитель "
-    "готовит сводный ответ",
-}
-# The scenarios' keys and titles in the page's order (the same for every preset).
-TITLES = (
-    (PLAIN.key, PLAIN.title),
-    (RETURN.key, RETURN.title),
-    ("clarification", "Запрос уточнения у автора"),
-    ("intermediate", "Промежуточный, затем окончательный ответ"),
-    ("departments", "Несколько отраслевых органов"),
+# Боровичи п. 10 pauses the answer's term while the author is silent; the other seeds are silent on it and the
+# preset says what the bot does (``clarification_pauses_answer``); Отрадная п. 13 gives the question a term.
+CLARIFICATION = Scenario(
+    "clarification",
+    N_("Asking the author a clarification"),
+    N_("The executor prepares a question (clarification) to the author and the curator approves it; {pause_rule}."),
+    (
+        _REGISTER,
+        _ROUTE,
+        _ACCEPT,
+        Step(
+            N_("Executor{question_term}: «{clarify}», send the question to the author, «{submit}»."),
+            _draft(DraftKind.clarification, *_SUBMITTED),
+        ),
+        Step(
+            N_("The curator approves the question: «{approve}». The question is posted in the network under the post."),
+            _draft(DraftKind.clarification, DraftStatus.approved),
+        ),
+        Step(
+            N_(
+                "The author replied in the network. The curator (or the executor): «{author_replied}» on the "
+                "incident's card, then write what the author replied (or «-»): {reply_effect}."
+            ),
+            _author_replied,
+        ),
+        _DRAFT,
+        _APPROVE,
+        _PUBLISH,
+    ),
 )
 
+_INTERMEDIATE_DRAFT = Step(
+    N_("Executor: «{intermediate}», the text (what is done and when it will be solved), «{submit}»."),
+    _draft(DraftKind.intermediate, *_SUBMITTED),
+)
+_INTERMEDIATE_APPROVE = Step(
+    N_("The curator approves the intermediate answer: «{approve}»{external}."),
+    _draft(DraftKind.intermediate, *_APPROVED_DRAFT),
+)
+_INTERMEDIATE_PUBLISH = Step(
+    N_("{publisher} posts the intermediate answer: «{published}» and the link. The bot sets the final answer's term."),
+    _draft(DraftKind.intermediate, DraftStatus.published),
+)
+_FINAL_DRAFT = Step(
+    N_("The executor prepares the final answer: «{write}», the text, «{submit}»."),
+    _draft(DraftKind.answer, *_SUBMITTED),
+)
 
-def get_scenario(key: str, preset: Preset) -> Scenario:
-    """The scenario with this key, its texts and checks for ``preset``'s regulation. Raises KeyError for an unknown
-    key."""
-    builders = {
-        PLAIN.key: lambda: PLAIN,
-        RETURN.key: lambda: RETURN,
-        "clarification": lambda: _clarification(preset),
-        "intermediate": lambda: _intermediate(preset),
-        "departments": lambda: _departments(preset),
+# An intermediate answer when the question cannot be solved within the answer's term (Отрадная п. 12); the final
+# one is due within the preset's ``final_after_intermediate`` (7 working days in every seed).
+INTERMEDIATE = Scenario(
+    "intermediate",
+    N_("An intermediate, then the final answer"),
+    N_(
+        "When the question cannot be solved within the answer's term, the author gets an intermediate answer; the "
+        "final one is due {final_term}."
+    ),
+    (
+        _REGISTER,
+        _ROUTE,
+        _ACCEPT,
+        _INTERMEDIATE_DRAFT,
+        _INTERMEDIATE_APPROVE,
+        _INTERMEDIATE_PUBLISH,
+        _FINAL_DRAFT,
+        _APPROVE,
+        _PUBLISH,
+    ),
+)
+
+# Several departments in the preset's mode (SPEC §3): Отрадная п. 19 all at once, then a designated one writes the
+# joint answer; Удмуртия п. 16 one after another, the last writes it; Боровичи п. 17 the message is split and each
+# answers the author. A seed that sets no mode (Ключи, Петровский) practises the first.
+_TWO_REGISTER = Step(
+    N_(
+        "Curator ({curator}): register a post about two questions at once — for example "
+        "«https://vk.com/wall-1_202 На ул. Ленина яма у остановки, а мусор у дома 5 не вывозят третий день»."
+    ),
+    _registered,
+)
+_TWO_ROUTE = N_("Curator: «{route_to}», tick first «{department1}», then «{department2}», and press {route_mode}.")
+_JOINT_APPROVE = Step(
+    N_("The curator approves the joint answer: «{approve}»{external}."), _draft(DraftKind.answer, *_APPROVED_DRAFT)
+)
+_DEPARTMENTS_TITLE = N_("Several departments")
+_DEPARTMENTS_ABOUT = N_("The question concerns two departments; the regulation ({mode_clause}): {mode_rule}.")
+
+DEPARTMENTS: dict[MultiMode, Scenario] = {
+    MultiMode.joint_parallel: Scenario(
+        "departments",
+        _DEPARTMENTS_TITLE,
+        _DEPARTMENTS_ABOUT,
+        (
+            _TWO_REGISTER,
+            Step(_TWO_ROUTE, _two_departments),
+            Step(
+                N_(
+                    "Both executors, {executor1} and {executor2}, give their information{contribution_term}: "
+                    "«{contribute}», the text, «{submit}»."
+                ),
+                _contributed("executor1", "executor2"),
+            ),
+            Step(
+                N_(
+                    "From both pieces of information the curator designates who writes the joint answer: "
+                    "«{designate}», «{department1}»."
+                ),
+                _designated("executor1"),
+            ),
+            Step(
+                N_("{executor1} writes the joint answer: «{write}», the text, «{submit}»."),
+                _draft(DraftKind.answer, *_SUBMITTED),
+            ),
+            _JOINT_APPROVE,
+            Step(N_("{publisher} posts the answer: «{published}» and the link."), _state(State.published)),
+        ),
+    ),
+    MultiMode.joint_sequential: Scenario(
+        "departments",
+        _DEPARTMENTS_TITLE,
+        _DEPARTMENTS_ABOUT,
+        (
+            _TWO_REGISTER,
+            Step(_TWO_ROUTE, _two_departments),
+            Step(
+                N_(
+                    "{executor1} gives information first{contribution_term}: «{contribute}», the text, «{submit}». "
+                    "Then {executor2} receives the incident."
+                ),
+                _contributed("executor1"),
+            ),
+            Step(
+                N_(
+                    "{executor2}, the last in the order, writes the joint answer from the first one's information: "
+                    "«{accept}», «{write}», the text, «{submit}»."
+                ),
+                _draft(DraftKind.answer, *_SUBMITTED),
+            ),
+            _JOINT_APPROVE,
+            Step(N_("{publisher2} posts the answer: «{published}» and the link."), _state(State.published)),
+        ),
+    ),
+    MultiMode.split: Scenario(
+        "departments",
+        _DEPARTMENTS_TITLE,
+        _DEPARTMENTS_ABOUT,
+        (
+            _TWO_REGISTER,
+            Step(_TWO_ROUTE, _split_in_two),
+            Step(
+                N_(
+                    "The message is split: each executor has their part. {executor1} and {executor2}: «{accept}», "
+                    "«{write}», the text on their question, «{submit}»."
+                ),
+                _every_part(DraftKind.answer, *_SUBMITTED),
+            ),
+            Step(
+                N_("The curator approves both answers: «{approve}» on each part{external}."),
+                _every_part(DraftKind.answer, *_APPROVED_DRAFT),
+            ),
+            Step(
+                N_(
+                    "{publisher} posts both answers — the author gets an answer from each executor — and presses "
+                    "«{published}» on each part."
+                ),
+                _state(State.published),
+            ),
+        ),
+    ),
+}
+# A seed that sets no mode: the same steps as the joint answer all at once, with its own explanation.
+DEPARTMENTS[MultiMode.single] = Scenario(
+    "departments",
+    _DEPARTMENTS_TITLE,
+    N_(
+        "The regulation does not say how several departments answer: practise the joint answer — the departments "
+        "give their information at once, and the curator designates who writes the joint answer."
+    ),
+    DEPARTMENTS[MultiMode.joint_parallel].steps,
+)
+
+# What each mode means, in the seeds' words (SPEC §3 «Several departments»).
+_MODE_RULES = {
+    MultiMode.joint_parallel: N_(
+        "the curator sends the incident to all departments at once, each gives its information, and the curator "
+        "designates who writes the joint answer"
+    ),
+    MultiMode.split: N_("the curator splits the message by topic, and the author gets an answer from each executor"),
+    MultiMode.joint_sequential: N_(
+        "the curator sets the order in which the departments give information; the last one writes the joint answer"
+    ),
+}
+
+# The scenarios in the page's order; the one for several departments depends on the preset's mode.
+ORDER = (PLAIN, RETURN, CLARIFICATION, INTERMEDIATE, DEPARTMENTS[MultiMode.joint_parallel])
+
+
+def get_scenario(key: str, mode: MultiMode) -> Scenario:
+    """The scenario with this key, for a regulation whose several-departments mode is ``mode``. Raises KeyError for
+    an unknown key."""
+    if key == "departments":
+        return DEPARTMENTS[mode]
+    return {s.key: s for s in ORDER}[key]
+
+
+def _cited(term: Term | None, template: str, locale: str) -> str:
+    """``template`` (a msgid with ``{words}`` and ``{clause}``) filled with the seed's words of ``term``; "" when the
+    regulation sets no such term."""
+    if term is None:
+        return ""
+    return translate(locale, template, words=term.in_seed, clause=term.clause)
+
+
+def placeholders(
+    preset: Preset, locale: str, people: dict[str, str], departments: Sequence[str], approver: str = ""
+) -> dict[str, str]:
+    """What the scenarios' texts refer to, in ``locale``: ``people`` (person key -> name: curator, executor1,
+    executor2…), the two ``departments``' names, the ``approver``'s role where the preset approves twice
+    (Петровский п. 10), who publishes (the preset's publisher: the curator, or the answering department's
+    executor), the bot's button labels, and what the regulation says about clarifications, intermediate answers,
+    revisions and several departments."""
+
+    def t(message: str, **params: object) -> str:
+        return translate(locale, message, **params)
+
+    curator_publishes = preset.publisher.value is Role.curator
+    pauses = preset.clarification_pauses_answer
+    mode = preset.multi_mode
+    return {
+        **people,
+        "department1": departments[0],
+        "department2": departments[1],
+        "publisher": t(N_("Curator ({name})"), name=people["curator"])
+        if curator_publishes
+        else t(N_("Executor ({name})"), name=people["executor1"]),
+        "publisher2": t(N_("Curator ({name})"), name=people["curator"])
+        if curator_publishes
+        else t(N_("Executor ({name})"), name=people["executor2"]),
+        "external": t(N_(", then {approver} approves it too: «{approve}»"), approver=approver, approve=t("Approve"))
+        if preset.approval_levels.value == 2
+        else "",
+        # The bot's own labels: the same msgids as handlers/keyboards.py and handlers/render.py.
+        "register": t("Register"),
+        "route_to": t("Route to a department"),
+        "route": t("Route"),
+        "accept": t("Accept"),
+        "write": t("Write the answer"),
+        "submit": t("Submit for approval"),
+        "fix": t("Fix"),
+        "as_is": t("Send as is"),
+        "approve": t("Approve"),
+        "published": t("Published: send the link"),
+        "return_for": t("Return for revision"),
+        "return": t("Return"),
+        "no_date": t("no date by which the problem will be solved"),
+        "clarify": t("Ask a clarification"),
+        "author_replied": t("Author replied"),
+        "intermediate": t("Intermediate answer"),
+        "contribute": t("Add our contribution"),
+        "designate": t("Choose who writes the joint answer"),
+        # What the preset's regulation says.
+        "revision_term": _cited(preset.revision, N_(" — «{words}» ({clause})"), locale),
+        "question_term": _cited(preset.clarification_question, N_(" — «{words}» ({clause})"), locale),
+        "pause_rule": t(N_("while the author is silent, the answer's term is paused ({clause})"), clause=pauses.clause)
+        if pauses.value
+        else t(N_("the answer's term is not paused meanwhile ({clause})"), clause=pauses.clause),
+        "reply_effect": t(N_("the answer's term runs again"))
+        if pauses.value
+        else t(N_("the answer's term ran all along")),
+        "final_term": _cited(preset.final_after_intermediate, N_("«{words}» ({clause})"), locale),
+        "contribution_term": _cited(preset.contribution, N_(" («{words}», {clause})"), locale),
+        "mode_clause": mode.clause,
+        "mode_rule": t(_MODE_RULES[mode.value]) if mode.value in _MODE_RULES else "",
+        "route_mode": t(N_("the mode marked «{mark}»"), mark=t("(by the regulation)"))
+        if mode.value is not MultiMode.single
+        else "«➡ " + t("Joint answer: all at once") + "»",
     }
-    return builders[key]()
