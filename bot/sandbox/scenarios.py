@@ -347,86 +347,79 @@ _JOINT_APPROVE = Step(
 _DEPARTMENTS_TITLE = N_("Several departments")
 _DEPARTMENTS_ABOUT = N_("The question concerns two departments; the regulation ({mode_clause}): {mode_rule}.")
 
+
+def _several(route: Check, *steps: Step) -> Scenario:
+    """The several-departments scenario: a post about two questions registered, routed to both (``route`` checks
+    how), then ``steps``."""
+    return Scenario(
+        "departments", _DEPARTMENTS_TITLE, _DEPARTMENTS_ABOUT, (_TWO_REGISTER, Step(_TWO_ROUTE, route), *steps)
+    )
+
+
+def _writes(text: str) -> Step:
+    """A step whose check is an answer's draft submitted (the joint answer)."""
+    return Step(text, _draft(DraftKind.answer, *_SUBMITTED))
+
+
+def _joint(*steps: Step, publish: str) -> Scenario:
+    """A joint answer of both departments: ``steps`` up to its draft, then the approval and ``publish`` (a msgid)."""
+    return _several(_two_departments, *steps, _JOINT_APPROVE, Step(publish, _state(State.published)))
+
+
 DEPARTMENTS: dict[MultiMode, Scenario] = {
-    MultiMode.joint_parallel: Scenario(
-        "departments",
-        _DEPARTMENTS_TITLE,
-        _DEPARTMENTS_ABOUT,
-        (
-            _TWO_REGISTER,
-            Step(_TWO_ROUTE, _two_departments),
-            Step(
-                N_(
-                    "Both executors, {executor1} and {executor2}, give their information{contribution_term}: "
-                    "«{contribute}», the text, «{submit}»."
-                ),
-                _contributed("executor1", "executor2"),
+    MultiMode.joint_parallel: _joint(
+        Step(
+            N_(
+                "Both executors, {executor1} and {executor2}, give their information{contribution_term}: "
+                "«{contribute}», the text, «{submit}»."
             ),
-            Step(
-                N_(
-                    "From both pieces of information the curator designates who writes the joint answer: "
-                    "«{designate}», «{department1}»."
-                ),
-                _designated("executor1"),
-            ),
-            Step(
-                N_("{executor1} writes the joint answer: «{write}», the text, «{submit}»."),
-                _draft(DraftKind.answer, *_SUBMITTED),
-            ),
-            _JOINT_APPROVE,
-            Step(N_("{publisher} posts the answer: «{published}» and the link."), _state(State.published)),
+            _contributed("executor1", "executor2"),
         ),
-    ),
-    MultiMode.joint_sequential: Scenario(
-        "departments",
-        _DEPARTMENTS_TITLE,
-        _DEPARTMENTS_ABOUT,
-        (
-            _TWO_REGISTER,
-            Step(_TWO_ROUTE, _two_departments),
-            Step(
-                N_(
-                    "{executor1} gives information first{contribution_term}: «{contribute}», the text, «{submit}». "
-                    "Then {executor2} receives the incident."
-                ),
-                _contributed("executor1"),
+        Step(
+            N_(
+                "From both pieces of information the curator designates who writes the joint answer: "
+                "«{designate}», «{department1}»."
             ),
-            Step(
-                N_(
-                    "{executor2}, the last in the order, writes the joint answer from the first one's information: "
-                    "«{accept}», «{write}», the text, «{submit}»."
-                ),
-                _draft(DraftKind.answer, *_SUBMITTED),
-            ),
-            _JOINT_APPROVE,
-            Step(N_("{publisher2} posts the answer: «{published}» and the link."), _state(State.published)),
+            _designated("executor1"),
         ),
+        _writes(N_("{executor1} writes the joint answer: «{write}», the text, «{submit}».")),
+        publish=N_("{publisher} posts the answer: «{published}» and the link."),
     ),
-    MultiMode.split: Scenario(
-        "departments",
-        _DEPARTMENTS_TITLE,
-        _DEPARTMENTS_ABOUT,
-        (
-            _TWO_REGISTER,
-            Step(_TWO_ROUTE, _split_in_two),
-            Step(
-                N_(
-                    "The message is split: each executor has their part. {executor1} and {executor2}: «{accept}», "
-                    "«{write}», the text on their question, «{submit}»."
-                ),
-                _every_part(DraftKind.answer, *_SUBMITTED),
+    MultiMode.joint_sequential: _joint(
+        Step(
+            N_(
+                "{executor1} gives information first{contribution_term}: «{contribute}», the text, «{submit}». "
+                "Then {executor2} receives the incident."
             ),
-            Step(
-                N_("The curator approves both answers: «{approve}» on each part{external}."),
-                _every_part(DraftKind.answer, *_APPROVED_DRAFT),
+            _contributed("executor1"),
+        ),
+        _writes(
+            N_(
+                "{executor2}, the last in the order, writes the joint answer from the first one's information: "
+                "«{accept}», «{write}», the text, «{submit}»."
+            )
+        ),
+        publish=N_("{publisher2} posts the answer: «{published}» and the link."),
+    ),
+    MultiMode.split: _several(
+        _split_in_two,
+        Step(
+            N_(
+                "The message is split: each executor has their part. {executor1} and {executor2}: «{accept}», "
+                "«{write}», the text on their question, «{submit}»."
             ),
-            Step(
-                N_(
-                    "{publisher} posts both answers — the author gets an answer from each executor — and presses "
-                    "«{published}» on each part."
-                ),
-                _state(State.published),
+            _every_part(DraftKind.answer, *_SUBMITTED),
+        ),
+        Step(
+            N_("The curator approves both answers: «{approve}» on each part{external}."),
+            _every_part(DraftKind.answer, *_APPROVED_DRAFT),
+        ),
+        Step(
+            N_(
+                "{publisher} posts both answers — the author gets an answer from each executor — and presses "
+                "«{published}» on each part."
             ),
+            _state(State.published),
         ),
     ),
 }
