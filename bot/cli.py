@@ -307,7 +307,7 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
     """``python -m bot sandbox``: the training sandbox (bot.sandbox.server) until Ctrl-C."""
     import os
 
-    from bot.sandbox.server import RemoteRefused, Sandbox, check_host, run
+    from bot.sandbox import RemoteRefused, check_host
 
     try:
         check_host(args.host, args.allow_remote)
@@ -316,11 +316,19 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
     if not 0 < args.speed <= 3600:
         raise ConfigError("--speed must be above 0 and at most 3600")
     _port_free(args.host, args.port)
+    # The bot's imports take seconds (aiogram, the handlers): say at once that something is happening.
+    print(_("Starting the sandbox…"), flush=True)
+    from bot.sandbox.server import Sandbox, run
+
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     configured = bool(args.config or os.environ.get("OTKLIK_CONFIG"))
-    sandbox = Sandbox(settings, configured=configured, preset=args.sandbox_preset, speed=args.speed)
+    sandbox = Sandbox(settings, configured=configured, preset=args.sandbox_preset, speed=args.speed, locale=_locale)
+
+    def ready(url: str) -> None:
+        print(_("Otklik sandbox: open {url} (Ctrl-C to stop)", url=url), flush=True)
+
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(sandbox, args.host, args.port, _locale))
+        asyncio.run(run(sandbox, args.host, args.port, ready))
     return 0
 
 

@@ -31,9 +31,9 @@ from datetime import date, datetime, timedelta
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from aiogram.utils.i18n import I18n
 from babel.dates import format_date, format_datetime
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
@@ -42,6 +42,9 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from bot.texts import N_ as N_
+
+if TYPE_CHECKING:  # aiogram's import takes seconds: only the bot itself needs it, not the command line's texts
+    from aiogram.utils.i18n import I18n
 
 logger = logging.getLogger(__name__)
 
@@ -186,23 +189,27 @@ def _problems(sources: dict[str, bytes]) -> list[str]:
     return problems
 
 
-class CatalogI18n(I18n):
-    """aiogram's I18n whose locales come from :func:`compiled_catalogs` (in memory) instead of ``.mo`` files."""
+@functools.cache
+def _catalog_i18n() -> type[I18n]:
+    """aiogram's I18n whose locales come from :func:`compiled_catalogs` (in memory) instead of ``.mo`` files;
+    made on first use, so that translating outside the bot (the command line) does not import aiogram."""
+    from aiogram.utils.i18n import I18n
 
-    def find_locales(self) -> dict[str, gettext.GNUTranslations]:
-        """``{locale: translations}`` compiled in memory (aiogram calls it instead of reading ``.mo`` files);
-        raises FileNotFoundError when the ``locales`` package holds no catalog."""
-        return dict(compiled_catalogs())
+    class CatalogI18n(I18n):
+        def find_locales(self) -> dict[str, gettext.GNUTranslations]:
+            """``{locale: translations}`` compiled in memory (aiogram calls it instead of reading ``.mo`` files);
+            raises FileNotFoundError when the ``locales`` package holds no catalog."""
+            return dict(compiled_catalogs())
 
-
-# aiogram keeps "the current instance" in a context variable per class (ContextInstanceMixin), and its gettext asks
-# I18n's: the subclass must set that one, or `_()` would find no context inside `i18n.context()`.
-CatalogI18n._ContextInstanceMixin__context_instance = I18n._ContextInstanceMixin__context_instance  # type: ignore[attr-defined]
+    # aiogram keeps "the current instance" in a context variable per class (ContextInstanceMixin), and its gettext
+    # asks I18n's: the subclass must set that one, or `_()` would find no context inside `i18n.context()`.
+    CatalogI18n._ContextInstanceMixin__context_instance = I18n._ContextInstanceMixin__context_instance  # type: ignore[attr-defined]
+    return CatalogI18n
 
 
 def make_i18n() -> I18n:
     """aiogram's I18n over the shipped catalogs, Russian by default."""
-    return CatalogI18n(path=Path(str(files("locales"))), default_locale=DEFAULT_LOCALE, domain=DOMAIN)
+    return _catalog_i18n()(path=Path(str(files("locales"))), default_locale=DEFAULT_LOCALE, domain=DOMAIN)
 
 
 # --- translation outside handlers ----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,9 @@ from bot.cli import main
 from bot.config import Settings
 from bot.domain.clock import ScaledClock
 from bot.domain.incident import MultiMode
+from bot.sandbox import RemoteRefused, check_host
 from bot.sandbox.organisation import next_working_morning
-from bot.sandbox.server import RemoteRefused, Sandbox, check_host, serving
+from bot.sandbox.server import Sandbox, serving
 
 POST = "https://vk.com/wall-1_101 Третий день не вывозят мусор у дома 5 по ул. Ленина"
 ANSWER = (
@@ -255,7 +256,7 @@ def test_a_scenario_step_counts_once_done_in_order_and_stays_done() -> None:
     from bot.sandbox.scenarios import View, get_scenario
 
     now = datetime(2026, 3, 10, 9, 0, tzinfo=ZoneInfo("Europe/Moscow"))
-    scenario = get_scenario("return")
+    scenario = get_scenario("return", MultiMode.joint_parallel)
     incident = Incident("org", now, [], id=4, state=State.in_work)
     departments = {"executor1": 7, "executor2": 8}
 
@@ -273,6 +274,336 @@ def test_a_scenario_step_counts_once_done_in_order_and_stays_done() -> None:
     incident.state = State.on_approval
     assert scenario.progress(view(), 5) == 6
     incident.state = State.approved
+    incident.drafts[-1].status = DraftStatus.approved
     assert scenario.progress(view(), 6) == 7
     incident.assignments.clear()  # an earlier step's check no longer holds: what was done stays done
     assert scenario.progress(view(), 7) == 7
+
+
+def test_a_scenario_catches_up_on_steps_done_between_two_looks() -> None:
+    """The page looks now and then; several steps done in between all count — a step's check does not hang on a
+    state the incident has already left (the clarification approved and answered; the intermediate answer
+    approved, posted and the final one sent)."""
+    from bot.domain.incident import Assignment, AssignmentState, Draft, DraftKind, DraftStatus, Incident, Role, State
+    from bot.sandbox.scenarios import View, get_scenario
+
+    now = datetime(2026, 3, 10, 9, 0, tzinfo=ZoneInfo("Europe/Moscow"))
+    departments = {"executor1": 7, "executor2": 8}
+    incident = Incident("org", now, [], id=4, state=State.in_work)
+    incident.assignments.append(Assignment(7, now, AssignmentState.accepted))
+    incident.drafts.append(Draft(DraftKind.clarification, "?", 1, 7, now, DraftStatus.approved))
+    incident.drafts.append(Draft(DraftKind.answer, "y", 1, 7, now, DraftStatus.on_approval, number=2))
+    incident.state = State.on_approval
+    view = View([incident], Role.curator, MultiMode.split, 1, departments)
+    assert get_scenario("clarification", MultiMode.split).progress(view, 3) == 7
+
+    incident.drafts[0] = Draft(DraftKind.intermediate, "later", 1, 7, now, DraftStatus.published)
+    assert get_scenario("intermediate", MultiMode.split).progress(view, 3) == 7
+
+
+@pytest.mark.parametrize("locale", ["ru", "en"])
+def test_every_scenario_reads_whole_for_every_preset(locale: str) -> None:
+    """Each scenario's title, about and steps, for each of the five regulations, come out of the catalogs with
+    every placeholder filled, and quote the bot's own button labels in that language."""
+    from bot.domain.presets import PRESETS
+    from bot.i18n import translate
+    from bot.sandbox.scenarios import ORDER, get_scenario, placeholders
+
+    people = {"curator": "Мария", "executor1": "Иван", "executor2": "Ольга"}
+    for preset in PRESETS.values():
+        names = placeholders(preset, locale, people, ["ЖКХ", "Дороги"], "ЦУР")
+        for key in (s.key for s in ORDER):
+            scenario = get_scenario(key, preset.multi_mode.value)
+            texts = [translate(locale, scenario.title), translate(locale, scenario.about, **names)]
+            texts += scenario.texts(locale, names)
+            assert not [t for t in texts if "{" in t or "}" in t], (preset.name, key)
+            assert texts[0] != scenario.title or locale == "en"
+            assert any(f"«{translate(locale, 'Approve')}»" in t for t in texts), (preset.name, key)
+
+
+# ----- the guided scenarios, each walked through the page's API as a trainee would ------------------------------
+
+ROAD_POST = "https://vk.com/wall-1_202 На ул. Ленина яма у остановки, а мусор у дома 5 не вывозят третий день"
+CLARIFY = "Здравствуйте! Уточните, пожалуйста, номер дома и подъезда, у которого не вывозят мусор."
+INTERMEDIATE = (
+    "Здравствуйте! Заявка на ремонт дороги у остановки на ул. Ленина принята, подрядчик выйдет на место до "
+    "10 декабря. О выполнении работ сообщим дополнительно."
+)
+CONTRIBUTION = "Яму у остановки на ул. Ленина заделают до 10 декабря."
+
+
+async def _submit(page: Page, person: str, action: str, text: str) -> None:
+    """The executor opens a draft (``action``: the card's button), writes it and sends it for approval — as it is
+    when the pre-check advises."""
+    await page.press(person, action)
+    await page.send(person, text)
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        await page.refresh()
+        for label in ("Направить на согласование", "Отправить как есть"):
+            found = [
+                (m, b)
+                for m in page.chat(person)
+                if not m["deleted"]
+                for row in m["buttons"]
+                for b in row
+                if b["text"] == label
+            ]
+            if found:
+                message, button = found[-1]
+                await page.post("press", {"person": person, "message_id": message["id"], "data": button["data"]})
+                return
+        assert asyncio.get_running_loop().time() < deadline, f"{person}: no way to submit the draft"
+        await asyncio.sleep(0.1)
+
+
+async def _containing(page: Page, person: str, part: str, timeout: float = 10.0) -> dict[str, Any]:
+    """Wait until the person's chat shows a button whose label contains ``part`` (newest message first)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        await page.refresh()
+        try:
+            return await page._button_containing(person, part)
+        except AssertionError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+        await asyncio.sleep(0.1)
+
+
+async def _press_containing(page: Page, person: str, part: str) -> None:
+    found = await _containing(page, person, part)
+    await page.post("press", {"person": person, "message_id": found["message"]["id"], "data": found["button"]["data"]})
+
+
+async def _press_on(page: Page, person: str, label: str, text: str, timeout: float = 10.0) -> None:
+    """Press ``label`` on the newest message of the person's chat whose text contains ``text`` (one card of
+    several), once it shows there."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        await page.refresh()
+        for message in reversed(page.chat(person)):
+            if text in message["text"] and not message["deleted"]:
+                for button in (b for row in message["buttons"] for b in row if b["text"] == label):
+                    await page.post("press", {"person": person, "message_id": message["id"], "data": button["data"]})
+                    return
+        assert asyncio.get_running_loop().time() < deadline, f"{person}: no {label!r} on a message with {text!r}"
+        await asyncio.sleep(0.1)
+
+
+async def _tick(page: Page, person: str, name: str) -> None:
+    """Tick a department (or a reason) on a picker unless it is ticked already (routing hints may pre-tick), and
+    wait for the tick to show."""
+    found = await _containing(page, person, name)
+    if not found["button"]["text"].startswith("✅"):
+        await page.post(
+            "press", {"person": person, "message_id": found["message"]["id"], "data": found["button"]["data"]}
+        )
+    deadline = asyncio.get_running_loop().time() + 10
+    while not (await _containing(page, person, name))["button"]["text"].startswith("✅"):
+        assert asyncio.get_running_loop().time() < deadline, f"{person}: {name!r} not ticked"
+        await asyncio.sleep(0.1)
+
+
+async def _register(page: Page, post: str = POST) -> None:
+    await page.send("curator", post)
+    await page.press("curator", "Зарегистрировать")
+
+
+async def _route_one(page: Page) -> None:
+    await page.press("curator", "Направить в подразделение")
+    await _tick(page, "curator", "Управление ЖКХ")
+    await page.until("curator", "Направить")
+    await page.press("curator", "Направить")
+
+
+async def _publish(page: Page, person: str, reply: int) -> None:
+    await page.press(person, "Размещено: отправить ссылку")
+    await page.send(person, f"https://vk.com/wall-1_101?reply={reply}")
+
+
+async def _start(page: Page, scenario: str) -> list[str]:
+    await page.post("scenario", {"scenario": scenario})
+    state = await page.refresh()
+    assert state["scenario"]["key"] == scenario and state["scenario"]["done"] == 0
+    return state["scenario"]["steps"]
+
+
+async def _finished(page: Page) -> None:
+    state = await page.refresh()
+    assert state["scenario"]["done"] == len(state["scenario"]["steps"])
+
+
+Action = Callable[[], Awaitable[object]]
+
+
+async def _walk(page: Page, scenario: str, *steps: Action) -> None:
+    """Start ``scenario`` on the page and do its steps one by one: after each the page marks it done, and after
+    the last the scenario is complete."""
+    await _start(page, scenario)
+    for number, step in enumerate(steps, 1):
+        await step()
+        await page.scenario_done(number)
+    await _finished(page)
+
+
+def _opening(page: Page) -> tuple[Action, ...]:
+    """Register the post, route it to the first department, accept it there."""
+    return (
+        lambda: _register(page),
+        lambda: _route_one(page),
+        lambda: page.press("executor1", "Принять в работу"),
+    )
+
+
+async def test_the_return_scenario_walks_a_draft_back_with_reasons_and_through_again(page: Page) -> None:
+    async def return_with_reason() -> None:
+        await page.press("curator", "Вернуть на доработку")
+        await _tick(page, "curator", "не указан срок решения проблемы")
+        await page.press("curator", "Вернуть")
+
+    async def revise() -> None:
+        await page.wait_text("executor1", "не указан срок решения проблемы")  # the executor is told why
+        await _submit(page, "executor1", "Подготовить ответ", ANSWER)
+
+    await _walk(
+        page,
+        "return",
+        *_opening(page),
+        lambda: _submit(page, "executor1", "Подготовить ответ", "Здравствуйте! Мусор вывезем."),
+        return_with_reason,
+        revise,
+        lambda: page.press("curator", "Согласовать"),
+        lambda: _publish(page, "executor1", 5),
+    )
+    assert "не указан срок решения проблемы" in page.state["scenario"]["steps"][4]
+
+
+async def test_the_clarification_scenario_asks_the_author_and_answers_after_the_reply(page: Page) -> None:
+    async def author_replied() -> None:
+        await page.press("curator", "Автор ответил")
+        await page.send("curator", "Дом 5, второй подъезд")
+
+    await _walk(
+        page,
+        "clarification",
+        *_opening(page),
+        lambda: _submit(page, "executor1", "Запросить уточнение", CLARIFY),
+        lambda: page.press("curator", "Согласовать"),
+        author_replied,
+        lambda: _submit(page, "executor1", "Подготовить ответ", ANSWER),
+        lambda: page.press("curator", "Согласовать"),
+        lambda: _publish(page, "executor1", 6),
+    )
+    # Отрадная sets a term for the question (п. 13); the pause comes from the preset, not from its seed.
+    about = page.state["scenario"]["about"]
+    assert "приостановлен" in about and "по аналогии с Боровичи п. 10" in about
+    assert "«в течение 1 часа рабочего времени после поступления» (п. 13)" in page.state["scenario"]["steps"][3]
+
+
+async def test_the_intermediate_scenario_publishes_an_intermediate_then_the_final_answer(page: Page) -> None:
+    await _walk(
+        page,
+        "intermediate",
+        *_opening(page),
+        lambda: _submit(page, "executor1", "Промежуточный ответ", INTERMEDIATE),
+        lambda: page.press("curator", "Согласовать"),
+        lambda: _publish(page, "executor1", 7),
+        lambda: _submit(page, "executor1", "Подготовить ответ", ANSWER),
+        lambda: page.press("curator", "Согласовать"),
+        lambda: _publish(page, "executor1", 8),
+    )
+    assert "«не более 7 рабочих дней» (п. 18)" in page.state["scenario"]["about"]
+    card = await page.wait_text("curator", "Статус: ответ размещён")
+    assert "Инцидент № 1" in card["text"]
+
+
+@pytest.mark.parametrize("preset", ["otradnaya", "udmurtia", "borovichi", "petrovsky"])
+async def test_the_departments_scenario_follows_the_preset_mode(page: Page, preset: str) -> None:
+    """Отрадная п. 19: both give information, the curator designates who writes the joint answer; Удмуртия п. 16:
+    one after another, the last writes it; Боровичи п. 17: split, each answers the author; Петровский sets no
+    mode: the joint answer all at once, approved twice and posted by the curator."""
+    await page.post("reset", {"preset": preset})
+    steps = await _start(page, "departments")
+    await _register(page, ROAD_POST)
+    await page.scenario_done(1)
+    await page.press("curator", "Направить в подразделение")
+    await _tick(page, "curator", "Управление ЖКХ")
+    await _tick(page, "curator", "Комитет по дорогам")
+    if preset == "petrovsky":
+        assert "не устанавливает" in page.state["scenario"]["about"] and "одновременно" in steps[1]
+        await _press_containing(page, "curator", "Сводный ответ: одновременно")
+    else:
+        assert "(по регламенту)" in steps[1]
+        await _press_containing(page, "curator", "(по регламенту)")
+    await page.scenario_done(2)
+    if preset in ("otradnaya", "petrovsky"):
+        for person in ("executor1", "executor2"):
+            await _submit(page, person, "Представить сведения", CONTRIBUTION)
+        await page.scenario_done(3)
+        await page.press("curator", "Исполнитель сводного ответа")
+        await _press_containing(page, "curator", "Управление ЖКХ")
+        await page.scenario_done(4)
+        await _submit(page, "executor1", "Подготовить ответ", ANSWER)
+        await page.scenario_done(5)
+        await page.press("curator", "Согласовать")
+        if preset == "petrovsky":
+            await page.press("approver", "Согласовать")
+        await page.scenario_done(6)
+        await _publish(page, "curator" if preset == "petrovsky" else "executor1", 9)
+    elif preset == "udmurtia":
+        await _submit(page, "executor1", "Представить сведения", CONTRIBUTION)
+        await page.scenario_done(3)
+        await page.press("executor2", "Принять в работу")
+        await _submit(page, "executor2", "Подготовить ответ", ANSWER)
+        await page.scenario_done(4)
+        await page.press("curator", "Согласовать")
+        await page.scenario_done(5)
+        await _publish(page, "executor2", 9)
+    else:  # borovichi: each part is its own incident, answered and posted (by the curator) separately
+        for person in ("executor1", "executor2"):
+            await page.press(person, "Принять в работу")
+            await _submit(page, person, "Подготовить ответ", ANSWER)
+        await page.scenario_done(3)
+        for part in (2, 3):  # the parts are incidents № 2 and № 3, each on its own card
+            await _press_on(page, "curator", "Согласовать", f"Инцидент № {part} ")
+        await page.scenario_done(4)
+        for part in (2, 3):
+            await _press_on(page, "curator", "Размещено: отправить ссылку", f"Инцидент № {part} ")
+            await page.send("curator", f"https://vk.com/wall-1_202?reply={part}")
+            await page.wait_text("curator", "Статус: ответ размещён")
+    await page.scenario_done(len(steps))
+    await _finished(page)
+
+
+async def test_the_command_says_it_is_starting_before_the_long_imports_then_the_address() -> None:
+    """`python -m bot sandbox` spends seconds importing the bot: its first line comes before aiogram is imported
+    (``-X importtime`` lists each import on stderr as it ends, interleaved with stdout here), the address after."""
+    import os
+    import signal
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTKLIK_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-X", "importtime", "-m", "bot", "sandbox", "--port", "0", "--speed", "1",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env,
+    )  # fmt: skip
+    assert process.stdout is not None
+    lines: list[str] = []
+    try:
+        while not any("http://127.0.0.1:" in line for line in lines):
+            line = (await asyncio.wait_for(process.stdout.readline(), 120)).decode()
+            assert line, f"the sandbox ended: {lines[-5:]}"
+            lines.append(line)
+        said = [line.strip() for line in lines if not line.startswith("import time:")]
+        assert said[0] == "Запускаю песочницу…"
+        started = lines.index("Запускаю песочницу…\n")
+        assert not any("aiogram" in line for line in lines[:started])
+        assert any("aiogram" in line for line in lines[started:])
+        url = said[-1].split("откройте ")[1].split()[0]
+        assert said[-1] == f"Песочница Otklik: откройте {url} (Ctrl-C — остановить)"
+        async with aiohttp.ClientSession() as http, http.get(url + "api/state") as response:
+            assert response.status == 200 and (await response.json())["ready"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0

@@ -12,6 +12,7 @@ from typing import Any
 from bot.config import Department, Settings
 from bot.domain.incident import Role
 from bot.domain.worktime import WorkCalendar
+from bot.i18n import N_
 
 DEPARTMENTS = ("Управление ЖКХ", "Комитет по дорогам и транспорту")
 TOPICS = ("ЖКХ", "Дороги", "Благоустройство", "Транспорт")
@@ -20,7 +21,7 @@ LOCATIONS = ("Центральный микрорайон", "пос. Север�
 
 @dataclass(frozen=True)
 class Person:
-    """One person of the sandbox: the Telegram id of their fake account, their name, what they do (Russian, shown
+    """One person of the sandbox: the Telegram id of their fake account, their name, what they do (a msgid, shown
     on the page) and the department they belong to (index into the sandbox's departments, None for none)."""
 
     key: str  # stable name on the page and in scenarios: curator, executor1, executor2, responsible, head, approver
@@ -30,12 +31,12 @@ class Person:
     department: int | None = None
 
 
-CURATOR = Person("curator", 1001, "Мария Куратова", "Куратор и администратор")
-EXECUTOR1 = Person("executor1", 1002, "Иван Петров", "Исполнитель", 0)
-EXECUTOR2 = Person("executor2", 1003, "Ольга Смирнова", "Исполнитель", 1)
-RESPONSIBLE = Person("responsible", 1004, "Сергей Иванов", "Ответственное должностное лицо", 0)
-HEAD = Person("head", 1005, "Николай Главов", "Глава")
-APPROVER = Person("approver", 1006, "ЦУР края", "Согласующий (ЦУР)")
+CURATOR = Person("curator", 1001, "Мария Куратова", N_("Curator and administrator"))
+EXECUTOR1 = Person("executor1", 1002, "Иван Петров", N_("Executor"), 0)
+EXECUTOR2 = Person("executor2", 1003, "Ольга Смирнова", N_("Executor"), 1)
+RESPONSIBLE = Person("responsible", 1004, "Сергей Иванов", N_("Responsible official"), 0)
+HEAD = Person("head", 1005, "Николай Главов", N_("Head of the municipality"))
+APPROVER = Person("approver", 1006, "ЦУР края", N_("Second approver (regional centre)"))
 
 
 def people_for(settings: Settings) -> list[Person]:
@@ -48,21 +49,23 @@ def people_for(settings: Settings) -> list[Person]:
     return people
 
 
-def sandbox_settings(base: Settings | None, preset: str | None, database: Path, api_base_url: str) -> Settings:
+def sandbox_settings(
+    base: Settings | None, preset: str | None, database: Path, api_base_url: str, locale: str = "ru"
+) -> Settings:
     """The settings the sandbox's bot runs on.
 
     ``base`` (the configured settings, or None for the defaults) gives the organisation, its calendar, departments,
     topics and locations; ``preset`` (a name of bot.domain.presets, or None: the configured one) replaces its
     regulation and, when given, the directory too. Always: the bot talks to ``api_base_url`` (the embedded server)
-    with no token of its own, keeps its data in the SQLite file ``database``, reminds every 5 real seconds, paces
-    at 100× Telegram's limits, has no webhook, no intake API and no group chats, and its people are the sandbox's
-    (people_for). Raises pydantic's ValidationError for an unknown preset.
+    with no token of its own, speaks ``locale`` by default, keeps its data in the SQLite file ``database``, reminds
+    every 5 real seconds, paces at 100× Telegram's limits, has no webhook, no intake API and no group chats, and its
+    people are the sandbox's (people_for). Raises pydantic's ValidationError for an unknown preset.
     """
     data: dict[str, Any] = base.model_dump(mode="python") if base is not None else {}
     for secret in ("token", "webhook_secret"):
         data.get("bot", {}).pop(secret, None)
     data.setdefault("intake", {}).pop("tokens", None)
-    data["bot"] = {**data.get("bot", {}), "api_base_url": api_base_url, "webhook_url": None, "default_locale": "ru"}
+    data["bot"] = {**data.get("bot", {}), "api_base_url": api_base_url, "webhook_url": None, "default_locale": locale}
     data["bot"]["fsm_storage"] = "database"
     data["database"] = {"url": f"sqlite+aiosqlite:///{database}", "upgrade_on_start": True}
     data["delivery"] = {**data.get("delivery", {}), "rate_scale": 100, "lease_seconds": 3600}
@@ -94,11 +97,11 @@ def sandbox_settings(base: Settings | None, preset: str | None, database: Path, 
     return Settings.model_validate(data)
 
 
-async def set_up_people(settings: Settings, people: list[Person]) -> None:
+async def set_up_people(settings: Settings, people: list[Person], locale: str = "ru") -> None:
     """Write the directory into the sandbox's fresh database before the bot starts: the departments, and every
-    person with their name, role, department and (for the responsible official) their department's
-    responsibility — as if each had redeemed their invitation. The bot's own start (``Services.seed``) then finds
-    them and adds nothing. Migrates the database first."""
+    person with their name, language (``locale``), role, department and (for the responsible official) their
+    department's responsibility — as if each had redeemed their invitation. The bot's own start (``Services.seed``)
+    then finds them and adds nothing. Migrates the database first."""
     from storage.db import make_engine, make_session_factory, upgrade_async
     from storage.directory import DirectoryRepository
 
@@ -118,7 +121,7 @@ async def set_up_people(settings: Settings, people: list[Person]) -> None:
                 RESPONSIBLE.key: set(),  # a responsible official's role comes from their department
             }
             for person in people:
-                user = await repo.add_user(person.telegram_id, person.name, locale="ru", roles=roles[person.key])
+                user = await repo.add_user(person.telegram_id, person.name, locale=locale, roles=roles[person.key])
                 if person.department is not None:
                     department = departments[person.department]
                     await repo.add_membership(user.id, department.id)

@@ -3,7 +3,8 @@ the embedded Bot API server, on its own SQLite file and a scaled clock, and a we
 role of a sandbox organisation.
 
 Everything listens on loopback unless told otherwise, needs no token and talks to no one outside this process.
-The page's JSON API (all answers ``application/json``; errors ``{"error": "<Russian text>"}`` with 400/404/409):
+The page's JSON API (all answers ``application/json``; errors ``{"error": "<text>"}``, in the sandbox's language, with
+400/404/409):
 
 - ``GET /api/state?since=KEY`` — the whole picture (chats, clock, scenario); waits up to 25 s for a change when
   ``since`` is the current ``key``;
@@ -21,11 +22,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import ipaddress
 import json
 import logging
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,10 +37,10 @@ from bot.config import Settings
 from bot.domain.clock import ScaledClock, SystemClock
 from bot.domain.incident import Incident, State
 from bot.domain.presets import PRESETS
+from bot.i18n import N_, translate
 from bot.sandbox.botapi import BotAPIServer, ChatMessage, UserChat
 from bot.sandbox.organisation import Person, next_working_morning, people_for, sandbox_settings, set_up_people
-from bot.sandbox.scenarios import MODE_NAMES, SCENARIOS, Scenario, View, get_scenario
-from bot.texts import Text
+from bot.sandbox.scenarios import ORDER, Scenario, View, get_scenario, placeholders
 
 log = logging.getLogger(__name__)
 
@@ -51,29 +51,6 @@ MAX_IMAGE = 5 * 1024 * 1024  # a picture the page uploads, bytes
 IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")  # JPEG, PNG
 POLL_SECONDS = 25.0
 CONFIGURED = "config"  # the preset choice that means "the configured organisation"
-
-
-class RemoteRefused(ValueError):
-    """The sandbox was asked to listen beyond loopback without ``allow_remote``."""
-
-
-def check_host(host: str, allow_remote: bool) -> None:
-    """Refuse (RemoteRefused) any address but loopback (127.0.0.0/8, ::1, "localhost") unless ``allow_remote``:
-    the sandbox has no login, whoever reaches the page plays every role."""
-    if allow_remote or host == "localhost":
-        return
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise RemoteRefused(
-            Text(
-                "the sandbox listens on loopback only (127.0.0.1); {host!r} would open it to the network — "
-                "pass --allow-remote if that is what you want",
-                host=host,
-            )
-        )
 
 
 @dataclass
@@ -103,7 +80,9 @@ class Sandbox:
     ``base`` is the configured settings (None: the built-in defaults), ``configured`` whether a config file was
     given (then "config" is offered among the presets and is the default), ``preset`` the first organisation's
     preset (None: the configured one, else Отрадная), ``speed`` the clock's start speed (× real time),
-    ``workdir`` where the SQLite files go (default: a temporary folder removed at the end).
+    ``locale`` the language of the bot's people and of the page's texts that come from here (scenarios, roles,
+    errors; the page's own controls in static/ are Russian only), ``workdir`` where the SQLite files go (default:
+    a temporary folder removed at the end).
     """
 
     def __init__(
@@ -113,6 +92,7 @@ class Sandbox:
         configured: bool = False,
         preset: str | None = None,
         speed: float = 60.0,
+        locale: str = "ru",
         workdir: Path | None = None,
     ) -> None:
         if preset is not None and preset != CONFIGURED and preset not in PRESETS:
@@ -121,6 +101,7 @@ class Sandbox:
         self.configured = configured
         self.first_preset = preset or (CONFIGURED if configured else "otradnaya")
         self.speed = speed
+        self.locale = locale
         self.workdir = workdir
         self.session: Session | None = None
         self._stack: contextlib.AsyncExitStack | None = None
@@ -153,9 +134,9 @@ class Sandbox:
         database, people, clock at the next working morning, the bot restarted. Raises ValueError for an unknown
         preset, or "config" when no config was given."""
         if preset != CONFIGURED and preset not in PRESETS:
-            raise ValueError(f"неизвестный регламент {preset!r}")
+            raise ValueError(f"unknown preset {preset!r}")
         if preset == CONFIGURED and not self.configured:
-            raise ValueError("конфигурация не задана: запустите с --config")
+            raise ValueError("no configuration given: start with --config")
         async with self._lock:
             await self._stop_session()
             self._runs += 1
@@ -175,13 +156,15 @@ class Sandbox:
         from bot.app import running
 
         api = await stack.enter_async_context(BotAPIServer(bot_username="otklik_sandbox_bot"))
-        settings = sandbox_settings(self.base, None if preset == CONFIGURED else preset, database, api.base_url)
+        settings = sandbox_settings(
+            self.base, None if preset == CONFIGURED else preset, database, api.base_url, locale=self.locale
+        )
         people = people_for(settings)
-        await set_up_people(settings, people)
+        await set_up_people(settings, people, self.locale)
         calendar = settings.calendar()
         clock = ScaledClock(next_working_morning(calendar, SystemClock().now()), self.speed)
         app = await stack.enter_async_context(running(settings, TOKEN, clock))
-        users = {p.key: api.user(p.telegram_id, p.name, language_code="ru") for p in people}
+        users = {p.key: api.user(p.telegram_id, p.name, language_code=self.locale) for p in people}
         await stack.enter_async_context(
             api.running(app.dispatcher, app.bot, handle_as_tasks=False, fail_on_handler_errors=False)
         )
@@ -248,27 +231,15 @@ class Sandbox:
         return sorted(found, key=lambda i: i.id or 0)
 
     def names(self, session: Session) -> dict[str, str]:
-        """The placeholders of scenario texts for this organisation."""
-        by_key = {p.key: p.name for p in session.people}
-        preset = session.settings.preset()
-        publisher = (
-            f"Куратор ({by_key['curator']})"
-            if preset.publisher.value.value == "curator"
-            else f"Исполнитель ({by_key['executor1']})"
+        """The placeholders of scenario texts for this organisation (scenarios.placeholders)."""
+        approver = next((p for p in session.people if p.key == "approver"), None)
+        return placeholders(
+            session.settings.preset(),
+            self.locale,
+            {p.key: p.name for p in session.people},
+            session.department_names,
+            translate(self.locale, approver.role) if approver is not None else "",
         )
-        external = (
-            ", затем ЦУР края («Согласующий (ЦУР)») тоже нажимает «Согласовать»"
-            if preset.approval_levels.value == 2
-            else ""
-        )
-        return {
-            **by_key,
-            "publisher": publisher,
-            "external": external,
-            "department1": session.department_names[0],
-            "department2": session.department_names[1],
-            "mode": MODE_NAMES[preset.multi_mode.value],
-        }
 
     async def state(self) -> dict[str, Any]:
         """The whole picture for the page (see the module's docstring)."""
@@ -292,9 +263,9 @@ class Sandbox:
             names = self.names(session)
             scenario = {
                 "key": session.scenario.key,
-                "title": session.scenario.title,
-                "about": session.scenario.about.format(**names),
-                "steps": session.scenario.texts(names),
+                "title": translate(self.locale, session.scenario.title),
+                "about": translate(self.locale, session.scenario.about, **names),
+                "steps": session.scenario.texts(self.locale, names),
                 "done": session.scenario_done,
                 "incident": view.focus.id if view.focus is not None else None,
             }
@@ -305,7 +276,7 @@ class Sandbox:
                 {
                     "key": person.key,
                     "name": person.name,
-                    "role": person.role,
+                    "role": translate(self.locale, person.role),
                     "department": (
                         session.department_names[person.department] if person.department is not None else None
                     ),
@@ -331,7 +302,11 @@ class Sandbox:
             "preset_title": preset.title,
             "document": preset.document,
             "presets": [{"name": p.name, "title": p.title} for p in PRESETS.values()]
-            + ([{"name": CONFIGURED, "title": "Из конфигурации"}] if self.configured else []),
+            + (
+                [{"name": CONFIGURED, "title": translate(self.locale, N_("From the configuration"))}]
+                if self.configured
+                else []
+            ),
             "clock": {
                 "now": now.isoformat(),
                 "epoch_ms": int(now.timestamp() * 1000),
@@ -341,7 +316,7 @@ class Sandbox:
             },
             "people": people,
             "alerts": alerts,
-            "scenarios": [{"key": s.key, "title": s.title} for s in SCENARIOS],
+            "scenarios": [{"key": s.key, "title": translate(self.locale, s.title)} for s in ORDER],
             "scenario": scenario,
         }
 
@@ -381,24 +356,26 @@ class Sandbox:
     def _user(self, person: Any) -> UserChat:
         session = self._session()
         if not isinstance(person, str) or person not in session.users:
-            raise _Refused(404, "нет такого участника")
+            raise _Refused(404, N_("no such participant"))
         return session.users[person]
 
     def _session(self) -> Session:
         if self.session is None:
-            raise _Refused(409, "песочница перезапускается, повторите через секунду")
+            raise _Refused(409, N_("the sandbox is restarting, try again in a second"))
         return self.session
 
     @staticmethod
     def _text(value: Any, *, required: bool) -> str | None:
         if value is None or value == "":
             if required:
-                raise _Refused(400, "пустое сообщение")
+                raise _Refused(400, N_("empty message"))
             return None
         if not isinstance(value, str):
-            raise _Refused(400, "текст должен быть строкой")
+            raise _Refused(400, N_("the text must be a string"))
         if len(value.encode("utf-16-le")) // 2 > MAX_INPUT:
-            raise _Refused(400, f"сообщение длиннее {MAX_INPUT} знаков: Telegram его не отправит")
+            raise _Refused(
+                400, N_("the message is longer than {limit} characters: Telegram would not send it"), limit=MAX_INPUT
+            )
         return value
 
     @staticmethod
@@ -408,13 +385,13 @@ class Sandbox:
         if image in (None, ""):
             return bool(body.get("photo"))
         if not isinstance(image, str) or len(image) > MAX_IMAGE * 4 // 3 + 4:
-            raise _Refused(400, f"картинка больше {MAX_IMAGE // 1024 // 1024} МБ")
+            raise _Refused(400, N_("the picture is larger than {mb} MB"), mb=MAX_IMAGE // 1024 // 1024)
         try:
             data = base64.b64decode(image, validate=True)
         except ValueError:
-            raise _Refused(400, "картинка повреждена") from None
+            raise _Refused(400, N_("the picture is damaged")) from None
         if not data.startswith(IMAGE_MAGIC):
-            raise _Refused(400, "нужна картинка JPEG или PNG")
+            raise _Refused(400, N_("a JPEG or PNG picture is needed"))
         return data
 
     async def send(self, body: dict[str, Any]) -> None:
@@ -430,7 +407,7 @@ class Sandbox:
         text = self._text(body.get("text"), required=True)
         channel = body.get("channel") or "Подслушано в районе"
         if not isinstance(channel, str) or len(channel) > 128:
-            raise _Refused(400, "название канала — строка до 128 знаков")
+            raise _Refused(400, N_("the channel's title is a string of up to 128 characters"))
         await user.forward(text, from_chat_title=channel, photo=self._photo(body))
 
     def image(self, file_id: str) -> bytes | None:
@@ -446,12 +423,12 @@ class Sandbox:
         user = self._user(body.get("person"))
         message_id, data = body.get("message_id"), body.get("data")
         if not isinstance(message_id, int) or not isinstance(data, str):
-            raise _Refused(400, "нужны message_id и data кнопки")
+            raise _Refused(400, N_("the button's message_id and data are needed"))
         message = next((m for m in user.history if m.message_id == message_id and m.from_bot), None)
         if message is None or message.deleted:
-            raise _Refused(404, "этого сообщения больше нет")
+            raise _Refused(404, N_("this message is gone"))
         if not any(b.get("callback_data") == data for row in message.inline_keyboard for b in row):
-            raise _Refused(409, "этой кнопки на сообщении уже нет — экран обновлён")
+            raise _Refused(409, N_("this button is no longer on the message — the screen has been updated"))
         await user.press_data(message, data)
 
     async def set_clock(self, body: dict[str, Any]) -> None:
@@ -461,17 +438,17 @@ class Sandbox:
         if "speed" in body:
             speed = body["speed"]
             if not isinstance(speed, int | float) or isinstance(speed, bool) or not 0 < speed <= 3600:
-                raise _Refused(400, "скорость — число от 0 до 3600")
+                raise _Refused(400, N_("the speed is a number above 0, up to 3600"))
             session.clock.set_speed(float(speed))
         elif "advance_minutes" in body:
             minutes = body["advance_minutes"]
             if not isinstance(minutes, int) or isinstance(minutes, bool) or not 0 < minutes <= 7 * 24 * 60:
-                raise _Refused(400, "сдвиг — целое число минут до недели")
+                raise _Refused(400, N_("the jump is a whole number of minutes, up to a week"))
             session.clock.advance(timedelta(minutes=minutes))
         elif body.get("jump") == "morning":
             session.clock.set(next_working_morning(session.settings.calendar(), session.clock.now()))
         else:
-            raise _Refused(400, "укажите speed, advance_minutes или jump")
+            raise _Refused(400, N_("give speed, advance_minutes or jump"))
         self._bump()
         await session.app.sweep.run_once()
         session.app.services.outbox_ready.set()
@@ -484,9 +461,9 @@ class Sandbox:
             session.scenario = None
         else:
             try:
-                session.scenario = get_scenario(str(key))
+                session.scenario = get_scenario(str(key), session.settings.preset().multi_mode.value)
             except KeyError:
-                raise _Refused(404, "нет такого сценария") from None
+                raise _Refused(404, N_("no such scenario")) from None
             known = await self.incidents()
             session.scenario_after = max((i.id or 0 for i in known), default=0)
             session.scenario_done = 0
@@ -494,10 +471,13 @@ class Sandbox:
 
 
 class _Refused(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    """What the page asked for is refused: the HTTP ``status`` and the reason (a msgid, formatted with ``params``)."""
+
+    def __init__(self, status: int, message: str, **params: object) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.params = params
 
 
 def make_web_app(sandbox: Sandbox) -> web.Application:
@@ -513,32 +493,38 @@ def make_web_app(sandbox: Sandbox) -> web.Application:
             await sandbox.wait_change(since)
         return web.json_response(await sandbox.state())
 
+    def refuse(refused: _Refused) -> web.Response:
+        text = translate(sandbox.locale, refused.message, **refused.params)
+        return web.json_response({"error": text}, status=refused.status)
+
     def action(method: Any) -> Any:
         async def handle(request: web.Request) -> web.Response:
             try:
                 body = await request.json()
             except (json.JSONDecodeError, UnicodeDecodeError):
-                return web.json_response({"error": "тело запроса — не JSON"}, status=400)
+                return refuse(_Refused(400, N_("the request's body is not JSON")))
             if not isinstance(body, dict):
-                return web.json_response({"error": "тело запроса — объект JSON"}, status=400)
+                return refuse(_Refused(400, N_("the request's body must be a JSON object")))
             try:
                 await method(body)
             except _Refused as refused:
-                return web.json_response({"error": refused.message}, status=refused.status)
+                return refuse(refused)
             return web.json_response({"ok": True, "key": sandbox.key()})
 
         return handle
 
     async def reset(body: dict[str, Any]) -> None:
-        try:
-            await sandbox.reset(str(body.get("preset") or ""))
-        except ValueError as exc:
-            raise _Refused(400, str(exc)) from None
+        preset = str(body.get("preset") or "")
+        if preset != CONFIGURED and preset not in PRESETS:
+            raise _Refused(400, N_("unknown regulation {name}"), name=repr(preset))
+        if preset == CONFIGURED and not sandbox.configured:
+            raise _Refused(400, N_("no configuration given: start the sandbox with --config"))
+        await sandbox.reset(preset)
 
     async def image(request: web.Request) -> web.Response:
         data = sandbox.image(request.match_info["file_id"])
         if data is None:
-            return web.json_response({"error": "нет такой картинки"}, status=404)
+            return refuse(_Refused(404, N_("no such picture")))
         return web.Response(body=data, content_type="image/png" if data.startswith(b"\x89PNG") else "image/jpeg")
 
     app.router.add_get("/", index)
@@ -572,8 +558,8 @@ async def serving(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 8080) -
         await sandbox.close()
 
 
-async def run(sandbox: Sandbox, host: str, port: int, locale: str = "ru") -> None:
-    """Serve until SIGINT/SIGTERM, printing the page's address in ``locale`` (the command line's language)."""
+async def run(sandbox: Sandbox, host: str, port: int, ready: Callable[[str], None]) -> None:
+    """Serve until SIGINT/SIGTERM; ``ready`` gets the page's address once it answers."""
     import signal
 
     stop = asyncio.Event()
@@ -581,5 +567,5 @@ async def run(sandbox: Sandbox, host: str, port: int, locale: str = "ru") -> Non
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
     async with serving(sandbox, host, port) as url:
-        print(Text("Otklik sandbox: open {url} (Ctrl-C stops it)", url=url).text(locale), flush=True)
+        ready(url)
         await stop.wait()
