@@ -710,6 +710,19 @@ def _print_imported(done: Imported) -> None:
                 rows=rows,
             )
         )
+    if done.flagged:
+        numbers = _numbers(n for _, n, _ in done.flagged)
+        print(
+            translate_plural(
+                _locale,
+                "Possibly not to be answered (obscene, insulting, threatening): {n} incident: No. {numbers}; "
+                "their cards offer «Not processable».",
+                "Possibly not to be answered (obscene, insulting, threatening): {n} incidents: No. {numbers}; "
+                "their cards offer «Not processable».",
+                len(done.flagged),
+                numbers=numbers,
+            )
+        )
 
 
 def _numbers(numbers: Iterable[int]) -> str:
