@@ -209,6 +209,17 @@ def workbook_xlsx(report: MonthlyReport, locale: str) -> bytes:
         [translate(locale, "Returns that matched the findings, share"), pc.match_share, pp.match_share],
     ]
     shares = {len(quality_rows) - 3, len(quality_rows)}
+    rc, rp = report.routing, report.previous_routing
+    if rc is not None and rp is not None:  # the organisation's report: where the routing hints led (issue 13 §4)
+        quality_rows += [
+            [translate(locale, "Routed with a suggestion"), rc.suggested, rp.suggested],
+            [translate(locale, "Routed as suggested"), rc.followed, rp.followed],
+            [translate(locale, "Routed as suggested, share"), rc.followed_share, rp.followed_share],
+            [translate(locale, "Routed"), rc.routed, rp.routed],
+            [translate(locale, "Returned «not ours»"), rc.returned_not_ours, rp.returned_not_ours],
+            [translate(locale, "Returned «not ours», share"), rc.returned_share, rp.returned_share],
+        ]
+        shares |= {len(quality_rows) - 3, len(quality_rows)}
     _sheet(
         book,
         translate(locale, "Quality"),
