@@ -574,6 +574,7 @@ async def _department_id(services: Any, code: str) -> int:
 def _import(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from bot.assistant import flagged as flagged_post
     from bot.i18n import translate_plural  # here, not at the top: aiogram's import costs every command seconds
     from bot.importing import UnreadableFile, import_rows, read_table, rows_to_skip
     from bot.intake_rules import Context, IntakeLimits, check
@@ -634,6 +635,18 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
                             "Already registered, would be skipped: {n}: rows {rows}.",
                             len(skipped),
                             rows=rows,
+                        )
+                    )
+                skip = set(skipped)
+                flagged = [r.line for r in checked.rows if r.line not in skip and flagged_post(services, r.source.text)]
+                if flagged:
+                    print(
+                        translate_plural(
+                            _locale,
+                            "Possibly not to be answered (obscene, insulting, threatening): {n}: row {rows}.",
+                            "Possibly not to be answered (obscene, insulting, threatening): {n}: rows {rows}.",
+                            len(flagged),
+                            rows=_numbers(flagged),
                         )
                     )
                 return 0

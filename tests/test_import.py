@@ -510,6 +510,8 @@ def test_rows_the_screening_flags_are_counted_in_the_summary_and_flagged_on_thei
     cfg = config(tmp_path)
     sheet = tmp_path / "flagged.csv"
     sheet.write_text("\n".join([HEADER, *rows]), encoding="utf-8")
+    assert main(["--config", str(cfg), "import", str(sheet), "--dry-run"]) == 0
+    assert "Possibly not to be answered (obscene, insulting, threatening): 2: rows 3–4." in capsys.readouterr().out
     assert main(["--config", str(cfg), "import", str(sheet)]) == 0
     out = capsys.readouterr().out
     assert "Registered 3 incidents: No. 1–3." in out
