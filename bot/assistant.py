@@ -15,11 +15,12 @@ Functions take the ``Services`` (sessions, clock, settings) and open their own s
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,7 +63,20 @@ def screen(services: Services, text: str) -> list[screening.Flag]:
     none when ``[assistant] screening = false``."""
     if not enabled(services, "screening") or not text.strip():
         return []
-    return screening.screen_post(text)
+    return list(_screened(text))
+
+
+def flagged(services: Services, text: str) -> list[dict[str, Any]]:
+    """The screening's flags for a post's text as JSON-ready dicts, ``[{"kind": "threat", "words": ["убью"]}]``
+    (kinds: bot.domain.screening.Kind): what the registration card keeps, the intake API answers and an import
+    counts; ``[]`` for a clean post or when ``[assistant] screening = false``."""
+    return [{"kind": f.kind.value, "words": list(f.words)} for f in screen(services, text)]
+
+
+@functools.lru_cache(maxsize=1024)
+def _screened(text: str) -> tuple[screening.Flag, ...]:
+    # An incident card is drawn again and again (every press, every reminder) while it waits for the curator.
+    return tuple(screening.screen_post(text))
 
 
 # --- §3 repeats by meaning -------------------------------------------------------------------------------------

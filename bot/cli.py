@@ -692,6 +692,7 @@ async def _department_id(services: Any, code: str) -> int:
 def _import(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from bot.assistant import flagged as flagged_post
     from bot.i18n import translate_plural  # here, not at the top: aiogram's import costs every command seconds
     from bot.importing import UnreadableFile, import_rows, read_table, rows_to_skip
     from bot.intake_rules import Context, IntakeLimits, check
@@ -752,6 +753,18 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
                             "Already registered, would be skipped: {n}: rows {rows}.",
                             len(skipped),
                             rows=rows,
+                        )
+                    )
+                skip = set(skipped)
+                flagged = [r.line for r in checked.rows if r.line not in skip and flagged_post(services, r.source.text)]
+                if flagged:
+                    print(
+                        translate_plural(
+                            _locale,
+                            "Possibly not to be answered (obscene, insulting, threatening): {n}: row {rows}.",
+                            "Possibly not to be answered (obscene, insulting, threatening): {n}: rows {rows}.",
+                            len(flagged),
+                            rows=_numbers(flagged),
                         )
                     )
                 return 0
@@ -826,6 +839,19 @@ def _print_imported(done: Imported) -> None:
                 "Already registered, skipped: {n}: rows {rows}.",
                 len(done.skipped),
                 rows=rows,
+            )
+        )
+    if done.flagged:
+        numbers = _numbers(n for _, n, _ in done.flagged)
+        print(
+            translate_plural(
+                _locale,
+                "Possibly not to be answered (obscene, insulting, threatening): {n} incident: No. {numbers}; "
+                "their cards offer «Not processable».",
+                "Possibly not to be answered (obscene, insulting, threatening): {n} incidents: No. {numbers}; "
+                "their cards offer «Not processable».",
+                len(done.flagged),
+                numbers=numbers,
             )
         )
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot import assistant
 from bot.domain.errors import IllegalTransition
 from bot.domain.links import post_key
 from bot.intake_rules import Row
@@ -58,11 +59,15 @@ class Table:
 
 @dataclass
 class Imported:
-    """What an import did, each list in the file's row order: rows registered now, and rows skipped because
-    their post was registered already (by an earlier import, another path, or an earlier row of the file)."""
+    """What an import did, each list in the file's row order: rows registered now, rows skipped because
+    their post was registered already (by an earlier import, another path, or an earlier row of the file), and
+    the rows registered now that the screening flagged (obscene, insulting, threatening)."""
 
     registered: list[tuple[int, int]] = field(default_factory=list)  # (line, incident number)
     skipped: list[tuple[int, int]] = field(default_factory=list)  # (line, the incident that has the post)
+    # (line, incident number, the flags' kinds) of the rows registered now whose post the screening flagged as
+    # possibly not to be answered (issue 13 §2): their cards show it to the curators, who decide
+    flagged: list[tuple[int, int, tuple[str, ...]]] = field(default_factory=list)
 
 
 # --- reading ----------------------------------------------------------------------------------------
@@ -182,6 +187,9 @@ async def import_rows(
     done = Imported()
     for row, (number, created) in zip(rows, results, strict=True):
         (done.registered if created else done.skipped).append((row.line, number))
+        flags = assistant.flagged(services, row.source.text or "") if created else []
+        if flags:
+            done.flagged.append((row.line, number, tuple(f["kind"] for f in flags)))
     return done
 
 

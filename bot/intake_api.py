@@ -12,7 +12,10 @@ or a text may be left out; ``detected_at`` without an offset is the organisation
 missing means now. The post goes through the same validator as an imported file
 (bot.intake_rules) and the same domain call as a forwarded post. Every answer is JSON:
 
-* 201 ``{"number": 12, "created": true}`` — registered; the curators see it as usual;
+* 201 ``{"number": 12, "created": true}`` — registered; the curators see it as usual. A post the screening
+  flags as possibly not to be answered (issue 13 §2: obscene, insulting, threatening) adds
+  ``"flags": [{"kind": "obscenity"|"insult"|"threat", "words": [...]}]``; the curator's card shows the flag
+  and «Не подлежит рассмотрению» offers the reason filled in — a person decides;
 * 200 ``{"number": 12, "created": false}`` — this post is registered already: the same
   ``source_id`` with the same post, or the same post (bot.domain.links: its link in any form; without a
   link, the same text at the same moment) under any ``source_id``. Sending again is safe, also to
@@ -39,6 +42,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import assistant
 from bot.domain.errors import IllegalTransition
 from bot.domain.incident import Role
 from bot.intake_rules import FIELDS, Context, IntakeLimits, Problem, check
@@ -138,7 +142,9 @@ def make_app(
             if found is None:
                 try:
                     incident = await services.register(person, [source], **options, via="api")
-                    return web.json_response({"number": incident.id, "created": True}, status=201)
+                    flags = assistant.flagged(services, source.text or "")
+                    answer = {"number": incident.id, "created": True, **({"flags": flags} if flags else {})}
+                    return web.json_response(answer, status=201)
                 except IllegalTransition as exc:  # another instance registered it a moment ago
                     found = await services.find_registered(source) if exc.key == "already_registered" else None
                     if found is None:

@@ -263,6 +263,7 @@ class MonthlyReport:
     # Issue 13 §4: incidents routed with a suggestion and as suggested, routed and returned "not ours"
     # (the organisation's report only; None for a department's).
     routing: RoutingFigures | None = None
+    previous_routing: RoutingFigures | None = None  # the same for the month before
     precheck: PrecheckQuality = field(default_factory=PrecheckQuality)  # the draft pre-check (issue 13 §1)
 
     def to_json(self) -> str:
@@ -286,6 +287,11 @@ class MonthlyReport:
             figures = getattr(self.precheck, name)
             data["precheck"][name]["open_share"] = figures.open_share
             data["precheck"][name]["match_share"] = figures.match_share
+        for name in ("routing", "previous_routing"):
+            figures = getattr(self, name)
+            if figures is not None:
+                data[name]["followed_share"] = figures.followed_share
+                data[name]["returned_share"] = figures.returned_share
         data["month"] = self.month.strftime("%Y-%m")
         return json.dumps(data, ensure_ascii=False, indent=2, default=default)
 
@@ -348,7 +354,10 @@ async def build_report(
             "location": {loc.id: loc.name for loc in await directory.list_locations(active_only=False)},
             "department": departments,
         }
-        routing = await AssistantRepository(session).routing_figures(start, end) if department_id is None else None
+        routing = previous_routing = None
+        if department_id is None:
+            routing = await AssistantRepository(session).routing_figures(start, end)
+            previous_routing = await AssistantRepository(session).routing_figures(p_start, p_end)
 
     async def this_month() -> MonthFigures:
         async with snapshot(sessions) as session, session.begin():  # one consistent snapshot
@@ -401,6 +410,7 @@ async def build_report(
         timeliness=_timeliness(current, previous, departments, scope, workflow, min(end, now)),
         quality=_quality(current, previous),
         routing=routing,
+        previous_routing=previous_routing,
         precheck=precheck,
     )
 
@@ -716,10 +726,10 @@ def summary_text(report: MonthlyReport, locale: str) -> str:
                     locale,
                     "Routed as suggested: {followed_share} ({followed} of {suggested}); returned «not ours»: "
                     "{returned_share} ({returned} of {routed})",
-                    followed_share=percent(routing.followed / routing.suggested if routing.suggested else None, locale),
+                    followed_share=percent(routing.followed_share, locale),
                     followed=routing.followed,
                     suggested=routing.suggested,
-                    returned_share=percent(routing.returned_not_ours / routing.routed, locale),
+                    returned_share=percent(routing.returned_share, locale),
                     returned=routing.returned_not_ours,
                     routed=routing.routed,
                 )

@@ -199,16 +199,28 @@ def workbook_xlsx(report: MonthlyReport, locale: str) -> bytes:
         ],
         [translate(locale, "Not processable"), q.not_processable.current, q.not_processable.previous],
     ]
-    pc, pp = report.precheck.current, report.precheck.previous
-    quality_rows += [
-        [translate(locale, "Drafts checked by the pre-check"), pc.checked, pp.checked],
-        [translate(locale, "Sent with open pre-check findings"), pc.with_findings, pp.with_findings],
-        [translate(locale, "Sent with open pre-check findings, share"), pc.open_share, pp.open_share],
-        [translate(locale, "Returns of checked drafts"), pc.returned, pp.returned],
-        [translate(locale, "Returns that matched the findings"), pc.matched, pp.matched],
-        [translate(locale, "Returns that matched the findings, share"), pc.match_share, pp.match_share],
+    precheck = [
+        (N_("Drafts checked by the pre-check"), "checked"),
+        (N_("Sent with open pre-check findings"), "with_findings"),
+        (N_("Sent with open pre-check findings, share"), "open_share"),
+        (N_("Returns of checked drafts"), "returned"),
+        (N_("Returns that matched the findings"), "matched"),
+        (N_("Returns that matched the findings, share"), "match_share"),
     ]
+    quality_rows += _beside(locale, precheck, report.precheck.current, report.precheck.previous)
     shares = {len(quality_rows) - 3, len(quality_rows)}
+    if report.routing is not None and report.previous_routing is not None:
+        # the organisation's report: where the routing hints led (issue 13 §4)
+        routing = [
+            (N_("Routed with a suggestion"), "suggested"),
+            (N_("Routed as suggested"), "followed"),
+            (N_("Routed as suggested, share"), "followed_share"),
+            (N_("Routed"), "routed"),
+            (N_("Returned «not ours»"), "returned_not_ours"),
+            (N_("Returned «not ours», share"), "returned_share"),
+        ]
+        quality_rows += _beside(locale, routing, report.routing, report.previous_routing)
+        shares |= {len(quality_rows) - 3, len(quality_rows)}
     _sheet(
         book,
         translate(locale, "Quality"),
@@ -220,6 +232,12 @@ def workbook_xlsx(report: MonthlyReport, locale: str) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _beside(locale: str, rows: Sequence[tuple[str, str]], current: Any, previous: Any) -> list[list[Any]]:
+    """Sheet rows [label in ``locale``, this month's value, the month before's] for (msgid, attribute) pairs
+    read off the two months' figures."""
+    return [[translate(locale, label), getattr(current, name), getattr(previous, name)] for label, name in rows]
 
 
 def _pair(whole: GroupTimeliness, prev: GroupTimeliness, metric: str) -> list[float | None]:

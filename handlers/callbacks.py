@@ -144,6 +144,7 @@ class DialogAction(StrEnum):
     submit = "submit"  # the draft goes to approval («Send as is» when the pre-check found something)
     cancel = "cancel"  # the dialog ends, nothing changed
     fix = "fix"  # the pre-check found something: the executor sends a corrected text
+    confirm = "ok"  # the reason the screening filled in is the one: closed as not to be answered
 
 
 class DialogCb(CallbackData, prefix="dlg"):

@@ -17,11 +17,13 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.errors import IllegalTransition
 from bot.domain.incident import Incident
-from bot.domain.workflow import Action
+from bot.domain.message_size import cut
+from bot.domain.workflow import MAX_REASON, Action
 from bot.services import Person, Services
 from handlers.callbacks import CardAction, CardCb, DialogAction, DialogCb
 from handlers.filters import Known
-from handlers.keyboards import cancel_keyboard
+from handlers.keyboards import cancel_keyboard, confirm_keyboard
+from handlers.render import grounds, screening_flags
 from handlers.sending import show_card
 from handlers.states import Dialog
 
@@ -74,13 +76,42 @@ async def ask_reason(
 ) -> None:
     """«Not our competence» / «Not processable»: ask for the reason in one message."""
     action = callback_data.action.workflow
-    await open_incident(services, person, callback_data.incident_id, action)
+    incident = await open_incident(services, person, callback_data.incident_id, action)
+    flags = screening_flags(incident, services) if action is Action.not_processable else []
+    if flags:  # the screening flagged the post (registered by the intake API or a file): the reason is filled in
+        suggested = cut(_("Not to be answered: {grounds}").format(grounds=grounds(flags)), MAX_REASON)
+        prompt = _("Reason: {reason}").format(reason=suggested) + "\n\n"
+        prompt += _("Press «Confirm» to close it as not to be answered, or send another reason.")
+        message = callback.message
+        assert isinstance(message, Message)
+        await state.set_state(Dialog.reason)
+        await state.set_data(
+            {"card": message.message_id, "incident": incident.id, "action": action.value, "suggested": suggested}
+        )
+        await message.answer(prompt, reply_markup=confirm_keyboard())
+        await callback.answer()
+        return
     prompt = (
         _("Why is it not your department's competence? Write the reason in one message.")
         if action is Action.not_ours
         else _("Why can this message not be processed (threats, obscenities, intent to harm)? Write the reason.")
     )
     await start_dialog(callback, state, Dialog.reason, prompt, incident=callback_data.incident_id, action=action.value)
+
+
+async def use_suggested(
+    callback: CallbackQuery, state: FSMContext, person: Person, services: Services, bot: Bot
+) -> None:
+    """«Confirm» under the reason the screening filled in: the incident is closed as not processable with it."""
+    data = await state.get_data()
+    if not data.get("suggested") or data.get("action") != Action.not_processable.value:
+        await callback.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    incident = await services.not_processable(person, data["incident"], data["suggested"])
+    await callback.answer()
+    message = callback.message
+    assert isinstance(message, Message)
+    await finish_dialog(message, state, person, services, bot, incident, data, _("Recorded."))
 
 
 async def reason(message: Message, state: FSMContext, person: Person, services: Services, bot: Bot) -> None:
@@ -148,6 +179,8 @@ def build_router() -> Router:
     router = Router(name=__name__)
     reasons = F.action.in_({CardAction.not_ours, CardAction.not_processable})
     router.callback_query.register(cancel, DialogCb.filter(F.action == DialogAction.cancel))
+    confirm = DialogCb.filter(F.action == DialogAction.confirm)
+    router.callback_query.register(use_suggested, confirm, Dialog.reason, Known())
     router.callback_query.register(ask_reason, CardCb.filter(reasons), Known())
     router.callback_query.register(ask_link, CardCb.filter(F.action == CardAction.publish), Known())
     router.callback_query.register(ask_author_reply, CardCb.filter(F.action == CardAction.author_reply), Known())

@@ -91,8 +91,9 @@ async def from_template(
     callback: CallbackQuery, callback_data: TemplateCb, person: Person, services: Services, state: FSMContext, bot: Bot
 ) -> None:
     """«From a template»: the draft's text becomes the template's, its placeholders filled for the incident
-    (bot.assistant.fill_template: number, the post's link, the answer deadline in local time); the executor
-    then edits it by sending the text again, and submits."""
+    (bot.assistant.fill_template: number, the post's link, the answer deadline in local time) and is pre-checked
+    at once, the preview showing the findings as for any draft; the executor then edits it by sending the text
+    again, and submits (or sends it as is)."""
     message = callback.message
     assert isinstance(message, Message)
     if await state.get_state() != Dialog.draft.state:
@@ -104,8 +105,9 @@ async def from_template(
     data["text"] = assistant.fill_template(found.text, incident, moment(services, due, person.locale) if due else "—")
     await state.update_data(text=data["text"])
     await callback.answer()
-    sent = await send_long(bot, message.chat.id, draft_preview(data), draft_keyboard())
-    await state.update_data(preview=sent.message_id)
+    # Checked at once, as any draft (issue 13 §1): a template may lack the term or the photo this incident needs.
+    findings = await _precheck(services, person, data)
+    await _send_preview(bot, message.chat.id, state, draft_preview(data, findings), bool(findings), data.get("preview"))
 
 
 async def draft_part(message: Message, state: FSMContext, bot: Bot, person: Person, services: Services) -> None:
@@ -125,9 +127,7 @@ async def draft_part(message: Message, state: FSMContext, bot: Bot, person: Pers
         data["text"] = new_text.strip()
     await state.update_data(text=data["text"], attachments=data["attachments"])
     preview = data.get("preview")
-    findings = await services.precheck_draft(
-        person, data["incident"], DraftKind(data["kind"]), data["text"], len(data["attachments"])
-    )
+    findings = await _precheck(services, person, data)
     text = draft_preview(data, findings)
     keyboard = draft_keyboard(bool(findings))
     # An album: one preview, updated in place while it fits one message (else sent anew in parts).
@@ -137,10 +137,25 @@ async def draft_part(message: Message, state: FSMContext, bot: Bot, person: Pers
             return
         except Exception:
             pass
-    sent = await send_long(bot, message.chat.id, text, keyboard)
-    if preview:
+    await _send_preview(bot, message.chat.id, state, text, bool(findings), preview)
+
+
+async def _precheck(services: Services, person: Person, data: dict[str, Any]) -> list[Finding] | None:
+    """The pre-check's findings on the draft of the dialog's ``data`` (None: the pre-check is off or the kind
+    is not checked)."""
+    kind, attachments = DraftKind(data["kind"]), len(data.get("attachments", []))
+    return await services.precheck_draft(person, data["incident"], kind, data.get("text") or "", attachments)
+
+
+async def _send_preview(
+    bot: Bot, chat_id: int, state: FSMContext, text: str, findings: bool, previous: int | None
+) -> None:
+    """Send the draft's preview ``text`` under its buttons («Fix» / «Send as is» when ``findings``); the
+    ``previous`` preview loses its buttons, only the newest acts."""
+    sent = await send_long(bot, chat_id, text, draft_keyboard(findings))
+    if previous:
         with contextlib.suppress(Exception):
-            await bot.edit_message_reply_markup(chat_id=message.chat.id, message_id=preview, reply_markup=None)
+            await bot.edit_message_reply_markup(chat_id=chat_id, message_id=previous, reply_markup=None)
     await state.update_data(preview=sent.message_id)
 
 

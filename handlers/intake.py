@@ -30,7 +30,15 @@ from handlers.filters import HasRole
 from handlers.keyboards import intake_keyboard, locations_keyboard, topics_keyboard
 from handlers.media import attachment_of
 from handlers.posts import parse_post
-from handlers.render import NAME_FLOOR, POST_FLOOR, URL_FLOOR, importance_label, kind_label, network_label
+from handlers.render import (
+    NAME_FLOOR,
+    POST_FLOOR,
+    URL_FLOOR,
+    grounds,
+    importance_label,
+    kind_label,
+    network_label,
+)
 from handlers.sending import show_card
 from handlers.states import Intake
 
@@ -79,17 +87,6 @@ def intake_text(data: dict[str, Any], names: dict[str, dict[int, str]]) -> str:
     return fit(blocks).text
 
 
-def grounds(flags: list[dict[str, Any]]) -> str:
-    """The screening's flags as the grounds of the regulations, with the words that triggered them:
-    «нецензурная брань («х*й»), угрозы («убью»)»."""
-    labels = {"obscenity": _("obscene language"), "insult": _("insults"), "threat": _("threats")}
-    parts = []
-    for flag in flags:
-        words = ", ".join(f"«{w}»" for w in flag["words"][:3])
-        parts.append(f"{labels.get(flag['kind'], flag['kind'])} ({words})" if words else labels[flag["kind"]])
-    return ", ".join(parts)
-
-
 async def _names(services: Services) -> dict[str, dict[int, str]]:
     directory = await services.directory()
     return {"topics": directory.topics, "locations": directory.locations}
@@ -130,7 +127,7 @@ async def start_intake(message: Message, state: FSMContext, services: Services, 
         "importance": "normal",
         "kind": "incident",
         "repeat_of": None,
-        "flags": [{"kind": f.kind.value, "words": list(f.words)} for f in assistant.screen(services, post["text"])],
+        "flags": assistant.flagged(services, post["text"]),
         "exclude": None,
     }
     data["candidates"] = await _find_candidates(services, data)

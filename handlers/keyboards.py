@@ -140,6 +140,11 @@ def cancel_keyboard() -> InlineKeyboardMarkup:
     return _stack(cancel_row())
 
 
+def confirm_keyboard() -> InlineKeyboardMarkup:
+    """«Confirm» and «Cancel» under a reason the bot filled in (the screening's, for «Not processable»)."""
+    return _stack(_row((_("Confirm"), DialogCb(action=DialogAction.confirm))), cancel_row())
+
+
 def cancel_row() -> InlineKeyboardBuilder:
     """The «Cancel» row that ends any open dialog."""
     return _row((_("Cancel"), DialogCb(action=DialogAction.cancel)))

@@ -12,10 +12,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot import assistant
 from bot.domain.incident import (
     Assignment,
     AssignmentState,
@@ -436,7 +438,31 @@ def _card_blocks(
         )
     if incident.closed_reason:
         blocks.append(template(_("Reason: {reason}"), reason=Elastic(incident.closed_reason, REASON_FLOOR, weight=3)))
+    flags = screening_flags(incident, services)
+    if flags:
+        blocks.append(line(""))
+        blocks.append(line("⚠️ " + _("Possibly not to be answered: {grounds}.").format(grounds=grounds(flags))))
     return blocks
+
+
+def screening_flags(incident: Incident, services: Services) -> list[dict[str, Any]]:
+    """The screening's flags for the incident's post while it waits for the curator (registered or returned
+    "not ours") — how a post from the intake API or a file, registered without a card, is flagged (issue 13
+    §2); ``[]`` otherwise or when ``[assistant] screening = false``."""
+    if incident.state not in (State.detected, State.returned):
+        return []
+    return assistant.flagged(services, incident.sources[0].text or "")
+
+
+def grounds(flags: Sequence[dict[str, Any]]) -> str:
+    """The screening's flags as the grounds of the regulations, with the words that triggered them:
+    «нецензурная брань («х*й»), угрозы («убью»)»."""
+    labels = {"obscenity": _("obscene language"), "insult": _("insults"), "threat": _("threats")}
+    parts = []
+    for flag in flags:
+        words = ", ".join(f"«{w}»" for w in flag["words"][:3])
+        parts.append(f"{labels.get(flag['kind'], flag['kind'])} ({words})" if words else labels[flag["kind"]])
+    return ", ".join(parts)
 
 
 def _source_lines(sources: Sequence[Source]) -> list[Line]:

@@ -56,6 +56,17 @@ class RoutingFigures:
     routed: int
     returned_not_ours: int
 
+    @property
+    def followed_share(self) -> float | None:
+        """Share (0…1) of the incidents routed with a suggestion that were routed exactly as suggested; None
+        when nothing was suggested."""
+        return self.followed / self.suggested if self.suggested else None
+
+    @property
+    def returned_share(self) -> float | None:
+        """Share (0…1) of the routed incidents a department returned "not ours"; None when none was routed."""
+        return self.returned_not_ours / self.routed if self.routed else None
+
 
 class AssistantRepository:
     """The assistant's tables and the history its hints read. Datetimes in aware, out aware UTC."""

@@ -6,17 +6,21 @@ The obscene example is assembled from harmless parts (``_w``), as in tests/test_
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import assistant
 from bot.domain import precheck
 from bot.domain.incident import Network, Source, State
 from bot.domain.similar import find_similar, normalise
+from bot.i18n import translate
 from bot.report import build_report, summary_text
+from bot.report_files import workbook_xlsx
 from bot.services import Services
 from tests.test_services import directory, service
 from tests.world import incident_number, world
@@ -152,6 +156,24 @@ async def test_routing_is_pre_ticked_from_the_rubricator_then_from_history_and_r
         assert (figures.suggested, figures.followed, figures.routed, figures.returned_not_ours) == (2, 1, 2, 1)
         report = await build_report(services.sessions, services.workflow, start.date(), None, services.clock.now())
         assert "Routed as suggested: 50% (1 of 2); returned «not ours»: 50% (1 of 2)" in summary_text(report, "en")
+        # The workbook's «Quality» sheet has them too, beside the month before (nothing routed then).
+        book = load_workbook(io.BytesIO(workbook_xlsx(report, "en")))
+        quality = {r[0]: (r[1], r[2]) for r in book["Quality"].iter_rows(min_row=2, values_only=True)}
+        assert quality["Routed with a suggestion"] == (2, 0)
+        assert quality["Routed as suggested"] == (1, 0)
+        assert quality["Routed as suggested, share"] == (0.5, None)
+        assert quality["Routed"] == (2, 0)
+        assert quality["Returned «not ours»"] == (1, 0)
+        assert quality["Returned «not ours», share"] == (0.5, None)
+        share = next(r for r in book["Quality"].iter_rows(min_row=2) if r[0].value == "Returned «not ours», share")
+        assert "%" in share[1].number_format
+        ru = load_workbook(io.BytesIO(workbook_xlsx(report, "ru")))
+        ru_rows = {r[0]: r[1] for r in ru[translate("ru", "Quality")].iter_rows(min_row=2, values_only=True)}
+        assert ru_rows["Направлено по подсказке, доля"] == 0.5
+        # A department's report has no routing figures: they are the organisation's.
+        department = await build_report(services.sessions, services.workflow, start.date(), 1, services.clock.now())
+        sheet = load_workbook(io.BytesIO(workbook_xlsx(department, "en")))["Quality"]
+        assert not any(r[0] == "Routed as suggested" for r in sheet.iter_rows(min_row=2, values_only=True))
 
 
 async def test_routing_hints_off_tick_nothing(tmp_path: Path) -> None:

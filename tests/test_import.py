@@ -23,7 +23,7 @@ from bot.domain.incident import DeadlineKind, Importance, Incident, Kind, Networ
 from bot.importing import import_rows
 from bot.intake_rules import Context, check
 from bot.services import Person, Services
-from storage.db import make_engine, make_session_factory
+from storage.db import make_engine, make_session_factory, upgrade_async
 from storage.incidents import IncidentRepository
 from tests.conftest import MigratedDatabase
 
@@ -496,3 +496,58 @@ def test_the_imports_counts_have_their_plural_forms_in_both_languages(n: int, ru
     singular, plural = "Registered {n} incident: No. {numbers}.", "Registered {n} incidents: No. {numbers}."
     assert translate_plural("ru", singular, plural, n, numbers="1") == ru
     assert translate_plural("en", singular, plural, n, numbers="1") == en
+
+
+def test_rows_the_screening_flags_are_counted_in_the_summary_and_flagged_on_their_cards(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    masked = "".join(("х", "*", "й"))  # a masked obscenity, assembled so that this file stays clean
+    rows = [
+        ROWS[0],
+        f"https://vk.com/wall-1_2;Да {masked} вам, а не ремонт;;24.11.2026 10:40;Дороги;;;",
+        "https://vk.com/wall-1_3;Если не почините, я вам эту администрацию сожгу;;24.11.2026 10:50;ЖКХ;;;",
+    ]
+    cfg = config(tmp_path)
+    sheet = tmp_path / "flagged.csv"
+    sheet.write_text("\n".join([HEADER, *rows]), encoding="utf-8")
+    assert main(["--config", str(cfg), "import", str(sheet), "--dry-run"]) == 0
+    assert "Possibly not to be answered (obscene, insulting, threatening): 2: rows 3–4." in capsys.readouterr().out
+    assert main(["--config", str(cfg), "import", str(sheet)]) == 0
+    out = capsys.readouterr().out
+    assert "Registered 3 incidents: No. 1–3." in out
+    assert (
+        "Possibly not to be answered (obscene, insulting, threatening): 2 incidents: No. 2–3; "
+        "their cards offer «Not processable»." in out
+    )
+    # Flagged, not excluded: a person decides, so all three wait for the curator as usual.
+    assert [i.state for i in stored(tmp_path)] == [State.detected] * 3
+
+
+async def test_import_rows_lists_the_flagged_rows_and_nothing_when_screening_is_off(tmp_path: Path) -> None:
+    masked = "".join(("п", "#", "зда"))
+    text = f"Опять во дворе {masked}, сколько можно"
+    for screening, expected in ((True, [(3, 2, ("obscenity",))]), (False, [])):
+        url = f"sqlite+aiosqlite:///{tmp_path / f'screening-{screening}.sqlite3'}"
+        settings = Settings.model_validate(
+            {
+                "database": {"url": url},
+                "organisation": {"preset": "otradnaya"},
+                "people": {"curators": [100]},
+                "assistant": {"screening": screening},
+            }
+        )
+        engine = make_engine(url)
+        try:
+            await upgrade_async(engine)
+            services = make_services(settings, engine)
+            await services.seed(settings)
+            person = await services.identify(100)
+            assert person is not None
+            context = Context(services.workflow, person, await services.directory(), services.clock.now())
+            checked = check(context, [(2, {"text": "Яма на дороге у школы"}), (3, {"text": text})])
+            assert not checked.errors
+            done = await import_rows(services, person, checked.rows)
+            assert done.flagged == expected
+            assert [n for _, n in done.registered] == [1, 2]
+        finally:
+            await engine.dispose()

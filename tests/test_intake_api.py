@@ -543,16 +543,21 @@ def test_the_api_needs_a_token_to_be_enabled(tmp_path: Path) -> None:
     assert [t.get_secret_value() for t in settings.intake.tokens] == ["from-env"]
 
 
-async def test_the_running_bot_listens_and_the_curator_gets_the_card(tmp_path: Path) -> None:
+def _free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on now (for a running bot's intake API)."""
     import socket
 
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_the_running_bot_listens_and_the_curator_gets_the_card(tmp_path: Path) -> None:
     from aiohttp import ClientSession
 
     from tests.world import world
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _free_port()
     intake = {"enabled": True, "port": port, "tokens": [TOKEN]}
     async with world(tmp_path, "otradnaya", start="2026-11-25 10:00", intake=intake) as w:
         async with ClientSession() as http:
@@ -610,3 +615,46 @@ async def test_the_database_refuses_a_second_registration_of_the_same_source_id(
     with pytest.raises(IllegalTransition) as refused:  # the same post in another form, without an id
         await services.register(curator, [replace(post, url="https://m.vk.com/wall-1_9/", id=None, external_id=None)])
     assert refused.value.key == "already_registered"
+
+
+async def test_a_post_the_screening_flags_is_registered_flagged_and_the_answer_says_so(
+    api: tuple[Api, Services],
+) -> None:
+    client, services = api
+    threat = {"source_id": "im-1", "text": "Если не почините, я вам эту администрацию сожгу"}
+    status, body, _ = await client.post(threat)
+    assert status == 201 and body["number"] == 1 and body["created"] is True
+    assert [f["kind"] for f in body["flags"]] == ["threat"] and "сожгу" in body["flags"][0]["words"][0]
+    assert (await services.get(1)).state.value == "detected"  # flagged, not excluded: a person decides
+    assert (await client.post(threat))[:2] == (200, {"number": 1, "created": False})
+    status, body, _ = await client.post({"source_id": "im-2", "text": "Яма на дороге у школы"})
+    assert (status, body) == (201, {"number": 2, "created": True})  # a clean post: no flags at all
+
+
+async def test_the_curators_card_of_a_flagged_api_post_offers_not_to_be_answered_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    from aiohttp import ClientSession
+
+    from tests.world import world
+
+    masked = "".join(("х", "*", "й"))  # a masked obscenity, assembled so that this file stays clean
+    port = _free_port()
+    intake = {"enabled": True, "port": port, "tokens": [TOKEN]}
+    async with world(tmp_path, "otradnaya", start="2026-11-25 10:00", intake=intake) as w:
+        async with ClientSession() as http:
+            post = {"url": "https://vk.com/wall-1_9", "text": f"Да {masked} вам, а не ремонт дороги"}
+            answer = await http.post(f"http://127.0.0.1:{port}{URL}", json=post, headers=AUTH)
+            body = await answer.json()
+            assert (answer.status, body["flags"]) == (201, [{"kind": "obscenity", "words": [masked]}])
+        await w.settle()
+        card = w.card_of(w.curator, 1)
+        assert f"Possibly not to be answered: obscene language («{masked}»)." in card.text
+        await w.curator.press(card, "Not processable")
+        prompt = await w.curator.wait_message(contains="Reason: Not to be answered: obscene language")
+        assert [b for row in prompt.buttons for b in row] == ["Confirm", "Cancel"]
+        await w.press(w.curator, prompt, "Confirm")
+        await w.until(lambda: "closed: not processable" in (card.text or ""))
+        incident = await w.app.services.get(1)
+        assert incident.closed_reason == f"Not to be answered: obscene language («{masked}»)"
+        assert "Possibly not to be answered" not in card.text  # closed: the flag has done its work

@@ -13,6 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import assistant
 from bot.cli import main
 from bot.domain.incident import DraftKind, DraftStatus, Incident, Network, ReturnReason, Role, Source, State
 from bot.domain.message_size import TEXT_LIMIT, units
@@ -93,6 +94,33 @@ async def test_preview_advises_fix_lets_the_executor_resend_and_send_as_is_submi
         returned = await w.app.services.get(1)
         assert returned.drafts[-1].status is DraftStatus.returned
         assert returned.drafts[-1].return_reasons == [ReturnReason.no_date]
+
+
+async def test_a_draft_from_a_template_is_checked_at_once_and_a_clean_one_goes_straight_on(tmp_path: Path) -> None:
+    async with world(tmp_path, "otradnaya", assistant={"precheck": True}) as w:
+        admin = await w.app.services.identify(100)
+        assert admin is not None
+        await assistant.add_template(
+            w.app.services, admin, None, None, "Вывезли", "Здравствуйте! По обращению № {номер} контейнеры вывезли."
+        )
+        await assistant.add_template(w.app.services, admin, None, None, "Со сроком", WITH_DATE)
+        anna = await _accepted_by_russian_executor(w)
+        prompt = await anna.wait_message(contains="Подготовьте ответ по инциденту № 1")
+        # A template that reports work done: the advice is in the preview the tap brings, before any text is sent.
+        await w.press(anna, prompt, "📄 Из шаблона: Вывезли")
+        preview = await anna.wait_message(contains="По обращению № 1 контейнеры вывезли.")
+        await w.settle()
+        assert "Работы указаны выполненными («вывезли»)" in preview.text
+        assert preview.buttons == [["Исправить", "Отправить как есть"], ["Отменить"]]
+        # Another template, with a date and nothing reported done: a clean preview; the older one loses its buttons.
+        await w.press(anna, prompt, "📄 Из шаблона: Со сроком")
+        clean = await anna.wait_message(contains=WITH_DATE)
+        await w.settle()
+        assert "⚠" not in clean.text and clean.buttons == [["Направить на согласование", "Отменить"]]
+        assert preview.buttons == []
+        await w.press(anna, clean, "Направить на согласование")
+        draft = (await w.app.services.get(1)).drafts[-1]
+        assert (draft.text, draft.precheck) == (WITH_DATE, [])
 
 
 async def test_advice_is_in_the_preview_of_an_album_and_evidence_counts_the_photos(tmp_path: Path) -> None:

@@ -154,23 +154,39 @@ def _when_finite(text: Text, index: int, tok: Token, lemma_ok: frozenset[str], a
     return when, lemma, partial
 
 
+def _explains(text: Text, verb: int, cause: int) -> bool:
+    """The cause conjunction at ``cause`` follows the verb at ``verb`` in its sentence."""
+    return verb < cause < text.sentence_of(verb)[1]
+
+
 def past_verb_lemmas(text: Text) -> frozenset[str]:
-    """Normal forms of the past-tense verbs and past participles of ``text`` («спилили», «закрыта»)."""
-    return frozenset(
-        fold(p.normal_form)
-        for t in text.tokens
-        if t.is_cyrillic_word
-        for p in t.info.parses[:1]
-        if p.tag.POS in ("VERB", "PRTS") and "past" in p.tag
-    )
+    """Normal forms of the past-tense verbs and past participles of ``text`` («спилили», «закрыта»).
+
+    A short form read first as an adjective («мост закрыт»: «закрытый») counts by its participle reading:
+    in a complaint it reports the state the author complains of. A negated one («яму так и не заделали») is
+    what the author asks for, and is left out."""
+    out = set()
+    for t in text.tokens:
+        if not t.is_cyrillic_word:
+            continue
+        before = text.prev_word(t.index)
+        if before is not None and before.lower in _NEGATIONS:
+            continue
+        for k, p in enumerate(t.info.parses):
+            if "past" in p.tag and (p.tag.POS == "PRTS" or (k == 0 and p.tag.POS == "VERB")):
+                out.add(fold(p.normal_form))
+                break
+    return frozenset(out)
 
 
-def actions(text: Text, complained: frozenset[str] = frozenset()) -> list[Action]:
+def actions(text: Text, complained: frozenset[str] = frozenset(), asked_why: bool = False) -> list[Action]:
     """Every work action in ``text``, in order (one per verb token).
 
     ``complained`` are verbs the citizen's post reports in the past tense («машину эвакуировали»,
     «зачем спилили»): the same verb done in the draft restates the event complained of, and is
-    not work on the problem.
+    not work on the problem. ``asked_why``: the post asks why something was done («Почему запретили
+    въезд?»); a verb done that a «потому что» / «так как» / «из-за» later in its sentence explains
+    («Въезд закрыли, потому что…») restates that decision to give its ground, and is not work either.
     """
     verbs = lexicon.word_set("work_verbs")
     active_only = lexicon.word_set("work_verbs", "active")
@@ -180,6 +196,7 @@ def actions(text: Text, complained: frozenset[str] = frozenset()) -> list[Action
     nouns = lexicon.word_set("work_nouns")
     excluded = {i for m in lexicon.load("not_work").find(text) for i in range(m.first, m.stop)}
     violation_clauses = {text.clause_of(m.first) for m in lexicon.load("violations").find(text)}
+    because = [m.first for m in lexicon.load("causes").find(text) if "because" in m.entry.flags] if asked_why else []
     out: list[Action] = []
     for tok in text.tokens:
         if not tok.is_cyrillic_word or tok.index in excluded:
@@ -203,6 +220,8 @@ def actions(text: Text, complained: frozenset[str] = frozenset()) -> list[Action
             when = When.other  # «поставлен без разрешения»: the offence, not the work
         if when is When.done and lemma in complained:
             when = When.other  # «Вашу машину эвакуировали, потому что…»: the event complained of
+        if when is When.done and any(_explains(text, tok.index, k) for k in because):
+            when = When.other  # «Почему закрыли въезд?» — «Въезд закрыли, потому что…»: the decision explained
         out.append(
             Action(
                 first=tok.index,

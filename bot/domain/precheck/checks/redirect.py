@@ -9,7 +9,8 @@ after the question has been answered." (SPEC §3: «переадресация»
 
 The phrases are data/redirect_phrases.txt. They are not a redirect when the draft also reports
 work done or planned, a check, or a term: then someone does something specific, and the contact
-is extra.
+is extra; nor when the post asks where or how to turn to («Куда звонить, если прорвало трубу?»):
+then the place is what was asked for.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ def check(draft: Draft) -> Finding | None:
         return None
     if draft.done or draft.planned or draft.terms or draft.inquiries or draft.measures:
         return None
+    if draft.asks_where:
+        return None  # «Куда звонить?» — «звоните в ЕДДС»: where to get what they asked for is the answer
     hits.sort(key=lambda m: (m.first, m.first - m.stop))
     kept = []
     for m in hits:

@@ -17,6 +17,7 @@ and data/fixed_phrases.txt.
 from __future__ import annotations
 
 import functools
+import re
 
 from .. import lexicon
 from ..context import Draft
@@ -54,7 +55,27 @@ def is_known_word(word: str) -> bool:
         rest = lower[len(prefix) :]
         if lower.startswith(prefix) and len(rest) >= _MIN_COMPOUND_REST and word_info(rest).known:
             return True
-    return hunspell_knows(word) or hunspell_knows(lower)
+    return hunspell_knows(word) or hunspell_knows(lower) or _univerbation(lower)
+
+
+# The case endings of a noun in «-ка» (маршрутка, маршрутки, маршрутку, маршруткой, маршруток…).
+_KA_NOUN = re.compile(r"^(?P<stem>[а-яё]{4,})к(?:а|и|е|у|ой|ою|ам|ами|ах)$")
+
+
+def _univerbation(lower: str) -> bool:
+    """A colloquial noun in «-ка» made from a dictionary adjective — «ливнёвка» (ливнёвая канализация),
+    «маршрутка», «пятиэтажка»: Russian makes them freely, and no dictionary lists them all. The adjective
+    (stem + «-ый»/«-ой»/«-ий») must be known, so a misspelt stem is still caught."""
+    m = _KA_NOUN.match(lower.replace("ё", "е"))
+    if m is None:
+        return False
+    stem = m.group("stem")
+    return any(_known_adjective(stem + end) for end in ("ый", "ой", "ий", "ный"))
+
+
+def _known_adjective(word: str) -> bool:
+    info = word_info(word)
+    return info.known and info.has("ADJF")
 
 
 def _sentence_initial(text: Text, tok: Token) -> bool:
@@ -140,10 +161,14 @@ def missing_commas(text: Text) -> list[str]:
         first, stop = text.sentence_of(i)
         low = t.lower
         # A missing comma before the conjunction «что» or «где».
-        # «где» after any word; «что» after a verb or predicative («сообщил что», «известно что»).
+        # «где» after any word; «что» after a verb or predicative («сообщил что», «известно что») or a noun
+        # whose clause it opens («приносим извинения что», «информация что») — not after a preposition's
+        # noun, where the comma may stand earlier («при условии что»).
         if low in ("что", "где") and i > first and toks[i - 1].is_word:
             prev = toks[i - 1]
-            if prev.lower not in no_comma_words and (low == "где" or prev.info.best.tag.POS in _PREDICATE_POS):
+            if prev.lower not in no_comma_words and (
+                low == "где" or prev.info.best.tag.POS in _PREDICATE_POS or _clause_noun(text, i - 1)
+            ):
                 out.append(text.span(i - 1, i + 1))
         # «пожалуйста» is set off by commas, except where it stands alone or at a sentence edge.
         elif low == "пожалуйста":
@@ -164,6 +189,16 @@ def missing_commas(text: Text) -> list[str]:
                 out.append(quote)
     out += _split_phrases(text)
     return out
+
+
+def _clause_noun(text: Text, i: int) -> bool:
+    """The word at ``i`` is a noun not governed by a preposition right before it («извинения», not «при
+    условии»): a «что» after it opens a clause that takes a comma."""
+    tok = text.tokens[i]
+    if tok.info.best.tag.POS != "NOUN":
+        return False
+    before = text.prev_word(i)
+    return before is None or before.info.best.tag.POS != "PREP"
 
 
 def _ends_subordinate(text: Text, comma: int) -> bool:
