@@ -8,10 +8,10 @@ Every action happens before lunch, so within one morning working seconds are wal
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,7 +41,6 @@ from storage.directory import DirectoryRepository
 from storage.incidents import IncidentRepository
 
 MSK = ZoneInfo("Europe/Moscow")
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def at(day: str, hm: str = "10:00") -> datetime:
@@ -402,14 +401,23 @@ def test_month_is_parsed_or_refused() -> None:
 
 
 def _cli(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "OTKLIK_DATABASE_URL": f"sqlite+aiosqlite:///{db}"},
-        timeout=120,
-    )
+    """``python -m bot ARGS`` on the database ``db``, run in this process (a new interpreter spends seconds importing
+    the bot; the command line's own tests in test_cli.py and test_setup.py run it as a separate process)."""
+    from bot.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        pytest.MonkeyPatch.context() as env,
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        env.setenv("OTKLIK_DATABASE_URL", f"sqlite+aiosqlite:///{db}")
+        env.delenv("OTKLIK_CONFIG", raising=False)
+        try:
+            code = main(list(args))
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 2
+    return subprocess.CompletedProcess(["python", "-m", "bot", *args], code, out.getvalue(), err.getvalue())
 
 
 def test_cli_report_json_after_demo_data_and_a_bad_month(tmp_path: Path) -> None:
