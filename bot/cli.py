@@ -918,7 +918,7 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
     from bot.demo import fill, real_incidents
     from storage.db import make_engine, upgrade_async
 
-    async def go() -> tuple[object, object]:
+    async def go() -> tuple[date, date, int]:
         engine = make_engine(settings.database.url)
         try:
             await upgrade_async(engine)
@@ -945,7 +945,7 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             await engine.dispose()
 
-    first, last = asyncio.run(go())
+    first, last, made = asyncio.run(go())
     from bot.i18n import translate_plural
 
     where = _safe_url(settings.database.url)
@@ -954,10 +954,20 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
             _locale,
             "Demo data: {n} incident in {url}",
             "Demo data: {n} incidents in {url}",
-            args.incidents,
+            made,
             url=where,
         )
     )
+    if made < args.incidents:
+        # Stories that would be registered after now are not made: the period was too short for them.
+        print(
+            _(
+                "Not made: {n} of {asked}: they would have been registered after now (the period is short; "
+                "--months adds earlier months)",
+                n=args.incidents - made,
+                asked=args.incidents,
+            )
+        )
     print(_("Months: {first} … {last}", first=f"{first:%Y-%m}", last=f"{last:%Y-%m}"))  # type: ignore[str-format]
     return 0
 

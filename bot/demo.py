@@ -290,15 +290,17 @@ async def fill(
     now: datetime,
     progress: Callable[[int], None] | None = None,
     directory: tuple[Sequence[str], Sequence[str], Sequence[str]] | None = None,
-) -> tuple[date, date]:
-    """Make ``incidents`` incidents detected over the ``months`` months up to ``now``; returns the months.
+) -> tuple[date, date, int]:
+    """Make up to ``incidents`` incidents detected over the ``months`` months up to ``now`` (aware); returns the
+    first days of the first and the last month and how many incidents were made.
 
-    The months are local calendar months of the organisation's zone, the current one last; returns the first
-    days of the first and the last. ``seed`` makes the data repeatable; ``progress(n)`` is called after the n-th
-    incident stored, each in its own transaction. ``directory``: the names of the departments (at least two),
-    topics (at least one) and locations to use — the configured ones, already in the database — instead of the
-    demo organisation's own (DEPARTMENTS, TOPICS, LOCATIONS), which are added where missing. Raises RuntimeError
-    when a story breaks a rule (a bug here).
+    The months are local calendar months of the organisation's zone, the current one last. An incident whose
+    registration would come after ``now`` is not made (it has no past to show): near the start of a month, with
+    ``months=1``, that may be all of them — the caller says so. ``seed`` makes the data repeatable;
+    ``progress(n)`` is called after the n-th incident stored, each in its own transaction. ``directory``: the names
+    of the departments (at least two), topics (at least one) and locations to use — the configured ones, already
+    in the database — instead of the demo organisation's own (DEPARTMENTS, TOPICS, LOCATIONS), which are added
+    where missing. Raises RuntimeError when a story breaks a rule (a bug here).
     """
     rng = random.Random(seed)
     cast = await ensure_directory(sessions, *(directory or ()))
@@ -324,4 +326,4 @@ async def fill(
         made += 1
         if progress is not None:
             progress(made)
-    return first, last
+    return first, last, made

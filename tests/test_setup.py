@@ -546,24 +546,27 @@ def test_demo_data_refuses_a_database_with_real_incidents_unless_forced(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cfg = config(tmp_path, DIRECTORY + "[people]\ncurators = [100]\n[intake]\nmax_age_days = 3650\n")
-    assert main(["-c", str(cfg), "demo-data", "--incidents", "3", "--months", "1"]) == 0
-    assert main(["-c", str(cfg), "demo-data", "--incidents", "3", "--months", "1", "--seed", "2"]) == 0  # demo only
-    capsys.readouterr()
+    # Two months: near the start of a month (at midnight in Moscow) the current one has no past to fill yet.
+    assert main(["-c", str(cfg), "demo-data", "--incidents", "3", "--months", "2"]) == 0
+    assert main(["-c", str(cfg), "demo-data", "--incidents", "3", "--months", "2", "--seed", "2"]) == 0  # demo only
+    printed = capsys.readouterr().out
     db = sqlite3.connect(tmp_path / "otklik.sqlite3")
     demo = db.execute("SELECT count(*) FROM incidents").fetchone()[0]
+    said = sum(int(n) for n in re.findall(r"Demo data: (\d+) incidents? in", printed))
+    assert demo == said > 0  # what it says it made is what is there
     detected = f"{datetime.now() - timedelta(days=2):%d.%m.%Y} 10:30"
     row = f"https://vk.com/wall-1_77;Яма у школы;{detected}"
     sheet = write(tmp_path / "real.csv", f"Ссылка;Текст;Дата выявления\n{row}\n")
     assert main(["-c", str(cfg), "import", str(sheet)]) == 0
     capsys.readouterr()
-    assert main(["-c", str(cfg), "demo-data", "--incidents", "3", "--months", "1", "--seed", "3"]) == 2
+    assert main(["-c", str(cfg), "demo-data", "--incidents", "3", "--months", "2", "--seed", "3"]) == 2
     err = capsys.readouterr().err
     assert "holds real incidents (1), not made by demo-data" in err and "Nothing was added" in err
     assert "--force" in err
     assert db.execute("SELECT count(*) FROM incidents").fetchone()[0] == demo + 1
     assert main(["-c", str(cfg), "--locale", "ru", "demo-data", "--incidents", "3", "--seed", "3"]) == 2
     assert "есть настоящие инциденты (1), сделанные не demo-data" in capsys.readouterr().err
-    assert main(["-c", str(cfg), "demo-data", "--incidents", "3", "--months", "1", "--seed", "3", "--force"]) == 0
+    assert main(["-c", str(cfg), "demo-data", "--incidents", "3", "--months", "2", "--seed", "3", "--force"]) == 0
     assert db.execute("SELECT count(*) FROM incidents").fetchone()[0] > demo + 1
 
 

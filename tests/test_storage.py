@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, fields, is_dataclass, replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -734,3 +734,24 @@ async def test_reports_use_two_connections_except_on_in_memory_sqlite(tmp_path: 
     finally:
         await memory.dispose()
         await file.dispose()
+
+
+async def test_demo_data_at_the_first_minutes_of_a_month_says_how_many_it_made(tmp_path: Path) -> None:
+    """At 00:05 on the 1st in Moscow (21:05 UTC the day before) one month has no past to fill: demo-data makes
+    nothing and says 0, not the number asked for; two months fill the previous one."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}"
+    await upgrade_async(url)
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    preset = get_preset("otradnaya")
+    flow = Workflow(preset, WorkCalendar(preset.timezone, WeeklySchedule.standard()))
+    now = datetime(2026, 11, 30, 21, 5, tzinfo=UTC)
+    try:
+        first, last, made = await fill(sessions, flow, incidents=5, months=1, seed=7, now=now)
+        assert (first, last, made) == (date(2026, 12, 1), date(2026, 12, 1), 0)
+        first, last, made = await fill(sessions, flow, incidents=5, months=2, seed=7, now=now)
+        assert (first, last) == (date(2026, 11, 1), date(2026, 12, 1)) and made == 5
+        async with sessions() as session:
+            assert (await session.scalar(sa.text("SELECT count(*) FROM incidents"))) == 5
+    finally:
+        await engine.dispose()
