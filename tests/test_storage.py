@@ -660,14 +660,22 @@ async def test_naive_datetime_is_refused_on_write(sessions: Sessions) -> None:
     assert isinstance(raised.value.orig, ValueError)
 
 
+async def _demo_database(url: str) -> tuple[AsyncEngine, Sessions, Workflow]:
+    """A SQLite database at head for bot.demo.fill, with the Отрадная workflow on a standard week."""
+    await upgrade_async(url)
+    engine = make_engine(url)
+    preset = get_preset("otradnaya")
+    return (
+        engine,
+        make_session_factory(engine),
+        Workflow(preset, WorkCalendar(preset.timezone, WeeklySchedule.standard())),
+    )
+
+
 async def test_migration_0007_fills_the_milestones_of_existing_incidents_from_their_events(tmp_path: Path) -> None:
     """A database from before 0007 gets the same milestones the workflow now keeps as it goes."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'old.sqlite3'}"
-    await upgrade_async(url)
-    engine = make_engine(url)
-    sessions = make_session_factory(engine)
-    preset = get_preset("otradnaya")
-    flow = Workflow(preset, WorkCalendar(preset.timezone, WeeklySchedule.standard()))
+    engine, sessions, flow = await _demo_database(url)
     await fill(sessions, flow, incidents=80, months=2, seed=7, now=datetime(2025, 5, 20, 12, tzinfo=UTC))
 
     async def milestones() -> dict[int, object]:
@@ -739,12 +747,7 @@ async def test_reports_use_two_connections_except_on_in_memory_sqlite(tmp_path: 
 async def test_demo_data_at_the_first_minutes_of_a_month_says_how_many_it_made(tmp_path: Path) -> None:
     """At 00:05 on the 1st in Moscow (21:05 UTC the day before) one month has no past to fill: demo-data makes
     nothing and says 0, not the number asked for; two months fill the previous one."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}"
-    await upgrade_async(url)
-    engine = make_engine(url)
-    sessions = make_session_factory(engine)
-    preset = get_preset("otradnaya")
-    flow = Workflow(preset, WorkCalendar(preset.timezone, WeeklySchedule.standard()))
+    engine, sessions, flow = await _demo_database(f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}")
     now = datetime(2026, 11, 30, 21, 5, tzinfo=UTC)
     try:
         first, last, made = await fill(sessions, flow, incidents=5, months=1, seed=7, now=now)
