@@ -27,6 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -37,6 +38,7 @@ from aiohttp import ClientSession
 
 from bench.report import ensure_database
 from bot.demo import DEMO_TELEGRAM_BASE
+from bot.domain.clock import ManualClock
 from bot.domain.incident import Role
 from storage.directory import DirectoryRepository
 from tests.botapi import BotAPIServer, ChatMessage, Limits, UserChat
@@ -150,8 +152,12 @@ async def burst(w: World, port: int, count: int, patience: float) -> tuple[float
     deadline = started + patience
 
     def known(curator: UserChat) -> int:
+        # A card names its number; a burst summary (bot.bursts) names the range it stands for: «(№ 101–157)».
         seen = " ".join(m.text or "" for m in curator.messages[before[curator.user_id] :])
-        return len(set(numbers) & {int(x) for x in re.findall(r"\d+", seen)})
+        told = {int(x) for x in re.findall(r"\d+", seen)}
+        for first, last in re.findall(r"(?:No\.|№)\s*(\d+)\s*[–-]\s*(\d+)", seen):
+            told.update(range(int(first), int(last) + 1))
+        return len(set(numbers) & told)
 
     while time.monotonic() < deadline:
         if all(known(c) == len(numbers) for c in curators):
@@ -159,6 +165,16 @@ async def burst(w: World, port: int, count: int, patience: float) -> tuple[float
         await asyncio.sleep(0.2)
     print(f"  after {patience:.0f} s the curators know " + ", ".join(f"{known(c)}" for c in curators) + " of them")
     return None, len(numbers)
+
+
+async def keep_pace(clock: ManualClock, step: float = 0.05) -> None:
+    """Advance ``clock`` by the real time that passes, every ``step`` seconds, until cancelled."""
+    last = time.monotonic()
+    while True:
+        await asyncio.sleep(step)
+        now = time.monotonic()
+        clock.advance(timedelta(seconds=now - last))
+        last = now
 
 
 def figures(samples: list[float]) -> str:
@@ -203,6 +219,9 @@ async def run(database: Path, incidents: int, seconds: float, burst_size: int, p
                 for t in CURATORS + EXECUTORS
             ]
             head = w.api.user(HEAD, "Глава", language_code="en")
+            # The scenario world's clock moves only when told; here it keeps pace with the real one, as in
+            # production (a burst's next summary waits `coalesce_seconds` of it).
+            ticking = asyncio.create_task(keep_pace(w.clock))
             results: dict[str, list[float]] = {}
             burst_time: float | None = None
             for phase in ("1 people", "2 people + /report every 5 s", "3 people + 300-post burst"):
@@ -224,6 +243,7 @@ async def run(database: Path, incidents: int, seconds: float, burst_size: int, p
                 extra = f"  ({len(reports)} reports asked)" if reports else ""
                 print(f"phase {phase:32s} {figures(samples)}{extra}")
             await w.api.idle(timeout=120)
+            ticking.cancel()
     phases = list(results.values())
     ratio = p99(phases[1]) / p99(phases[0])
     ok = True
