@@ -22,7 +22,7 @@ from bot.domain.incident import Importance, Role
 from bot.domain.presets import PRESETS, get_preset
 from bot.domain.production_calendar import YearStatus
 from bot.domain.worktime import NoWorkingTimeError
-from bot.texts import N_, Text
+from bot.texts import N_, message_of, said
 
 if TYPE_CHECKING:
     from bot.importing import Imported
@@ -483,7 +483,7 @@ def _deadline(settings: Settings, args: argparse.Namespace) -> int:
     try:
         items = plan(workflow, detected, Importance(args.importance))
     except NoWorkingTimeError as exc:
-        raise ConfigError("--detected {text!r}: {problem}", text=args.detected, problem=str(exc)) from None
+        raise ConfigError("--detected {text!r}: {problem}", text=args.detected, problem=message_of(exc)) from None
     if args.json:
         print(
             json.dumps(
@@ -642,7 +642,7 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     try:
         payload = asyncio.run(_report_payload(settings, month, args.department, args.format, locale))
     except DomainError as exc:
-        raise ConfigError(str(exc)) from None
+        raise ConfigError(message_of(exc)) from None
     if args.output:
         with open(args.output, "wb") as out:
             out.write(payload)
@@ -980,8 +980,9 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _said(line: str) -> str:
-    """A line of bot.backup or bot.dbcopy (a bot.texts.Text, or a command to run as it is) in this run's language."""
-    return line.text(_locale) if isinstance(line, Text) else line
+    """A line of bot.backup, bot.dbcopy or bot.intake_rules (a bot.texts.Text or a domain Sentence, or a command to
+    run as it is) in this run's language."""
+    return said(line, _locale)
 
 
 def _db_copy(settings: Settings, args: argparse.Namespace) -> int:
