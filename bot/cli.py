@@ -22,7 +22,7 @@ from bot.domain.incident import Importance, Role
 from bot.domain.presets import PRESETS, get_preset
 from bot.domain.production_calendar import YearStatus
 from bot.domain.worktime import NoWorkingTimeError
-from bot.texts import N_, message_of, said
+from bot.texts import N_, message_of, os_problem, said
 
 if TYPE_CHECKING:
     from bot.importing import Imported
@@ -348,7 +348,7 @@ def _port_free(host: str, port: int) -> None:
             "this machine's; choose another with --port (0: any free port)",
             host=host,
             port=port,
-            problem=exc.strerror or str(exc),
+            problem=os_problem(exc),
         ) from None
 
 
@@ -644,8 +644,11 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     except DomainError as exc:
         raise ConfigError(message_of(exc)) from None
     if args.output:
-        with open(args.output, "wb") as out:
-            out.write(payload)
+        try:
+            with open(args.output, "wb") as out:
+                out.write(payload)
+        except OSError as exc:
+            raise ConfigError("cannot write {file}: {problem}", file=args.output, problem=os_problem(exc)) from None
     else:
         sys.stdout.write(payload.decode("utf-8") + "\n")
     return 0

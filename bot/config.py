@@ -21,7 +21,7 @@ from bot.domain.production_calendar import Decree, YearStatus, decrees_by_year
 from bot.domain.texts import Sentence
 from bot.domain.worktime import CalendarOverrides, Span, WeeklySchedule, WorkCalendar
 from bot.outbox import DeliverySettings
-from bot.texts import Invalid, Lines, Said, Text, message_of
+from bot.texts import Invalid, Lines, Said, Text, message_of, os_problem
 
 ENV_CONFIG = "OTKLIK_CONFIG"
 ENV_TOKEN = "OTKLIK_BOT_TOKEN"
@@ -586,7 +586,8 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("Config file {file} is not valid TOML: {problem}", file=file, problem=str(exc)) from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError("Config file {file} cannot be read: {problem}", file=file, problem=str(exc)) from None
+            problem = os_problem(exc) if isinstance(exc, OSError) else Text("not UTF-8 text")
+            raise ConfigError("Config file {file} cannot be read: {problem}", file=file, problem=problem) from None
     if env.get(ENV_TOKEN):
         data.setdefault("bot", {})["token"] = env[ENV_TOKEN]
     # A relative SQLite path means next to the config file (wherever the command is started from); one from the

@@ -10,6 +10,7 @@ and ``Text.of`` say it).
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 from bot.domain.texts import Sentence
@@ -35,6 +36,27 @@ def message_of(error: BaseException) -> str:
     Text said in the reader's language — else ``str(error)``, English words of Python or another library."""
     message = error.args[0] if len(error.args) == 1 else None
     return message if isinstance(message, Sentence) else str(error)
+
+
+def os_problem(error: OSError) -> str:
+    """Why the system refused a file or an address, as a Text for the common cases (permission denied, no such
+    file, no space left, the address in use…), else the system's own words (``strerror``, English)."""
+    known = _OS_PROBLEMS.get(error.errno) if error.errno is not None else None
+    return Text(known) if known else error.strerror or str(error)
+
+
+_OS_PROBLEMS = {
+    errno.EACCES: N_("permission denied"),
+    errno.EPERM: N_("permission denied"),
+    errno.ENOENT: N_("no such file or folder"),
+    errno.ENOTDIR: N_("a part of the path is not a folder"),
+    errno.EISDIR: N_("it is a folder"),
+    errno.EEXIST: N_("it exists already"),
+    errno.EROFS: N_("the file system is read-only"),
+    errno.ENOSPC: N_("no space left on the disk"),
+    errno.EADDRINUSE: N_("the address is in use"),
+    errno.EADDRNOTAVAIL: N_("the address is not this machine's"),
+}
 
 
 class Text(Sentence):
