@@ -175,30 +175,43 @@ def said_both_ways(
 
 
 @pytest.mark.parametrize(
-    ("overrides", "russian", "english"),
+    ("body", "russian", "english"),
     [
         (
-            'routing = "3x"',
+            '[organisation.overrides]\nrouting = "3x"',
             "overrides.routing: '3x' — не срок: укажите, например, 30m, 1h, 1h30m, 8h или 2d",
             "overrides.routing: '3x' is not a duration: write e.g. 30m, 1h, 1h30m, 8h or 2d",
         ),
         (
-            'answer = "1d2h"',
+            '[organisation.overrides]\nanswer = "1d2h"',
             "overrides.answer: '1d2h' смешивает рабочие дни и часы: используйте одну единицу",
             "overrides.answer: '1d2h' mixes working days and hours: use one unit",
         ),
         (
-            'multi_mode = "sometimes"',
+            '[organisation.overrides]\nmulti_mode = "sometimes"',
             "overrides.multi_mode: 'sometimes' — не одно из значений single, joint_parallel, split, joint_sequential",
             "overrides.multi_mode: 'sometimes' is not one of single, joint_parallel, split, joint_sequential",
         ),
+        (
+            '[organisation.schedule]\nmonday = ["08:00-12:00", "11:00-12:30"]',
+            "рабочие часы пересекаются (monday): 08:00–12:00 и 11:00–12:30",
+            "working hours overlap on monday: 08:00–12:00 and 11:00–12:30",
+        ),
+        (
+            '[[organisation.calendar.decrees]]\nyear = 2027\nname = "Постановление № 1"\n'
+            "transfers = [{ from = 2027-01-04, to = 2027-05-10 }]",
+            "2027-01-04 — будний день: постановление переносит выходной с субботы или воскресенья",
+            "2027-01-04 is a weekday: a decree moves the day off of a Saturday or Sunday",
+        ),
     ],
 )
-def test_a_preset_override_it_cannot_take_is_said_in_the_clis_language(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], overrides: str, russian: str, english: str
+def test_a_config_the_rules_refuse_is_said_in_the_clis_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, russian: str, english: str
 ) -> None:
+    """Preset overrides, the schedule and the decrees are checked by the domain (bot.domain.presets, worktime,
+    production_calendar): its words come out in the command line's language too."""
     path = tmp_path / "c.toml"
-    path.write_text(f'[organisation]\npreset = "otradnaya"\n[organisation.overrides]\n{overrides}\n', encoding="utf-8")
+    path.write_text(f'[organisation]\npreset = "otradnaya"\n{body}\n', encoding="utf-8")
     said_both_ways(capsys, ["--config", str(path), "check-config"], russian, english)
 
 
@@ -221,30 +234,6 @@ def test_deadline_on_a_calendar_without_working_time_is_said_in_the_clis_languag
             ": check the weekly schedule and the local days off",
         ),
     )
-
-
-@pytest.mark.parametrize(
-    ("calendar", "russian", "english"),
-    [
-        (
-            '[organisation.schedule]\nmonday = ["08:00-12:00", "11:00-12:30"]',
-            "рабочие часы пересекаются (monday): 08:00–12:00 и 11:00–12:30",
-            "working hours overlap on monday: 08:00–12:00 and 11:00–12:30",
-        ),
-        (
-            '[[organisation.calendar.decrees]]\nyear = 2027\nname = "Постановление № 1"\n'
-            "transfers = [{ from = 2027-01-04, to = 2027-05-10 }]",
-            "2027-01-04 — будний день: постановление переносит выходной с субботы или воскресенья",
-            "2027-01-04 is a weekday: a decree moves the day off of a Saturday or Sunday",
-        ),
-    ],
-)
-def test_a_calendar_the_domain_refuses_is_said_in_the_clis_language(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], calendar: str, russian: str, english: str
-) -> None:
-    path = tmp_path / "c.toml"
-    path.write_text(f'[organisation]\npreset = "otradnaya"\n{calendar}\n', encoding="utf-8")
-    said_both_ways(capsys, ["--config", str(path), "check-config"], russian, english)
 
 
 def test_the_systems_refusals_are_said_in_the_clis_language(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
