@@ -183,9 +183,9 @@ def said_both_ways(
             "overrides.routing: '3x' is not a duration: write e.g. 30m, 1h, 1h30m, 8h or 2d",
         ),
         (
-            '[organisation.overrides]\nanswer = "1d2h"',
-            "overrides.answer: '1d2h' смешивает рабочие дни и часы: используйте одну единицу",
-            "overrides.answer: '1d2h' mixes working days and hours: use one unit",
+            '[organisation.overrides]\nanswer_normal = "1d2h"',
+            "overrides.answer_normal: '1d2h' смешивает рабочие дни и часы: используйте одну единицу",
+            "overrides.answer_normal: '1d2h' mixes working days and hours: use one unit",
         ),
         (
             '[organisation.overrides]\nmulti_mode = "sometimes"',
