@@ -312,7 +312,7 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
     try:
         check_host(args.host, args.allow_remote)
     except RemoteRefused as exc:
-        raise ConfigError(exc.args[0]) from None
+        raise ConfigError(message_of(exc)) from None
     if not 0 < args.speed <= 3600:
         raise ConfigError("--speed must be above 0 and at most 3600")
     _port_free(args.host, args.port)
@@ -706,7 +706,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     try:
         table = read_table(path)
     except UnreadableFile as exc:
-        raise ConfigError(exc.args[0]) from None
+        raise ConfigError(message_of(exc)) from None
 
     async def go() -> int:
         from bot.app import make_services

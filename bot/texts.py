@@ -32,8 +32,11 @@ def said(value: object, locale: str) -> str:
 
 
 def message_of(error: BaseException) -> str:
-    """What ``error`` says: its Sentence (a Text, or a domain Sentence) when its message is one — a param of a
-    Text said in the reader's language — else ``str(error)``, English words of Python or another library."""
+    """What ``error`` says: its Text (a Said error's) or Sentence (a Text, or a domain Sentence) when its message
+    is one — a param of a Text said in the reader's language — else ``str(error)``, English words of Python or
+    another library."""
+    if isinstance(error, Said):
+        return error.said
     message = error.args[0] if len(error.args) == 1 else None
     return message if isinstance(message, Sentence) else str(error)
 
