@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import URL, make_url
 
 from bot.config import ConfigError, Settings
-from bot.texts import Text
+from bot.texts import Text, os_problem
 from storage import backup as store
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def backup(url: str, target: Path | None, now: datetime | None = None) -> Outcom
         target.parent.mkdir(parents=True, exist_ok=True)  # as the daily backup makes its backup_dir
     except OSError as exc:
         raise BackupError(
-            "cannot make the folder {folder}: {problem}", folder=target.parent, problem=exc.strerror or str(exc)
+            "cannot make the folder {folder}: {problem}", folder=target.parent, problem=os_problem(exc)
         ) from None
     if postgres:
         return _pg_dump(url, target)

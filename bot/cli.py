@@ -22,7 +22,7 @@ from bot.domain.incident import Importance, Role
 from bot.domain.presets import PRESETS, get_preset
 from bot.domain.production_calendar import YearStatus
 from bot.domain.worktime import NoWorkingTimeError
-from bot.texts import N_, Text
+from bot.texts import N_, message_of, os_problem, said
 
 if TYPE_CHECKING:
     from bot.importing import Imported
@@ -312,7 +312,7 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
     try:
         check_host(args.host, args.allow_remote)
     except RemoteRefused as exc:
-        raise ConfigError(exc.args[0]) from None
+        raise ConfigError(message_of(exc)) from None
     if not 0 < args.speed <= 3600:
         raise ConfigError("--speed must be above 0 and at most 3600")
     _port_free(args.host, args.port)
@@ -348,7 +348,7 @@ def _port_free(host: str, port: int) -> None:
             "this machine's; choose another with --port (0: any free port)",
             host=host,
             port=port,
-            problem=exc.strerror or str(exc),
+            problem=os_problem(exc),
         ) from None
 
 
@@ -483,7 +483,7 @@ def _deadline(settings: Settings, args: argparse.Namespace) -> int:
     try:
         items = plan(workflow, detected, Importance(args.importance))
     except NoWorkingTimeError as exc:
-        raise ConfigError("--detected {text!r}: {problem}", text=args.detected, problem=str(exc)) from None
+        raise ConfigError("--detected {text!r}: {problem}", text=args.detected, problem=message_of(exc)) from None
     if args.json:
         print(
             json.dumps(
@@ -642,10 +642,13 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     try:
         payload = asyncio.run(_report_payload(settings, month, args.department, args.format, locale))
     except DomainError as exc:
-        raise ConfigError(str(exc)) from None
+        raise ConfigError(message_of(exc)) from None
     if args.output:
-        with open(args.output, "wb") as out:
-            out.write(payload)
+        try:
+            with open(args.output, "wb") as out:
+                out.write(payload)
+        except OSError as exc:
+            raise ConfigError("cannot write {file}: {problem}", file=args.output, problem=os_problem(exc)) from None
     else:
         sys.stdout.write(payload.decode("utf-8") + "\n")
     return 0
@@ -703,7 +706,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     try:
         table = read_table(path)
     except UnreadableFile as exc:
-        raise ConfigError(exc.args[0]) from None
+        raise ConfigError(message_of(exc)) from None
 
     async def go() -> int:
         from bot.app import make_services
@@ -990,8 +993,9 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _said(line: str) -> str:
-    """A line of bot.backup or bot.dbcopy (a bot.texts.Text, or a command to run as it is) in this run's language."""
-    return line.text(_locale) if isinstance(line, Text) else line
+    """A line of bot.backup, bot.dbcopy or bot.intake_rules (a bot.texts.Text or a domain Sentence, or a command to
+    run as it is) in this run's language."""
+    return said(line, _locale)
 
 
 def _db_copy(settings: Settings, args: argparse.Namespace) -> int:

@@ -18,9 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from bot.domain.codes import CODE_PATTERN, slug
 from bot.domain.presets import PRESETS, Preset, get_preset
 from bot.domain.production_calendar import Decree, YearStatus, decrees_by_year
+from bot.domain.texts import Sentence
 from bot.domain.worktime import CalendarOverrides, Span, WeeklySchedule, WorkCalendar
 from bot.outbox import DeliverySettings
-from bot.texts import Invalid, Lines, Said, Text
+from bot.texts import Invalid, Lines, Said, Text, message_of, os_problem
 
 ENV_CONFIG = "OTKLIK_CONFIG"
 ENV_TOKEN = "OTKLIK_BOT_TOKEN"
@@ -168,6 +169,7 @@ class ScheduleSection(_Section):
         for day in WEEKDAYS:
             for interval in getattr(self, day) or ():
                 parse_interval(interval)
+        self.build()  # raises ValueError naming the weekday whose hours overlap
         return self
 
     def build(self) -> WeeklySchedule:
@@ -229,6 +231,7 @@ class CalendarSection(_Section):
         if both:
             raise Invalid("{day} is both a day off and a working day", day=sorted(both)[0])
         decrees_by_year(self.build_decrees())  # one decree per year
+        self.build()  # raises ValueError naming the date whose custom hours overlap
         return self
 
     def build_decrees(self) -> list[Decree]:
@@ -347,7 +350,7 @@ class OrganisationSection(CalendarSpec):
             except KeyError:
                 raise Invalid("overrides.{key}: no such preset parameter", key=key) from None
             except ValueError as exc:
-                raise Invalid("overrides.{key}: {problem}", key=key, problem=str(exc)) from None
+                raise Invalid("overrides.{key}: {problem}", key=key, problem=message_of(exc)) from None
         return base
 
 
@@ -583,7 +586,8 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("Config file {file} is not valid TOML: {problem}", file=file, problem=str(exc)) from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError("Config file {file} cannot be read: {problem}", file=file, problem=str(exc)) from None
+            problem = os_problem(exc) if isinstance(exc, OSError) else Text("not UTF-8 text")
+            raise ConfigError("Config file {file} cannot be read: {problem}", file=file, problem=problem) from None
     if env.get(ENV_TOKEN):
         data.setdefault("bot", {})["token"] = env[ENV_TOKEN]
     # A relative SQLite path means next to the config file (wherever the command is started from); one from the
@@ -664,7 +668,10 @@ def _problem(error: Any, loc: tuple[int | str, ...]) -> str:
         return _unknown_key(loc)
     if kind in ("value_error", "assertion_error"):
         cause = ctx.get("error")
-        return cause.said if isinstance(cause, Said) else Text(str(error["msg"]).removeprefix("Value error, "))
+        if isinstance(cause, Said):
+            return cause.said
+        said = message_of(cause) if isinstance(cause, BaseException) else None
+        return Text.of(said) if isinstance(said, Sentence) else Text(str(error["msg"]).removeprefix("Value error, "))
     if kind == "missing":
         return Text("is required")
     numbers = ("int_parsing", "int_type", "int_from_float", "float_parsing", "float_type")

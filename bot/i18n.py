@@ -14,7 +14,7 @@ After adding or changing a message, extract and update the catalogs from the rep
 
     pybabel extract -F babel.cfg --no-location -c TRANSLATORS: -k _ -k __ -k N_ -k lazy_gettext -k ngettext:1,2 \
         -k lazy_ngettext:1,2 -k translate:2 -k translate_plural:2,3 -k translate_plural_ctx:2c,3,4 \
-        -k Text -k ConfigError -k BackupError -k CopyRefused -k Invalid -o locales/messages.pot .
+        -k Text -k Sentence -k ConfigError -k BackupError -k CopyRefused -k Invalid -o locales/messages.pot .
     pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching
 
 then fill the new empty ``msgstr`` in both ``locales/ru`` and ``locales/en`` and run ``pytest tests/test_i18n.py``.
@@ -64,6 +64,7 @@ EXTRACT_KEYWORDS: tuple[str, ...] = (
     "translate_plural:2,3",
     "translate_plural_ctx:2c,3,4",
     "Text",  # bot.texts: said later, in the reader's language
+    "Sentence",  # bot.domain.texts: the domain's refusals, said by the application
     "ConfigError",
     "BackupError",
     "CopyRefused",

@@ -33,7 +33,7 @@ from bot.domain.incident import (
 from bot.domain.links import BadLink, PostLink, parse_link
 from bot.domain.workflow import Workflow
 from bot.services import Directory, Person, RegisterOptions
-from bot.texts import N_, Text
+from bot.texts import N_, Text, message_of
 
 MAX_TOPICS = 20
 MAX_NAME = 255  # topics.name, locations.name
@@ -289,7 +289,7 @@ def _link(url: str | None, problems: list[Problem]) -> PostLink | None:
     try:
         return parse_link(url)
     except BadLink as exc:
-        problems.append(Problem("url", exc.key, Text("the post's link: {problem}", problem=str(exc))))
+        problems.append(Problem("url", exc.key, Text("the post's link: {problem}", problem=message_of(exc))))
         return None
 
 
@@ -438,7 +438,7 @@ def _names(
 
 def _domain_problem(exc: DomainError) -> Problem:
     if isinstance(exc, BadLink):
-        return Problem("url", exc.key, Text("the post's link: {problem}", problem=str(exc)))
+        return Problem("url", exc.key, Text("the post's link: {problem}", problem=message_of(exc)))
     known = {
         "no_source": Problem("text", "link_or_text_required", Text("neither a link nor a text")),
         "empty_source": Problem("text", "link_or_text_required", Text("neither a link nor a text")),
@@ -446,4 +446,4 @@ def _domain_problem(exc: DomainError) -> Problem:
         "long_author": _too_long("author", MAX_AUTHOR),
         "detected_in_future": Problem("detected_at", "in_future", Text("the moment of detection is in the future")),
     }
-    return known.get(exc.key, Problem("body", exc.key, Text(str(exc))))
+    return known.get(exc.key, Problem("body", exc.key, Text.of(message_of(exc))))

@@ -34,6 +34,7 @@ from bot.domain.message_size import (
 from bot.domain.precheck import RETURN_REASONS, Reason
 from bot.domain.workflow import Workflow
 from bot.i18n import format_duration, translate
+from bot.texts import Text
 from storage.assistant import AssistantRepository, RoutingFigures
 from storage.db import parallel_sessions, snapshot
 from storage.directory import DirectoryRepository
@@ -64,7 +65,9 @@ def parse_month(text: str) -> date:
             raise ValueError
         return date(year, month, 1)
     except ValueError:
-        raise InvalidInput(f"{text!r} is not a month: write it as YYYY-MM, e.g. 2026-03", key="bad_month") from None
+        raise InvalidInput(
+            Text("{text!r} is not a month: write it as YYYY-MM, e.g. 2026-03", text=text), key="bad_month"
+        ) from None
 
 
 def previous_month(day: date) -> date:
@@ -320,8 +323,10 @@ def report_scopes(
             return sorted(responsible_for)
         if department_id in responsible_for:
             return [department_id]
-        raise NotAllowed("a responsible official sees only their own departments", key="not_your_department_report")
-    raise NotAllowed("the report is for curators, heads and responsible officials", key="role_required")
+        raise NotAllowed(
+            Text("a responsible official sees only their own departments"), key="not_your_department_report"
+        )
+    raise NotAllowed(Text("the report is for curators, heads and responsible officials"), key="role_required")
 
 
 # --- building ------------------------------------------------------------------------------------
@@ -348,7 +353,7 @@ async def build_report(
         directory = DirectoryRepository(session)
         departments = {d.id: d.name for d in await directory.list_departments(active_only=False)}
         if department_id is not None and department_id not in departments:
-            raise InvalidInput("no such department", key="unknown_department")
+            raise InvalidInput(Text("no such department"), key="unknown_department")
         names = {
             "topic": {t.id: t.name for t in await directory.list_topics(active_only=False)},
             "location": {loc.id: loc.name for loc in await directory.list_locations(active_only=False)},

@@ -154,3 +154,94 @@ def test_db_copy_speaks_the_clis_language(
     assert "Copied" not in out and "Monthly report" not in out
     assert main(["db", "copy", "--to", source, "--locale", "en"]) == 2
     assert capsys.readouterr().err.strip() == "error: --to names the configured database itself"
+
+
+# --- the domain's refusals, said in the command line's language (Russian unless --locale en) ----------------
+
+
+def said_both_ways(
+    capsys: pytest.CaptureFixture[str], args: list[str], russian: str | tuple[str, ...], english: str | tuple[str, ...]
+) -> None:
+    """``args`` fail (exit 2) saying every part of ``russian`` on stderr by default, and every part of ``english``
+    with ``--locale en`` (and none of the other language's)."""
+    ru = (russian,) if isinstance(russian, str) else russian
+    en = (english,) if isinstance(english, str) else english
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert all(part in err for part in ru) and not any(part in err for part in en), err
+    assert main([*args, "--locale", "en"]) == 2
+    err = capsys.readouterr().err
+    assert all(part in err for part in en) and not any(part in err for part in ru), err
+
+
+@pytest.mark.parametrize(
+    ("body", "russian", "english"),
+    [
+        (
+            '[organisation.overrides]\nrouting = "3x"',
+            "overrides.routing: '3x' — не срок: укажите, например, 30m, 1h, 1h30m, 8h или 2d",
+            "overrides.routing: '3x' is not a duration: write e.g. 30m, 1h, 1h30m, 8h or 2d",
+        ),
+        (
+            '[organisation.overrides]\nanswer_normal = "1d2h"',
+            "overrides.answer_normal: '1d2h' смешивает рабочие дни и часы: используйте одну единицу",
+            "overrides.answer_normal: '1d2h' mixes working days and hours: use one unit",
+        ),
+        (
+            '[organisation.overrides]\nmulti_mode = "sometimes"',
+            "overrides.multi_mode: 'sometimes' — не одно из значений single, joint_parallel, split, joint_sequential",
+            "overrides.multi_mode: 'sometimes' is not one of single, joint_parallel, split, joint_sequential",
+        ),
+        (
+            '[organisation.schedule]\nmonday = ["08:00-12:00", "11:00-12:30"]',
+            "рабочие часы пересекаются (monday): 08:00–12:00 и 11:00–12:30",
+            "working hours overlap on monday: 08:00–12:00 and 11:00–12:30",
+        ),
+        (
+            '[[organisation.calendar.decrees]]\nyear = 2027\nname = "Постановление № 1"\n'
+            "transfers = [{ from = 2027-01-04, to = 2027-05-10 }]",
+            "2027-01-04 — будний день: постановление переносит выходной с субботы или воскресенья",
+            "2027-01-04 is a weekday: a decree moves the day off of a Saturday or Sunday",
+        ),
+    ],
+)
+def test_a_config_the_rules_refuse_is_said_in_the_clis_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, russian: str, english: str
+) -> None:
+    """Preset overrides, the schedule and the decrees are checked by the domain (bot.domain.presets, worktime,
+    production_calendar): its words come out in the command line's language too."""
+    path = tmp_path / "c.toml"
+    path.write_text(f'[organisation]\npreset = "otradnaya"\n{body}\n', encoding="utf-8")
+    said_both_ways(capsys, ["--config", str(path), "check-config"], russian, english)
+
+
+def test_deadline_on_a_calendar_without_working_time_is_said_in_the_clis_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[organisation]\npreset = "otradnaya"\n[organisation.schedule]\nworkdays = []\n', encoding="utf-8")
+    said_both_ways(
+        capsys,
+        ["--config", str(path), "deadline", "--detected", "2026-03-10 10:00"],
+        (
+            "ошибка: --detected '2026-03-10 10:00': в рабочем календаре (Europe/Moscow) нет рабочего времени в "
+            "пределах 1098 дней от 20",  # the day the search began
+            ": проверьте недельный график и местные выходные",
+        ),
+        (
+            "error: --detected '2026-03-10 10:00': the working calendar (Europe/Moscow) has no working time within "
+            "1098 days of 20",
+            ": check the weekly schedule and the local days off",
+        ),
+    )
+
+
+def test_the_systems_refusals_are_said_in_the_clis_language(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "config.toml"
+    folder.mkdir()
+    said_both_ways(
+        capsys,
+        ["--config", str(folder), "check-config"],
+        f"ошибка: Файл конфигурации {folder} не читается: это папка",
+        f"error: Config file {folder} cannot be read: it is a folder",
+    )

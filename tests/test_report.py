@@ -37,6 +37,7 @@ from bot.report import (
     summary_text,
 )
 from bot.report_files import chart_png, workbook_xlsx
+from bot.texts import message_of, said
 from storage.directory import DirectoryRepository
 from storage.incidents import IncidentRepository
 
@@ -389,8 +390,12 @@ def test_a_responsible_official_may_not_ask_for_another_department() -> None:
     with pytest.raises(NotAllowed) as refused:
         report_scopes(frozenset({Role.executor}), frozenset({3}), 4)
     assert refused.value.key == "not_your_department_report"
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed) as refused:
         report_scopes(frozenset({Role.executor}), frozenset())
+    # The refusal is a sentence of the catalogs, as the command line says it (bot.texts.said)
+    refusal = message_of(refused.value)
+    assert said(refusal, "ru") == "отчёт доступен кураторам, руководителям и ответственным должностным лицам"
+    assert said(refusal, "en") == "the report is for curators, heads and responsible officials"
 
 
 def test_month_is_parsed_or_refused() -> None:
@@ -398,6 +403,9 @@ def test_month_is_parsed_or_refused() -> None:
     for bad in ("2026-13", "2026", "march", "2026-00", ""):
         with pytest.raises(InvalidInput):
             parse_month(bad)
+    with pytest.raises(InvalidInput) as refused:
+        parse_month("2026-13")
+    assert said(message_of(refused.value), "ru") == "'2026-13' — не месяц: укажите его в виде ГГГГ-ММ, например 2026-03"
 
 
 def _cli(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
@@ -424,7 +432,8 @@ def test_cli_report_json_after_demo_data_and_a_bad_month(tmp_path: Path) -> None
     db = tmp_path / "demo.sqlite3"
     made = _cli("demo-data", "--incidents", "60", "--months", "2", "--seed", "7", db=db)
     assert made.returncode == 0, made.stderr
-    month = made.stdout.strip().splitlines()[-1].split()[-1]  # the last line names the latest month
+    # The last line names the months: the first is whole (the current one may have just begun, at midnight in Moscow).
+    month = made.stdout.strip().splitlines()[-1].split()[1]
     result = _cli("report", "--month", month, "--format", "json", db=db)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)

@@ -579,3 +579,25 @@ def test_import_row_problems_speak_the_clis_language(tmp_path: Path, capsys: pyt
     assert "unknown" not in out
     assert main(["-c", str(cfg), "import", str(sheet)]) == 2
     assert "unknown topic «Погода» (known: Дороги, ЖКХ)" in capsys.readouterr().out
+
+
+def test_an_unusable_link_in_an_import_is_said_in_the_clis_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'otklik.sqlite3'}"
+    cfg = write(tmp_path / "ru.toml", f'{DIRECTORY}[people]\ncurators = [100]\n[database]\nurl = "{url}"\n')
+    sheet = write(tmp_path / "rows.csv", "Ссылка;Текст\nftp://example.org/x;Яма\nhttps://vk.com/wall-1 _5;Лужа\n")
+    scheme = (
+        "ссылка на пост: «ftp://example.org/x» — не веб-ссылка: ссылка на пост начинается с https:// или http://",
+        "the post's link: «ftp://example.org/x» is not a web link: a post's link starts with https:// or http://",
+    )
+    spaces = (
+        "ссылка на пост: в ссылке пробелы, переносы строк или управляющие символы: отправьте одну ссылку без пробелов",
+        "the post's link: the link contains spaces, line breaks or control characters: send one link, without spaces",
+    )
+    assert main(["-c", str(cfg), "import", str(sheet)]) == 2
+    out = capsys.readouterr().out
+    assert scheme[0] in out and spaces[0] in out and "link" not in out, out
+    assert main(["-c", str(cfg), "import", str(sheet), "--locale", "en"]) == 2
+    out = capsys.readouterr().out
+    assert scheme[1] in out and spaces[1] in out and "ссылк" not in out, out

@@ -48,7 +48,7 @@ def test_standard_week_is_forty_hours_of_eight_hour_days_with_lunch_cut_out() ->
 
 
 def test_overlapping_spans_in_a_schedule_are_rejected() -> None:
-    with pytest.raises(ValueError, match="Overlapping"):
+    with pytest.raises(ValueError, match="working hours overlap on monday: 09:00–13:00 and 12:00–18:00"):
         WeeklySchedule({0: (Span(time(9), time(13)), Span(time(12), time(18)))})
 
 

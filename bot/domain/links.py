@@ -33,6 +33,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from bot.domain.errors import InvalidInput
 from bot.domain.incident import MAX_URL, Network, Source, unstorable
+from bot.domain.texts import Sentence
 
 # A host belongs to a network when it is one of these or a subdomain of one (m.vk.com, web.max.ru).
 NETWORK_HOSTS: dict[Network, tuple[str, ...]] = {
@@ -84,6 +85,7 @@ _VK_ITEM = re.compile(
     r"(wall|photo|video|clip|topic|market|album|doc|note|poll|story|podcast)(-?\d+)_(\d+)(?:_r(\d+))?"
 )
 _VK_PAGE = re.compile(r"(club|public|event)(\d+)")
+_TOO_LONG = Sentence("the link is longer than {limit} characters", limit=MAX_URL)
 
 
 class BadLink(InvalidInput):
@@ -116,15 +118,18 @@ def parse_link(text: str) -> PostLink:
     """
     given = visible(text or "").strip().strip("<>")
     if not given:
-        raise BadLink("the link is empty", key="link_host")
+        raise BadLink(Sentence("the link is empty"), key="link_host")
     if len(given) > MAX_URL:
-        raise BadLink(f"the link is longer than {MAX_URL} characters", key="link_length", limit=MAX_URL)
+        raise BadLink(_TOO_LONG, key="link_length", limit=MAX_URL)
     bad = unstorable(given)
     if bad is not None:
-        raise BadLink(f"the link contains the character {bad}, which cannot be stored: remove it", key="bad_character")
+        raise BadLink(
+            Sentence("the link contains the character {bad}, which cannot be stored: remove it", bad=bad),
+            key="bad_character",
+        )
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in given):
         raise BadLink(
-            "the link contains spaces, line breaks or control characters: send one link, without spaces",
+            Sentence("the link contains spaces, line breaks or control characters: send one link, without spaces"),
             key="link_spaces",
         )
     url = _with_scheme(given)
@@ -133,11 +138,11 @@ def parse_link(text: str) -> PostLink:
     try:
         port = parts.port
     except ValueError:
-        raise BadLink("the link has a broken port number after the site's name", key="link_host") from None
+        raise BadLink(Sentence("the link has a broken port number after the site's name"), key="link_host") from None
     if not host:
-        raise BadLink("the link names no site (expected e.g. https://vk.com/…)", key="link_host")
+        raise BadLink(Sentence("the link names no site (expected e.g. https://vk.com/…)"), key="link_host")
     if len(url) > MAX_URL:  # the scheme we added
-        raise BadLink(f"the link is longer than {MAX_URL} characters", key="link_length", limit=MAX_URL)
+        raise BadLink(_TOO_LONG, key="link_length", limit=MAX_URL)
     network = network_of_host(host)
     segments = [unquote(s) for s in parts.path.split("/") if s]
     query = _query(parts.query.rstrip("/"))  # "?reply=789/": a slash pasted after the last value
@@ -281,12 +286,15 @@ def _with_scheme(given: str) -> str:
         return "https:" + given
     if re.match(r"^[a-z][a-z0-9+.\-]*:", lowered) and not _BARE_HOST.match(given):
         raise BadLink(
-            f"«{given[:60]}» is not a web link: a post's link starts with https:// or http://", key="link_scheme"
+            Sentence("«{link}» is not a web link: a post's link starts with https:// or http://", link=given[:60]),
+            key="link_scheme",
         )
     if _BARE_HOST.match(given):
         return "https://" + given  # the form Telegram shows: vk.com/wall-1_2
     raise BadLink(
-        f"«{given[:60]}» is not a link to a post: expected https://… (e.g. https://vk.com/wall-1_2)",
+        Sentence(
+            "«{link}» is not a link to a post: expected https://… (e.g. https://vk.com/wall-1_2)", link=given[:60]
+        ),
         key="link_scheme",
     )
 

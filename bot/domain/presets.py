@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.domain.incident import Importance, MultiMode, Role
+from bot.domain.texts import Sentence
 
 
 @dataclass(frozen=True)
@@ -130,40 +131,48 @@ def parse_term(raw: Any, clause: str = "") -> Term | None:
     text = str(raw)
     match = _TERM_RE.match(text)
     if not match or not any(match.groups()):
-        raise ValueError(f"{text!r} is not a duration: write e.g. 30m, 1h, 1h30m, 8h or 2d")
+        raise ValueError(Sentence("{text!r} is not a duration: write e.g. 30m, 1h, 1h30m, 8h or 2d", text=text))
     days, hours, minutes = (int(g) if g else 0 for g in match.groups())
     if days and (hours or minutes):
-        raise ValueError(f"{text!r} mixes working days and hours: use one unit")
+        raise ValueError(Sentence("{text!r} mixes working days and hours: use one unit", text=text))
     if days:
         return Term(days=days, clause=clause, in_seed=text)
     if hours * 60 + minutes == 0:
-        raise ValueError(f"{text!r} is zero: use 'none' to switch a term off")
+        raise ValueError(Sentence("{text!r} is zero: use 'none' to switch a term off", text=text))
     return Term(minutes=hours * 60 + minutes, clause=clause, in_seed=text)
 
 
 def _coerce_cited(key: str, raw: Any) -> Any:
+    """The value of the parameter ``key`` that is no term; ValueError with a Sentence naming what it may be."""
     if key == "publisher":
-        role = Role(str(raw))
-        if role not in (Role.executor, Role.curator):
-            raise ValueError("publisher must be 'executor' or 'curator'")
-        return role
+        if str(raw) not in (Role.executor, Role.curator):
+            raise ValueError(Sentence("publisher must be 'executor' or 'curator'"))
+        return Role(str(raw))
     if key == "approval_levels":
         if raw not in (1, 2):
-            raise ValueError("approval_levels must be 1 or 2")
+            raise ValueError(Sentence("approval_levels must be 1 or 2"))
         return int(raw)
     if key == "multi_mode":
-        return MultiMode(str(raw))
+        return MultiMode(_choice(raw, MultiMode))
     if key == "monthly_report_to":
-        return None if raw in (None, "none") else Role(str(raw))
+        return None if raw in (None, "none") else Role(_choice(raw, Role))
     if key == "monthly_report_day":
         if raw in (None, "none"):
             return None
         if not isinstance(raw, int) or not 1 <= raw <= 28:
-            raise ValueError("monthly_report_day must be a day 1..28 or 'none'")
+            raise ValueError(Sentence("monthly_report_day must be a day 1..28 or 'none'"))
         return raw
     if isinstance(raw, bool):
         return raw
-    raise ValueError(f"expected true or false, got {raw!r}")
+    raise ValueError(Sentence("expected true or false, got {value!r}", value=raw))
+
+
+def _choice(raw: Any, kind: type[MultiMode] | type[Role]) -> str:
+    """``raw`` when it is a value of the enum ``kind``; else ValueError with a Sentence listing the values."""
+    values = [member.value for member in kind]
+    if str(raw) not in values:
+        raise ValueError(Sentence("{value!r} is not one of {values}", value=raw, values=", ".join(values)))
+    return str(raw)
 
 
 def format_term(term: Term | None) -> str:

@@ -22,6 +22,8 @@ from types import MappingProxyType
 
 import holidays
 
+from bot.domain.texts import Sentence
+
 __all__ = ["DECREES", "Decree", "YearCalendar", "YearStatus", "check_country", "decrees_by_year", "year_calendar"]
 
 # The decrees behind the years the package knows, named where we checked the number against the government's
@@ -64,15 +66,21 @@ class Decree:
     def __post_init__(self) -> None:
         object.__setattr__(self, "transfers", tuple((a, b) for a, b in self.transfers))
         if not self.name.strip():
-            raise ValueError(f"the decree for {self.year} needs its name and number")
+            raise ValueError(Sentence("the decree for {year} needs its name and number", year=self.year))
         for frm, to in self.transfers:
             for day in (frm, to):
                 if day.year != self.year:
-                    raise ValueError(f"{day.isoformat()} is not in {self.year}, the decree's year")
+                    raise ValueError(
+                        Sentence("{day} is not in {year}, the decree's year", day=day.isoformat(), year=self.year)
+                    )
             if frm.weekday() < _SATURDAY:
-                raise ValueError(f"{frm.isoformat()} is a weekday: a decree moves the day off of a Saturday or Sunday")
+                raise ValueError(
+                    Sentence(
+                        "{day} is a weekday: a decree moves the day off of a Saturday or Sunday", day=frm.isoformat()
+                    )
+                )
             if frm == to:
-                raise ValueError(f"{frm.isoformat()} is moved to itself")
+                raise ValueError(Sentence("{day} is moved to itself", day=frm.isoformat()))
 
 
 @dataclass(frozen=True)
@@ -221,6 +229,6 @@ def decrees_by_year(decrees: Iterable[Decree]) -> dict[int, Decree]:
     result: dict[int, Decree] = {}
     for d in decrees:
         if d.year in result:
-            raise ValueError(f"two decrees for {d.year}: enter one with all its transfers")
+            raise ValueError(Sentence("two decrees for {year}: enter one with all its transfers", year=d.year))
         result[d.year] = d
     return result

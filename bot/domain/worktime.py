@@ -28,6 +28,7 @@ from bot.domain.production_calendar import (
     decrees_by_year,
     year_calendar,
 )
+from bot.domain.texts import Sentence
 
 __all__ = [
     "CalendarOverrides",
@@ -41,6 +42,8 @@ __all__ = [
 _ONE_DAY = timedelta(days=1)
 _SECOND = timedelta(seconds=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The weekdays as the config names them (0 = Monday), for the sentences that name one.
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # How far add/subtract/next_working_moment look for working time before giving up.
 _SEARCH_DAYS = 3 * 366
 # Art. 95 of the Labour Code: the day before a public holiday is one hour shorter.
@@ -89,13 +92,24 @@ class Span:
         return _tsec(self.end) - _tsec(self.start)
 
 
+def _hhmm(span: Span) -> str:
+    return f"{span.start:%H:%M}–{span.end:%H:%M}"
+
+
 def _normalise_spans(spans: Iterable[Span | tuple[time, time]], where: str) -> tuple[Span, ...]:
     """Sort spans, merge touching ones, reject overlaps (an overlap is a config mistake)."""
     items = sorted((s if isinstance(s, Span) else Span(*s) for s in spans), key=lambda s: (s.start, s.end))
     out: list[Span] = []
     for s in items:
         if out and s.start < out[-1].end:
-            raise ValueError(f"Overlapping working spans on {where}: {out[-1]} and {s}")
+            raise ValueError(
+                Sentence(
+                    "working hours overlap on {day}: {first} and {second}",
+                    day=where,
+                    first=_hhmm(out[-1]),
+                    second=_hhmm(s),
+                )
+            )
         if out and s.start == out[-1].end:
             # 9–13 and 13–18 are one continuous span; merging keeps "end is not working" true.
             out[-1] = Span(out[-1].start, s.end)
@@ -131,7 +145,7 @@ class WeeklySchedule:
         for wd, spans in self.days.items():
             if wd not in range(7):
                 raise ValueError(f"Weekday must be 0 (Monday) … 6 (Sunday), got {wd!r}")
-            norm[wd] = _normalise_spans(spans, f"weekday {wd}")
+            norm[wd] = _normalise_spans(spans, _WEEKDAYS[wd])
         # Read-only copy: the calendar caches derived data, so the schedule must not change.
         object.__setattr__(self, "days", MappingProxyType(norm))
 
@@ -399,8 +413,13 @@ class WorkCalendar:
 
     def _no_working_time(self, since: date) -> NoWorkingTimeError:
         return NoWorkingTimeError(
-            f"{self!r} has no working time within {_SEARCH_DAYS} days of {since.isoformat()}: "
-            "check the weekly schedule and the overrides"
+            Sentence(
+                "the working calendar ({zone}) has no working time within {days} days of {day}: check the weekly "
+                "schedule and the local days off",
+                zone=self._tz.key,
+                days=_SEARCH_DAYS,
+                day=since.isoformat(),
+            )
         )
 
     # ----------------------------------------------------------------- queries
