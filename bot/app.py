@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import re
 import secrets
 import signal
 from collections.abc import AsyncIterator
@@ -27,12 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.assistant import preload_similar, warm_up_assistant
 from bot.backup import schedule_backups
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, cannot_listen
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.workflow import Workflow
 from bot.i18n import make_i18n
 from bot.inbox import UpdateInbox, default_instance
-from bot.metrics import Metrics, install_meter
+from bot.metrics import Metrics, TelegramHealth, install_meter
 from bot.outbox import OutboxSender, Pacer
 from bot.report_files import warm_up
 from bot.services import Services
@@ -136,23 +137,106 @@ class Running:
     metrics: Metrics | None = None
 
 
+@dataclass
+class Opened:
+    """What start-up opens before it waits for Telegram (``open_database``): the database's engine, the services
+    over it, the bot's metrics, and the server of ``/metrics`` and ``/api/v1/health`` (None when off), which
+    answers while Telegram is awaited. ``running`` takes it over; ``close`` is for a start that ends before."""
+
+    engine: AsyncEngine
+    services: Services
+    metrics: Metrics
+    server: web.AppRunner | None = None
+
+    async def close(self) -> None:
+        """Stop the health server and close the database's connections."""
+        if self.server is not None:
+            await self.server.cleanup()
+        await self.engine.dispose()
+
+
+async def open_database(settings: Settings, clock: Clock | None = None, *, serve: bool = True) -> Opened:
+    """The first step of a start: the database opened, upgraded when ``[database] upgrade_on_start``, asked
+    ``SELECT 1``; the services over it (``clock``: default the system clock); with ``serve``, the health and
+    metrics server started as configured (``health_server``). Raises bot.config.ConfigError in one line naming
+    the database (password hidden) when it cannot be opened or upgraded (no server, no such database, refused
+    login, unreadable file) or when the server cannot listen on its address; nothing is left open then."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.db import make_engine, upgrade_async
+    from storage.health import ping
+
+    url = settings.database.url
+    pool = {} if _in_memory(url) else {"pool_size": settings.bot.update_concurrency + 5}
+    engine = make_engine(url, **pool)  # a connection for each update handled at once
+    opened = Opened(engine, make_services(settings, engine, clock), Metrics())
+    try:
+        try:
+            if settings.database.upgrade_on_start:
+                await upgrade_async(engine)
+            async with opened.services.sessions() as session:
+                await ping(session)
+        except (SQLAlchemyError, OSError) as exc:
+            raise ConfigError(
+                "the database {url} cannot be opened: {reason}",
+                url=make_url(url).render_as_string(hide_password=True),
+                reason=_database_error(exc),
+            ) from None
+        if serve:
+            opened.server = await health_server(settings, opened.services, opened.metrics)
+    except BaseException:
+        await opened.close()
+        raise
+    return opened
+
+
+async def health_server(settings: Settings, services: Services, metrics: Metrics) -> web.AppRunner | None:
+    """The server of ``/api/v1/health`` and ``/metrics`` for start-up, before the intake API: on the intake API's
+    address when it is enabled (``_start_intake`` puts the intake API there in its place), else on ``[metrics]
+    host:port`` when metrics are enabled (``running`` keeps it); None when neither is on."""
+    from bot import metrics as ops
+
+    intake, config = settings.intake, settings.metrics
+    if intake.enabled:
+        host, port, setting = intake.host, intake.port, "[intake] port"
+    elif config.enabled:
+        host, port, setting = config.host, config.port, "[metrics] port"
+    else:
+        return None
+    app = web.Application()
+    ops.add_routes(app, services, metrics, config, with_health=True)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise cannot_listen(host, port, exc, setting) from None
+    log.info("Metrics and health on http://%s:%d (/metrics, /api/v1/health)", host, port)
+    return runner
+
+
 @contextlib.asynccontextmanager
 async def running(
-    settings: Settings, token: str, clock: Clock | None = None, *, start_jobs: bool = True
+    settings: Settings,
+    token: str,
+    clock: Clock | None = None,
+    *,
+    start_jobs: bool = True,
+    opened: Opened | None = None,
 ) -> AsyncIterator[Running]:
     """Everything the bot needs, started; polling is the caller's. Tests with a hand-driven clock
-    pass start_jobs=False and call the sweep themselves."""
+    pass start_jobs=False and call the sweep themselves. ``opened``: what ``open_database`` opened before the
+    wait for Telegram (default: opened here, with ``clock``); ``running`` owns it from then on and closes it.
+    Raises ConfigError when the database cannot be opened (``open_database``)."""
     from bot.chats import follow_migration
     from handlers.calls import install_calls
     from handlers.common import set_commands
     from handlers.delivery import make_deliver
-    from storage.db import make_engine, upgrade_async
 
-    pool = {} if _in_memory(settings.database.url) else {"pool_size": settings.bot.update_concurrency + 5}
-    engine = make_engine(settings.database.url, **pool)  # a connection for each update handled at once
-    if settings.database.upgrade_on_start:
-        await upgrade_async(engine)
-    services = make_services(settings, engine, clock)
+    if opened is None:
+        opened = await open_database(settings, clock, serve=False)
+    engine, services, metrics = opened.engine, opened.services, opened.metrics
     services.assistant.start()  # the draft pre-check's language tools load in a thread meanwhile, when on
     await _seed(services, settings)
     await asyncio.to_thread(warm_up_assistant, settings)
@@ -162,7 +246,6 @@ async def running(
     i18n = make_i18n()
     bot = make_bot(settings, token)
     calls = install_calls(bot)
-    metrics = Metrics()
     install_meter(bot, metrics)  # inside the paced path: it sees every request
 
     async def follow(old_chat_id: int, new_chat_id: int) -> None:
@@ -197,7 +280,7 @@ async def running(
     metrics.watch(calls, sender)
     scheduler = start_scheduler(sweep, settings.reminders.sweep_seconds) if start_jobs else None
     schedule_backups(scheduler, settings)  # the daily backup, when [database] backup_dir is set
-    intake = await _start_intake(settings, services, metrics)
+    intake = await _start_intake(settings, services, metrics, opened.server)
     try:
         with i18n.context():
             await set_commands(bot, i18n)
@@ -240,18 +323,20 @@ async def _seed(services: Services, settings: Settings) -> None:
             await asyncio.sleep(0.1 * (attempt + 1))
 
 
-async def _start_intake(settings: Settings, services: Services, metrics: Metrics) -> web.AppRunner | None:
+async def _start_intake(
+    settings: Settings, services: Services, metrics: Metrics, early: web.AppRunner | None
+) -> web.AppRunner | None:
     """The HTTP intake API, when the config enables it, with ``/metrics`` and ``/api/v1/health`` beside it;
-    else their own small server when ``[metrics]`` is enabled (bot.metrics)."""
+    else their own small server when ``[metrics]`` is enabled (bot.metrics). ``early``: the server
+    ``health_server`` started before the wait for Telegram: kept when it is the metrics server, stopped just
+    before the intake API takes its address."""
     from bot import metrics as ops
 
     config = settings.intake
     if not config.enabled:
-        if not settings.metrics.enabled:
-            return None
-        runner = await ops.start_server(services, metrics, settings.metrics)
-        log.info("Metrics and health on http://%s:%d/metrics", settings.metrics.host, settings.metrics.port)
-        return runner
+        return early or await health_server(settings, services, metrics)
+    if early is not None:
+        await early.cleanup()
     from bot import intake_api
 
     curator = config.curator if config.curator is not None else next(iter(settings.people.curators), None)
@@ -263,16 +348,16 @@ async def _start_intake(settings: Settings, services: Services, metrics: Metrics
     return runner
 
 
-async def run_webhook(settings: Settings, token: str) -> None:
+async def run_webhook(settings: Settings, token: str, opened: Opened | None = None) -> None:
     """Webhook mode: Telegram pushes each update to ``bot.webhook_url``; a TLS proxy forwards it to
     ``webhook_listen:webhook_port``. A push is answered 200 once the update is committed to the inbox
     (``bot.inbox``), before it is handled: a crash after that handles it at restart; a crash before it leaves
     Telegram pushing it again. ``max_connections=1`` keeps Telegram's pushes in order. Runs until SIGTERM or
-    SIGINT, then stops cleanly (``running``)."""
+    SIGINT, then stops cleanly (``running``, which takes over ``opened``)."""
     config = settings.bot
     secret = config.webhook_secret.get_secret_value() if config.webhook_secret else secrets.token_urlsafe(32)
     async with _stop_signals() as stop:
-        await _serve_webhook(settings, token, secret, stop)
+        await _serve_webhook(settings, token, secret, stop, opened)
 
 
 @contextlib.asynccontextmanager
@@ -314,10 +399,12 @@ def webhook_app(updates: UpdateInbox, path: str, secret: str) -> web.Application
     return app
 
 
-async def _serve_webhook(settings: Settings, token: str, secret: str, stop: asyncio.Event) -> None:
+async def _serve_webhook(
+    settings: Settings, token: str, secret: str, stop: asyncio.Event, opened: Opened | None
+) -> None:
     config = settings.bot
     assert config.webhook_url is not None
-    async with running(settings, token) as app:
+    async with running(settings, token, opened=opened) as app:
         freeze_startup_objects()
         web_app = webhook_app(app.updates, urlsplit(config.webhook_url).path or "/", secret)
         runner = web.AppRunner(web_app, access_log=None)
@@ -351,11 +438,12 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-async def run_polling(settings: Settings, token: str) -> None:
+async def run_polling(settings: Settings, token: str, opened: Opened | None = None) -> None:
     """Long polling (``UpdateInbox.poll``) until SIGTERM or SIGINT: each batch of updates is committed to the
     inbox before the next ``getUpdates`` confirms it to Telegram, so a crash never finds an update confirmed and
-    not recorded; a clean stop lets the updates being handled and the sender's call in flight finish."""
-    async with running(settings, token) as app, _stop_signals() as stop:
+    not recorded; a clean stop lets the updates being handled and the sender's call in flight finish.
+    ``running`` takes over ``opened``."""
+    async with running(settings, token, opened=opened) as app, _stop_signals() as stop:
         freeze_startup_objects()
         log.info("Otklik starts: preset %s, time zone %s", settings.preset().name, settings.calendar().tz.key)
         polling = asyncio.create_task(app.updates.poll(), name="polling")
@@ -372,12 +460,20 @@ async def run_polling(settings: Settings, token: str) -> None:
 START_BACKOFF = (1.0, 60.0)  # seconds: the first wait for Telegram at start, doubling up to the second
 
 
-async def wait_for_telegram(settings: Settings, token: str, *, backoff: tuple[float, float] = START_BACKOFF) -> str:
-    """Before anything else at start: ask Telegram who the bot is (getMe) until it answers, and return the bot's
-    @username. Each failure is one log line saying what failed — the network, Telegram's servers, or the own
-    Bot API server of ``bot.api_base_url`` — and the attempt is repeated after ``backoff[0]`` seconds, doubling
-    up to ``backoff[1]`` (a bot started before the network is up waits for it). A token Telegram refuses (401,
-    or 404: no such bot) raises bot.config.ConfigError saying so: retrying cannot help."""
+async def wait_for_telegram(
+    settings: Settings,
+    token: str,
+    *,
+    backoff: tuple[float, float] = START_BACKOFF,
+    health: TelegramHealth | None = None,
+) -> str:
+    """At start, once the database is open (``open_database``): ask Telegram who the bot is (getMe) until it
+    answers, and return the bot's @username. Each failure is one log line saying what failed — the network,
+    Telegram's servers, or the own Bot API server of ``bot.api_base_url`` — and the attempt is repeated after
+    ``backoff[0]`` seconds, doubling up to ``backoff[1]`` (a bot started before the network is up waits for it).
+    ``health`` (the running bot's ``Metrics.telegram``) says meanwhile that Telegram is awaited and why, so
+    ``/api/v1/health`` answers 503; the answer clears it. A token Telegram refuses (401, or 404: no such bot)
+    raises bot.config.ConfigError saying so: retrying cannot help."""
     from dataclasses import replace
 
     from aiogram.exceptions import (
@@ -395,10 +491,14 @@ async def wait_for_telegram(settings: Settings, token: str, *, backoff: tuple[fl
     bot = make_bot(settings, token)
     pacer = install_calls(bot).pacer
     pacer.settings = replace(pacer.settings, server_retries=0)  # this loop retries, with one line per failure
+    if health is not None:
+        health.awaited = f"waiting for the first answer of {where}"
     try:
         while True:
             try:
                 me = await bot.get_me()
+                if health is not None:
+                    health.succeeded()
                 return me.username or str(me.id)
             except (TelegramUnauthorizedError, TelegramNotFound):
                 # Built apart: pybabel misses a message nested in another one's arguments across lines.
@@ -414,6 +514,9 @@ async def wait_for_telegram(settings: Settings, token: str, *, backoff: tuple[fl
                 what = f"{where} does not answer (network: {_first_line(exc)})"
             except TelegramServerError as exc:
                 what = f"{where} answers with a server error ({_first_line(exc)})"
+            if health is not None:
+                health.failed()
+                health.awaited = what
             log.warning("%s; trying again in %.0f s", what, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, backoff[1])
@@ -424,3 +527,10 @@ async def wait_for_telegram(settings: Settings, token: str, *, backoff: tuple[fl
 def _first_line(exc: BaseException) -> str:
     text = str(exc).removeprefix("HTTP Client says - ").strip().splitlines()
     return text[0][:200] if text else type(exc).__name__
+
+
+def _database_error(exc: BaseException) -> str:
+    """The first line of a database error without SQLAlchemy's "(driver.Error) " prefix (the exception's class
+    name when it says nothing): ``database "otklik" does not exist``."""
+    line = re.sub(r"^\([\w.]+\) ", "", _first_line(exc))
+    return line or type(exc).__name__

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from babel.dates import format_date
 
-from bot.config import ConfigError, Settings, load_settings, sqlite_file
+from bot.config import ConfigError, Settings, cannot_listen, load_settings, sqlite_file
 from bot.domain.incident import Importance, Role
 from bot.domain.presets import PRESETS, get_preset
 from bot.domain.production_calendar import YearStatus
 from bot.domain.worktime import NoWorkingTimeError
-from bot.texts import N_, message_of, os_problem, said
+from bot.texts import N_, Text, message_of, os_problem, said
 
 if TYPE_CHECKING:
     from bot.importing import Imported
@@ -289,17 +289,25 @@ def _run(settings: Settings) -> int:
 
     configure(settings.logging.format, settings.logging.level)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # its set-up, line by line: noise
-    from bot.app import run_polling, run_webhook, wait_for_telegram
+    from bot.app import open_database, run_polling, run_webhook, wait_for_telegram
 
     log = logging.getLogger(__name__)
     log.info("Database: %s", _safe_url(settings.database.url))
-    try:
-        username = asyncio.run(wait_for_telegram(settings, token))
-    except KeyboardInterrupt:  # Ctrl-C while waiting for the network: a normal stop
-        return 0
-    log.info("Telegram answers: the bot is @%s", username)
 
-    asyncio.run(run_webhook(settings, token) if settings.bot.webhook_url else run_polling(settings, token))
+    async def start() -> None:
+        # The database first (a bad one stops the start at once: ConfigError), with the health server, which
+        # answers 503 while Telegram is awaited; `running` then takes both over.
+        opened = await open_database(settings)
+        try:
+            username = await wait_for_telegram(settings, token, health=opened.metrics.telegram)
+        except BaseException:
+            await opened.close()
+            raise
+        log.info("Telegram answers: the bot is @%s", username)
+        await (run_webhook if settings.bot.webhook_url else run_polling)(settings, token, opened)
+
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before the bot runs (waiting for the network): a stop
+        asyncio.run(start())
     return 0
 
 
@@ -343,13 +351,7 @@ def _port_free(host: str, port: int) -> None:
         with socket.create_server((host, port)):
             pass
     except OSError as exc:
-        raise ConfigError(
-            "cannot listen on {host}:{port} ({problem}): the port is taken or the address is not "
-            "this machine's; choose another with --port (0: any free port)",
-            host=host,
-            port=port,
-            problem=os_problem(exc),
-        ) from None
+        raise cannot_listen(host, port, exc, Text("--port (0: any free port)")) from None
 
 
 def _check_config(settings: Settings) -> int:

@@ -44,6 +44,20 @@ class ConfigError(Said, Exception):
         super().__init__(self._say(message, params))
 
 
+def cannot_listen(host: str, port: int, error: OSError, choose: str) -> ConfigError:
+    """The one-line refusal of ``host:port`` that cannot be listened on (taken by another program, or an address
+    this machine does not have): ``error``, what the socket raised; ``choose``, where to choose another
+    (``[metrics] port`` as it is, or a bot.texts.Text said in the reader's language)."""
+    return ConfigError(
+        "cannot listen on {host}:{port} ({problem}): the port is taken or the address is not this machine's; "
+        "choose another with {choose}",
+        host=host,
+        port=port,
+        problem=os_problem(error),
+        choose=choose,
+    )
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -16,7 +16,8 @@ in one process, as in tests, keep their own figures). What it counts and where i
 
 Health (``health``): the database answers ``SELECT 1`` within ``[metrics] database_timeout``, and Telegram
 calls have not been failing (network errors, 5xx, 401) for longer than ``[metrics] telegram_seconds`` with no
-success since. An idle bot in webhook mode makes no calls and stays healthy.
+success since; while start-up waits for Telegram's first answer, unhealthy. An idle bot in webhook mode makes
+no calls and stays healthy.
 """
 
 from __future__ import annotations
@@ -67,11 +68,15 @@ class TelegramHealth:
     def __init__(self) -> None:
         self.last_success: float | None = None
         self.failing_since: float | None = None  # the first failure after the last success
+        # While start-up waits for Telegram's first answer (bot.app.wait_for_telegram): what the last attempt
+        # met. Unhealthy meanwhile at once, whatever ``telegram_seconds``: the bot cannot work yet.
+        self.awaited: str | None = None
 
     def succeeded(self, at: float | None = None) -> None:
         """A call went through at ``at`` (default now)."""
         self.last_success = time.time() if at is None else at
         self.failing_since = None
+        self.awaited = None
 
     def failed(self, at: float | None = None) -> None:
         """A call failed at ``at`` (default now)."""
@@ -283,8 +288,10 @@ async def health(services: Services, metrics: Metrics | None, settings: MetricsS
     """(healthy, the JSON body): ``{"status": "ok"|"fail", "checks": {"database": {...}, "telegram": {...}}}``.
 
     ``database``: ``{"ok", "error"?}`` — ``SELECT 1`` within ``settings.database_timeout`` seconds.
-    ``telegram``: ``{"ok", "last_success"?: ISO 8601 UTC, "failing_seconds"}`` — not ok once calls have been
-    failing for more than ``settings.telegram_seconds`` without a success since (without ``metrics``: ok)."""
+    ``telegram``: ``{"ok", "last_success"?: ISO 8601 UTC, "failing_seconds", "error"?}`` — not ok once calls
+    have been failing for more than ``settings.telegram_seconds`` without a success since, and not ok at once
+    while start-up waits for Telegram's first answer (``error`` says what the last attempt met); without
+    ``metrics``: ok."""
     from storage.health import ping
 
     database: dict[str, Any] = {"ok": True}
@@ -297,6 +304,8 @@ async def health(services: Services, metrics: Metrics | None, settings: MetricsS
     if metrics is not None:
         failing = metrics.telegram.failing_for()
         telegram = {"ok": failing <= settings.telegram_seconds, "failing_seconds": round(failing, 1)}
+        if metrics.telegram.awaited is not None:
+            telegram.update(ok=False, error=metrics.telegram.awaited)
         if metrics.telegram.last_success is not None:
             at = datetime.fromtimestamp(metrics.telegram.last_success, UTC)
             telegram["last_success"] = at.isoformat(timespec="seconds")
@@ -357,14 +366,3 @@ def add_routes(
     app.router.add_get("/metrics", scrape)
     if with_health:
         app.router.add_get("/api/v1/health", health_handler(services, metrics, settings))
-
-
-async def start_server(services: Services, metrics: Metrics, settings: MetricsSection) -> web.AppRunner:
-    """The own small server of ``/metrics`` and ``/api/v1/health`` on ``settings.host``:``settings.port``, for
-    when the intake API (which serves them otherwise) is off. Raises OSError when the address cannot be bound."""
-    app = web.Application()
-    add_routes(app, services, metrics, settings, with_health=True)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.port).start()
-    return runner

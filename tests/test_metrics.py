@@ -1,30 +1,35 @@
 """Health and metrics (README «Health and metrics»): /metrics counts what the real bot did against the stand-in,
 answers only when enabled and only with the token or to loopback; /api/v1/health turns 503 when the database or
-Telegram is gone; JSON log lines parse and name the update and the incident."""
+Telegram is gone, and answers 503 from the start while the bot waits for Telegram's first answer; JSON log lines
+parse and name the update and the incident."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
-import logging
 import os
 import re
 import socket
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from unittest import mock
 
+import pytest
 import sqlalchemy as sa
-from aiohttp import ClientSession
+from aiohttp import ClientConnectionError, ClientSession
 from aiohttp.test_utils import make_mocked_request
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.config import MetricsSection
-from bot.logs import QUIET, configure
+from bot.app import open_database, running, wait_for_telegram
+from bot.config import MetricsSection, load_settings
+from bot.logs import configure
 from bot.metrics import UNROUTED, Metrics, add_routes
 from bot.services import Services
 from storage.outbox import OutboxRepository
+from tests.botapi import BotAPIServer
 from tests.world import CURATOR_ID, DEPARTMENTS, World, incident_number, world
 
 
@@ -205,30 +210,89 @@ async def test_health_turns_503_when_telegram_fails_too_long_or_the_database_is_
         assert status == 200, body
 
 
+async def test_health_answers_503_naming_telegram_while_the_start_waits_for_it(tmp_path: Path) -> None:
+    port = free_port()
+    settings = load_settings(None, env={})
+    settings.database.url = f"sqlite+aiosqlite:///{tmp_path / 'otklik.sqlite3'}"
+    settings.metrics.enabled, settings.metrics.port = True, port
+
+    # Nothing listens where the own Bot API server should be: the start waits, and health says why.
+    down = f"http://127.0.0.1:{free_port()}"
+    settings.bot.api_base_url = down
+    opened = await open_database(settings)
+    waiting = asyncio.create_task(
+        wait_for_telegram(settings, "1:TOKEN", backoff=(0.05, 0.1), health=opened.metrics.telegram)
+    )
+    try:
+        for _ in range(100):
+            status, body = await health(port)
+            if "does not answer" in body["checks"]["telegram"].get("error", ""):
+                break
+            assert status == 503, body  # from the first moment: Telegram has not answered yet
+            await asyncio.sleep(0.05)
+        assert status == 503 and body["status"] == "fail", body
+        assert body["checks"]["database"] == {"ok": True}
+        telegram = body["checks"]["telegram"]
+        assert telegram["ok"] is False and "last_success" not in telegram
+        assert telegram["error"].startswith(f"the own Bot API server {down} does not answer (network: "), telegram
+    finally:
+        waiting.cancel()  # Ctrl-C while waiting
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
+        await opened.close()
+
+    # Telegram is reached but has not answered yet: still 503; once it answers, 200, and the bot starts with the
+    # same server (a second one on the port would be refused).
+    async with BotAPIServer() as api:
+        settings.bot.api_base_url = api.base_url
+        opened = await open_database(settings)
+        release = api.hold("getMe")
+        waiting = asyncio.create_task(wait_for_telegram(settings, "1:TOKEN", health=opened.metrics.telegram))
+        try:
+            await until(lambda: bool(api.calls("getMe")))
+            status, body = await health(port)
+            assert status == 503, body
+            awaited = f"waiting for the first answer of the own Bot API server {api.base_url}"
+            assert body["checks"]["telegram"]["error"] == awaited, body
+            release()
+            assert await waiting == "otklik_test_bot"
+            status, body = await health(port)
+            assert status == 200 and "error" not in body["checks"]["telegram"], body
+        except BaseException:
+            waiting.cancel()
+            await opened.close()
+            raise
+        async with running(settings, "1:TOKEN", start_jobs=False, opened=opened):
+            status, body = await health(port)
+            assert status == 200 and body["checks"]["telegram"]["last_success"], body
+            status, samples = await scrape(port)
+            assert status == 200
+            assert value(samples, "otklik_telegram_requests_total", method="setMyCommands", outcome="ok") >= 1
+    with pytest.raises(ClientConnectionError):  # the bot stopped: so did its server
+        await health(port)
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(200):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("not reached")
+
+
+@pytest.mark.usefixtures("root_logging")
 async def test_json_log_lines_parse_and_name_the_update_and_the_incident(tmp_path: Path) -> None:
     stream = io.StringIO()
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    quiet = {name: logging.getLogger(name).level for name in QUIET}
-    try:
-        configure("json", "INFO", stream)
-        async with world(tmp_path) as w:
-            card = await w.register("https://vk.com/wall-1_2 Не работает освещение")
-            number = incident_number(card)
-            await w.route(card, DEPARTMENTS[0])
-            # A person who blocked the bot: the reply is refused with 403, an expected condition — one line.
-            w.curator.block()
-            await w.curator.send("/help")
-            await w.api.idle()
-            w.curator.unblock()
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        for handler in saved[0]:
-            root.addHandler(handler)
-        root.setLevel(saved[1])
-        for name, level in quiet.items():
-            logging.getLogger(name).setLevel(level)
+    configure("json", "INFO", stream)
+    async with world(tmp_path) as w:
+        card = await w.register("https://vk.com/wall-1_2 Не работает освещение")
+        number = incident_number(card)
+        await w.route(card, DEPARTMENTS[0])
+        # A person who blocked the bot: the reply is refused with 403, an expected condition — one line.
+        w.curator.block()
+        await w.curator.send("/help")
+        await w.api.idle()
+        w.curator.unblock()
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert lines and all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
     handled = [line for line in lines if re.match(r"update \d+ \(\w+\) (handled|failed) in ", line["message"])]

@@ -216,7 +216,8 @@ async def test_a_wrong_token_stops_the_bot_with_one_line(tmp_path: Path) -> None
     errors = err.decode().strip().splitlines()
     assert proc.returncode == 2
     assert errors[-1].startswith(f"error: the own Bot API server {api.base_url} refused the bot token (401/404)")
-    assert "Traceback" not in err.decode() and len(errors) <= 3, errors
+    # Before it, the log of the start (the new database's migrations): one error line, no traceback.
+    assert "Traceback" not in err.decode() and [e for e in errors if "error" in e.lower()] == errors[-1:], errors
 
 
 async def test_an_unreachable_network_is_a_line_per_attempt_until_it_is_back(tmp_path: Path) -> None:
@@ -245,6 +246,27 @@ async def test_an_unreachable_network_is_a_line_per_attempt_until_it_is_back(tmp
     assert attempts[0].endswith("; trying again in 1 s") and attempts[1].endswith("; trying again in 2 s")
     assert f"the own Bot API server http://127.0.0.1:{port} does not answer (network: " in attempts[0]
     assert "Traceback" not in "\n".join(lines) + rest.decode() and proc.returncode == 0
+
+
+@pytest.mark.usefixtures("root_logging")  # the bot's start configures the root logger
+async def test_a_database_that_cannot_be_opened_stops_the_start_before_telegram_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTKLIK_BOT_TOKEN", "1:TOKEN")
+    url = f"sqlite+aiosqlite:///{write(tmp_path / 'otklik.sqlite3', 'not a database, a note left here')}"
+    monkeypatch.setenv("OTKLIK_DATABASE_URL", url)
+    async with BotAPIServer() as api:
+        cfg = write(tmp_path / "config.toml", f'[bot]\napi_base_url = "{api.base_url}"\n')
+        for locale, said in (
+            ("en", f"error: the database {url} cannot be opened: file is not a database"),
+            ("ru", f"ошибка: базу данных {url} не удаётся открыть: file is not a database"),
+        ):
+            # The start runs in a thread of its own (its own event loop); the stand-in answers in this one.
+            code = await asyncio.wait_for(asyncio.to_thread(main, ["-c", str(cfg), "--locale", locale]), 60)
+            errors = [line for line in capsys.readouterr().err.splitlines() if " INFO " not in line]
+            assert code == 2
+            assert errors == [said]
+        assert api.calls("getMe") == []  # Telegram was not asked: the database is checked first
 
 
 # --- departments, topics and locations by code --------------------------------------------------------------
