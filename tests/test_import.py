@@ -456,6 +456,7 @@ def test_a_dry_run_names_the_rows_it_would_skip_and_counts_read_right(
     one.write_text("\n".join([HEADER, ROWS[0]]), "utf-8")
     assert main(["--config", str(cfg), "import", str(one)]) == 0
     lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"Database: sqlite+aiosqlite:///{tmp_path / 'otklik.sqlite3'}"
     assert "Checking 1 row…" in lines and "Registering: 1 of 1 row" in lines
     assert lines[-1] == "Registered 1 incident: No. 1."
 
