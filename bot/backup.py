@@ -187,7 +187,7 @@ def restore(url: str, file: Path, force: bool = False) -> Outcome:
     looks open by a running bot: stop it first).
     """
     if file.is_dir():
-        newest = newest_backup(file, _is_postgres(url))
+        newest = newest_backup(file, _is_postgres(url), None if _is_postgres(url) else _sqlite_file(url))
         if newest is None:
             raise BackupError(
                 "{file} is a folder, and it holds no backup file (*.{suffix}): restore takes a file made by "
@@ -269,10 +269,15 @@ def restore(url: str, file: Path, force: bool = False) -> Outcome:
     return Outcome(True, lines, target)
 
 
-def newest_backup(folder: Path, postgres: bool) -> Path | None:
+def newest_backup(folder: Path, postgres: bool, database: Path | None = None) -> Path | None:
     """The most recently modified backup file in ``folder`` of the kind the database takes (``*.dump`` for
-    PostgreSQL, ``*.sqlite3`` for SQLite, whatever its name), or None when it holds none."""
-    files = [f for f in folder.glob("*.dump" if postgres else "*.sqlite3") if f.is_file()]
+    PostgreSQL, ``*.sqlite3`` for SQLite, whatever its name; never ``database``, the configured SQLite file),
+    or None when it holds none."""
+    files = [
+        f
+        for f in folder.glob("*.dump" if postgres else "*.sqlite3")
+        if f.is_file() and (database is None or f.resolve() != database.resolve())
+    ]
     return max(files, key=lambda f: (f.stat().st_mtime, f.name), default=None)
 
 

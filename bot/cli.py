@@ -378,7 +378,8 @@ def _check_config(settings: Settings) -> int:
     print(_("Preset: {name} — {document}", name=preset.name, document=preset.document))
     print(_("Time zone: {zone}", zone=cal.tz.key))
     for status in settings.calendar_years():
-        print(_("Production calendar {status}", status=f"{status.year}: {_status(status)}"))
+        said = _status(status)
+        print(_("Production calendar {year} — {status}", year=status.year, status=said[:1].lower() + said[1:]))
     print(_("Database: {url}", url=_safe_url(settings.database.url)))
     print(
         _(
