@@ -424,7 +424,9 @@ def test_cli_report_json_after_demo_data_and_a_bad_month(tmp_path: Path) -> None
     db = tmp_path / "demo.sqlite3"
     made = _cli("demo-data", "--incidents", "60", "--months", "2", "--seed", "7", db=db)
     assert made.returncode == 0, made.stderr
-    month = made.stdout.strip().splitlines()[-1].split()[-1]  # the last line names the latest month
+    # The last line names the months, "Months: 2026-11 … 2026-12": the first one has incidents even in the first
+    # minutes of a month (the latest may have none yet).
+    month = made.stdout.strip().splitlines()[-1].split()[1]
     result = _cli("report", "--month", month, "--format", "json", db=db)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
