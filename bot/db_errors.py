@@ -6,7 +6,9 @@ exit status 2) instead of a traceback. Used by every database command of bot.cli
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import socket
 from collections.abc import Iterator, Sequence
 
 from sqlalchemy.engine import make_url
@@ -37,6 +39,23 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         seen.add(id(error))
         yield error
         todo += [error.__cause__, error.__context__, getattr(error, "orig", None)]
+
+
+def _unreachable(error: BaseException) -> bool:
+    """A network failure of a connection attempt (refused, no route, unknown host, timed out; asyncpg's
+    "Multiple exceptions" when every address of a name failed) — not a file's OSError."""
+    if isinstance(error, ConnectionError | TimeoutError | socket.gaierror):
+        return True
+    network = (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT)
+    return isinstance(error, OSError) and (error.errno in network or str(error).startswith("Multiple exceptions"))
+
+
+def _reason(error: BaseException) -> str:
+    """Why the connection failed, in the system's words ("Connection refused", "Name or service not known")."""
+    code = getattr(error, "errno", None)
+    if isinstance(error, socket.gaierror) or not isinstance(code, int) or code <= 0:
+        return getattr(error, "strerror", None) or str(error)
+    return os.strerror(code)
 
 
 def _address(url: str) -> str:
@@ -72,13 +91,13 @@ def database_problem(exc: BaseException, urls: Sequence[str]) -> ConfigError | N
                 name=name,
                 address=_address(url),
             )
-        if isinstance(error, OSError) and not isinstance(error, FileNotFoundError | PermissionError):
+        if _unreachable(error):
             url = _which(postgres, str(error))
             return ConfigError(
                 "the PostgreSQL server at {address} does not answer ({problem}): is it running, and is the "
                 "address in the URL right?",
                 address=_address(url),
-                problem=os.strerror(error.errno) if error.errno else str(error),
+                problem=_reason(error),
             )
     return None
 
