@@ -129,9 +129,14 @@ def _shown(argv: list[str], env: dict[str, str]) -> str:
     return prefix + shlex.join(argv)
 
 
-def _run_tool(argv: list[str], env: dict[str, str]) -> None:
+def _run_tool(argv: list[str], env: dict[str, str], url: str) -> None:
+    from bot.db_errors import tool_problem
+
     result = subprocess.run(argv, env={**os.environ, **env}, capture_output=True, text=True, check=False)
     if result.returncode != 0:
+        problem = tool_problem(result.stderr, url)
+        if problem is not None:  # the server or the database missing: one line, as the other commands say it
+            raise problem
         raise BackupError(
             "{tool} failed ({code}): {problem}",
             tool=argv[0],
@@ -159,7 +164,7 @@ def _pg_dump(url: str, target: Path) -> Outcome:
     partial = target.with_name(f".{target.name}.partial")
     argv[3] = f"--file={partial}"
     try:
-        _run_tool(argv, env)
+        _run_tool(argv, env, url)
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
@@ -182,10 +187,16 @@ def restore(url: str, file: Path, force: bool = False) -> Outcome:
     looks open by a running bot: stop it first).
     """
     if file.is_dir():
+        newest = newest_backup(file, _is_postgres(url), None if _is_postgres(url) else _sqlite_file(url))
+        if newest is None:
+            raise BackupError(
+                "{file} is a folder, and it holds no backup file (*.{suffix}): restore takes a file made by "
+                "python -m bot backup",
+                file=file,
+                suffix="dump" if _is_postgres(url) else "sqlite3",
+            )
         raise BackupError(
-            "{file} is a folder; restore takes a backup file in it (e.g. {example})",
-            file=file,
-            example=file / daily_name(datetime.now(UTC), _is_postgres(url)),
+            "{file} is a folder; restore takes a backup file in it (the newest: {newest})", file=file, newest=newest
         )
     if not file.is_file():
         raise BackupError("{file}: no such file", file=file)
@@ -258,6 +269,18 @@ def restore(url: str, file: Path, force: bool = False) -> Outcome:
     return Outcome(True, lines, target)
 
 
+def newest_backup(folder: Path, postgres: bool, database: Path | None = None) -> Path | None:
+    """The most recently modified backup file in ``folder`` of the kind the database takes (``*.dump`` for
+    PostgreSQL, ``*.sqlite3`` for SQLite, whatever its name; never ``database``, the configured SQLite file),
+    or None when it holds none."""
+    files = [
+        f
+        for f in folder.glob("*.dump" if postgres else "*.sqlite3")
+        if f.is_file() and (database is None or f.resolve() != database.resolve())
+    ]
+    return max(files, key=lambda f: (f.stat().st_mtime, f.name), default=None)
+
+
 def _unusable(exc: store.NotAnOtklikDatabase) -> Text:
     """Why storage.backup refused the file, as a Text."""
     if exc.key == "missing":
@@ -317,7 +340,7 @@ def _pg_restore(url: str, file: Path, force: bool) -> Outcome:
             None,
             command,
         )
-    _run_tool(argv, env)
+    _run_tool(argv, env, url)
     from storage.db import upgrade
 
     upgrade(url)

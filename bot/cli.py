@@ -184,14 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("backup", "restore"):
             return _backup(settings, args)
         if args.command == "db":
-            from storage.db import upgrade
-
-            file = sqlite_file(settings.database.url)
-            new = file is not None and not file.exists()
-            upgrade(settings.database.url)
-            where = _safe_url(settings.database.url)
-            print(_("Database created: {url}", url=where) if new else _("Database is up to date: {url}", url=where))
-            return 0
+            return _db_upgrade(settings)
         if args.command == "check-config":
             return _check_config(settings)
         if args.command == "calendar":
@@ -354,6 +347,32 @@ def _port_free(host: str, port: int) -> None:
         raise cannot_listen(host, port, exc, Text("--port (0: any free port)")) from None
 
 
+def _db_upgrade(settings: Settings) -> int:
+    """``db upgrade``: the configured database migrated to the head, its absolute path or URL said."""
+    from storage.db import upgrade
+
+    file = sqlite_file(settings.database.url)
+    new = file is not None and not file.exists()
+    with _database_errors(settings.database.url):
+        upgrade(settings.database.url)
+    where = _safe_url(settings.database.url)
+    print(_("Database created: {url}", url=where) if new else _("Database is up to date: {url}", url=where))
+    return 0
+
+
+def _database_errors(*urls: str) -> contextlib.AbstractContextManager[None]:
+    """bot.db_errors.database_errors: a PostgreSQL driver not installed, a database not created or a server
+    not answering said in one line (ConfigError), not a traceback."""
+    from bot.db_errors import database_errors
+
+    return database_errors(urls)
+
+
+def _say_database(settings: Settings, file: TextIO | None = None) -> None:
+    """The line naming the database a command uses (absolute path or URL, no password); ``file`` default stdout."""
+    print(_("Database: {url}", url=_safe_url(settings.database.url)), file=file or sys.stdout, flush=True)
+
+
 def _check_config(settings: Settings) -> int:
     preset = settings.preset()
     cal = settings.calendar()
@@ -361,7 +380,8 @@ def _check_config(settings: Settings) -> int:
     print(_("Preset: {name} — {document}", name=preset.name, document=preset.document))
     print(_("Time zone: {zone}", zone=cal.tz.key))
     for status in settings.calendar_years():
-        print(_("Production calendar {status}", status=f"{status.year}: {_status(status)}"))
+        said = _status(status)
+        print(_("Production calendar {year} — {status}", year=status.year, status=said[:1].lower() + said[1:]))
     print(_("Database: {url}", url=_safe_url(settings.database.url)))
     print(
         _(
@@ -410,7 +430,11 @@ def _status(status: YearStatus) -> str:
             "the decree's transfers can be entered in [organisation.calendar] decrees.",
             year=status.year,
         )
+    # The decree's title goes after a colon: «Официальный: постановление Правительства…» (an abbreviation, «ПП РФ»,
+    # keeps its capitals).
     decree = status.decree or _("the government's decree (not named in the calendar data)")
+    if decree[1:2].islower():
+        decree = decree[:1].lower() + decree[1:]
     if status.source == "config":
         return _("Official: {decree} — from the config.", decree=decree)
     if status.config_ignored:
@@ -641,8 +665,11 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
         from bot.report_files import warm_up
 
         warm_up()
+    # JSON on standard output stays JSON: the database is named on stderr then.
+    _say_database(settings, sys.stderr if args.format == "json" and not args.output else None)
     try:
-        payload = asyncio.run(_report_payload(settings, month, args.department, args.format, locale))
+        with _database_errors(settings.database.url):
+            payload = asyncio.run(_report_payload(settings, month, args.department, args.format, locale))
     except DomainError as exc:
         raise ConfigError(message_of(exc)) from None
     if args.output:
@@ -651,6 +678,9 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
                 out.write(payload)
         except OSError as exc:
             raise ConfigError("cannot write {file}: {problem}", file=args.output, problem=os_problem(exc)) from None
+        from pathlib import Path
+
+        print(_("Report written: {file}", file=Path(args.output).resolve()))
     else:
         sys.stdout.write(payload.decode("utf-8") + "\n")
     return 0
@@ -709,6 +739,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         table = read_table(path)
     except UnreadableFile as exc:
         raise ConfigError(message_of(exc)) from None
+    _say_database(settings)
 
     async def go() -> int:
         from bot.app import make_services
@@ -736,7 +767,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
             print(translate_plural(_locale, "Checking {n} row…", "Checking {n} rows…", total), flush=True)
             checked = check(context, table.rows)
             if checked.errors:
-                _print_problems(total, checked.errors)
+                _print_problems(total, checked.errors, args.dry_run)
                 return 2
             if args.dry_run:
                 skipped = await rows_to_skip(services, checked.rows)
@@ -754,8 +785,8 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
                     print(
                         translate_plural(
                             _locale,
-                            "Already registered, would be skipped: {n}: row {rows}.",
-                            "Already registered, would be skipped: {n}: rows {rows}.",
+                            "Already registered, would be skipped: {n} row ({rows}).",
+                            "Already registered, would be skipped: {n} rows ({rows}).",
                             len(skipped),
                             rows=rows,
                         )
@@ -766,8 +797,8 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
                     print(
                         translate_plural(
                             _locale,
-                            "Possibly not to be answered (obscene, insulting, threatening): {n}: row {rows}.",
-                            "Possibly not to be answered (obscene, insulting, threatening): {n}: rows {rows}.",
+                            "Possibly not to be answered (obscene, insulting, threatening): {n} row ({rows}).",
+                            "Possibly not to be answered (obscene, insulting, threatening): {n} rows ({rows}).",
                             len(flagged),
                             rows=_numbers(flagged),
                         )
@@ -781,24 +812,34 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         _print_imported(done)
         return 0
 
-    return asyncio.run(go())
+    with _database_errors(settings.database.url):
+        return asyncio.run(go())
 
 
 SHOWN_PROBLEMS = 100  # rows with problems printed one by one; the rest are counted by kind
 
 
-def _print_problems(rows: int, errors: Sequence[tuple[int, Sequence[Any]]]) -> None:
+def _print_problems(rows: int, errors: Sequence[tuple[int, Sequence[Any]]], dry_run: bool = False) -> None:
+    """The rows an import refuses; a real import registers none of them then, a dry run says it is one."""
     from bot.i18n import translate_plural
 
-    print(
-        translate_plural(
+    if dry_run:
+        said = translate_plural(
+            _locale,
+            "Dry run: {bad} of {n} row cannot be registered; an import would register nothing.",
+            "Dry run: {bad} of {n} rows cannot be registered; an import would register nothing.",
+            rows,
+            bad=len(errors),
+        )
+    else:
+        said = translate_plural(
             _locale,
             "Nothing was registered: {bad} of {n} row cannot be.",
             "Nothing was registered: {bad} of {n} rows cannot be.",
             rows,
             bad=len(errors),
         )
-    )
+    print(said)
     for line, problems in errors[:SHOWN_PROBLEMS]:
         said = "; ".join(_said(p.message) for p in problems)
         print("  " + _("row {line}: {problems}", line=line, problems=said))
@@ -840,8 +881,8 @@ def _print_imported(done: Imported) -> None:
         print(
             translate_plural(
                 _locale,
-                "Already registered, skipped: {n}: row {rows}.",
-                "Already registered, skipped: {n}: rows {rows}.",
+                "Already registered, skipped: {n} row ({rows}).",
+                "Already registered, skipped: {n} rows ({rows}).",
                 len(done.skipped),
                 rows=rows,
             )
@@ -950,7 +991,8 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             await engine.dispose()
 
-    first, last, made = asyncio.run(go())
+    with _database_errors(settings.database.url):
+        first, last, made = asyncio.run(go())
     from bot.i18n import translate_plural
 
     where = _safe_url(settings.database.url)
@@ -974,7 +1016,7 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
             )
         )
     print(_("Months: {first} … {last}", first=f"{first:%Y-%m}", last=f"{last:%Y-%m}"))  # type: ignore[str-format]
-    return 0
+    return 0 if made else 1  # nothing made: the lines above say why
 
 
 def _backup(settings: Settings, args: argparse.Namespace) -> int:
@@ -985,10 +1027,12 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
     from bot import backup
 
     url = settings.database.url
-    if args.command == "backup":
-        outcome = backup.backup(url, Path(args.file) if args.file else None)
-    else:
-        outcome = backup.restore(url, Path(args.file), force=args.force)
+    _say_database(settings)
+    with _database_errors(url):
+        if args.command == "backup":
+            outcome = backup.backup(url, Path(args.file) if args.file else None)
+        else:
+            outcome = backup.restore(url, Path(args.file), force=args.force)
     for line in outcome.lines:
         print(_said(line))
     return 0 if outcome.done else 1
@@ -1003,17 +1047,25 @@ def _said(line: str) -> str:
 def _db_copy(settings: Settings, args: argparse.Namespace) -> int:
     """``db copy --to URL``: 0 copied and verified, 1 copied but the verification found a difference; a refused
     copy raises CopyRefused (a ConfigError: exit 2, nothing written)."""
+    from pathlib import Path
+
+    from bot.config import absolute_sqlite_url
     from bot.dbcopy import copy_database
 
     if not 1 <= args.batch <= 100_000:
         raise ConfigError("--batch must be 1..100000")
-    result = asyncio.run(
-        copy_database(settings, args.to, batch=args.batch, say=lambda line: print(_said(line), flush=True))
-    )
+    # A relative SQLite file is taken from the current directory, as any path on a command line; the lines below
+    # name it absolute, so the URL to put in the config means the same file there (where relative would mean
+    # next to the config file).
+    to = absolute_sqlite_url(args.to, Path.cwd())
+    with _database_errors(settings.database.url, to):
+        result = asyncio.run(
+            copy_database(settings, to, batch=args.batch, say=lambda line: print(_said(line), flush=True))
+        )
     for line in result.summary():
         print(_said(line))
     if result.verified:
-        print(_("Now set [database] url (or OTKLIK_DATABASE_URL) to {url} and start the bot.", url=_safe_url(args.to)))
+        print(_("Now set [database] url (or OTKLIK_DATABASE_URL) to {url} and start the bot.", url=_safe_url(to)))
     return 0 if result.verified else 1
 
 

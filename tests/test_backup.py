@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -331,14 +332,15 @@ def test_backup_and_restore_speak_the_clis_language(
     asyncio.run(some_incidents(url_of(live), 2))
     monkeypatch.setenv("OTKLIK_DATABASE_URL", url_of(live))
     assert main(["backup", str(saved), "--locale", "en"]) == 0
-    assert capsys.readouterr().out.startswith(f"Backup written: {saved} (")
+    assert capsys.readouterr().out.startswith(f"Database: {url_of(live)}\nBackup written: {saved} (")
     monkeypatch.setenv("OTKLIK_DATABASE_URL", url_of(copy))
     assert main(["restore", str(saved)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"{saved} восстановлена в {copy}: инцидентов: 2, событий: ") and "Restored" not in out
+    said = f"База данных: {url_of(copy)}\n{saved} восстановлена в {copy}: инцидентов: 2, событий: "
+    assert out.startswith(said) and "Restored" not in out
     assert main(["restore", str(saved), "--force"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"Заменяю базу Отклика (инцидентов: 2) в {copy} (--force)\n")
+    assert out.startswith(f"База данных: {url_of(copy)}\nЗаменяю базу Отклика (инцидентов: 2) в {copy} (--force)\n")
 
 
 def test_restore_of_a_folder_says_it_wants_a_backup_file_in_it(
@@ -349,11 +351,23 @@ def test_restore_of_a_folder_says_it_wants_a_backup_file_in_it(
     folder = tmp_path / "backups"
     folder.mkdir()
     assert main(["restore", str(folder), "--locale", "en"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {folder} is a folder, and it holds no backup file (*.sqlite3): restore takes a file made by "
+        "python -m bot backup\n"
+    )
+    (folder / "notes.txt").write_text("not a backup", encoding="utf-8")
+    older, newer = folder / "otklik-20261201T000000Z.sqlite3", folder / "before-upgrade.sqlite3"
+    for age, file in ((7200, older), (60, newer)):
+        file.write_bytes(b"")
+        moment = datetime.now(UTC).timestamp() - age
+        os.utime(file, (moment, moment))
+    assert main(["restore", str(folder), "--locale", "en"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: {folder} is a folder; restore takes a backup file in it (e.g. {folder}/otklik-")
-    assert "no such file" not in err and not target.exists()
+    assert err == f"error: {folder} is a folder; restore takes a backup file in it (the newest: {newer})\n"
+    assert not target.exists()
     assert main(["restore", str(folder)]) == 2
-    assert f"{folder} — это папка; restore принимает файл резервной копии из неё" in capsys.readouterr().err
+    said = f"{folder} — это папка; restore принимает файл резервной копии из неё (самый новый: {newer})"
+    assert said in capsys.readouterr().err
 
 
 def test_postgres_backup_without_pg_dump_prints_the_command_without_the_password(

@@ -245,3 +245,96 @@ def test_the_systems_refusals_are_said_in_the_clis_language(tmp_path: Path, caps
         f"ошибка: Файл конфигурации {folder} не читается: это папка",
         f"error: Config file {folder} cannot be read: it is a folder",
     )
+
+
+def test_db_copy_to_a_relative_sqlite_file_names_it_absolute(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A relative path in --to is taken from the current directory; the advice names it absolute, so the URL put
+    in a config file means the same file (there a relative path would mean next to the config)."""
+    monkeypatch.setenv("OTKLIK_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/a.sqlite3")
+    assert main(["db", "upgrade"]) == 0
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["db", "copy", "--to", "sqlite+aiosqlite:///back.sqlite3", "--locale", "en"]) == 0
+    out = capsys.readouterr().out
+    absolute = f"sqlite+aiosqlite:///{tmp_path}/back.sqlite3"
+    assert (tmp_path / "back.sqlite3").is_file()
+    assert f"Now set [database] url (or OTKLIK_DATABASE_URL) to {absolute} and start the bot." in out
+
+
+def _postgres_answers() -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", 5432)) == 0
+
+
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["report"], ["import", "FILE"], ["restore", "FILE"]])
+def test_postgres_failures_at_start_are_one_line(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The driver not installed, nothing listening, a database not created: one line each, exit 2, for every
+    command that opens the database (db copy's target too)."""
+    sheet = tmp_path / "in.csv"
+    sheet.write_text("Ссылка;Текст\n", encoding="utf-8")
+    dump = tmp_path / "x.dump"
+    dump.write_bytes(b"PGDMP" + bytes(16))
+    argv = [str(sheet) if a == "FILE" and command[0] == "import" else str(dump) if a == "FILE" else a for a in command]
+    refused = "postgresql+asyncpg://otklik:secret@127.0.0.1:1/otklik"
+    cases = [(refused, "error: the PostgreSQL server at 127.0.0.1:1 does not answer (Connection refused)")]
+    if _postgres_answers():
+        missing = f"otklik_missing_{tmp_path.name[-12:].lower().replace('-', '_')}"
+        cases.append(
+            (
+                f"postgresql+asyncpg://postgres@127.0.0.1:5432/{missing}",
+                f"error: the database {missing} does not exist on the PostgreSQL server at 127.0.0.1:5432: "
+                f"create it first, e.g. createdb {missing}",
+            )
+        )
+    for url, said in cases:
+        monkeypatch.setenv("OTKLIK_DATABASE_URL", url)
+        assert main([*argv, "--locale", "en"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(said) and err.count("\n") == 1 and "secret" not in err
+    monkeypatch.setitem(sys.modules, "asyncpg", None)  # as without pip install -e '.[postgres]'
+    assert main([*argv, "--locale", "en"]) == 2
+    assert capsys.readouterr().err == (
+        "error: the PostgreSQL driver (asyncpg) is not installed: run pip install -e '.[postgres]'\n"
+    )
+
+
+def test_db_copy_to_a_postgres_server_that_does_not_answer_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTKLIK_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/a.sqlite3")
+    assert main(["db", "upgrade"]) == 0
+    capsys.readouterr()
+    assert main(["db", "copy", "--to", "postgresql+asyncpg://u:secret@127.0.0.1:1/otklik"]) == 2
+    assert capsys.readouterr().err == (
+        "ошибка: сервер PostgreSQL 127.0.0.1:1 не отвечает (Connection refused): запущен ли он и верен ли адрес "
+        "в URL?\n"
+    )
+
+
+def test_check_config_writes_the_decree_lower_case_after_the_colon(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calendar", "2026"]) == 0
+    second = capsys.readouterr().out.splitlines()[1]
+    assert second.startswith("Официальный: постановление Правительства"), second
+
+
+def test_report_names_its_database_and_where_it_wrote(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JSON on stdout stays JSON (the database is named on stderr); a report written to a file says where."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/r.sqlite3"
+    monkeypatch.setenv("OTKLIK_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "--month", "2026-10", "--format", "json", "--locale", "en"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["month"] == "2026-10"
+    assert captured.err == f"Database: {url}\n"
+    assert main(["report", "--month", "2026-10", "--format", "json", "--output", "r.json"]) == 0
+    assert capsys.readouterr().out == f"База данных: {url}\nОтчёт записан: {tmp_path / 'r.json'}\n"
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["month"] == "2026-10"

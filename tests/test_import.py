@@ -93,7 +93,7 @@ def test_a_windows_1251_csv_becomes_incidents_and_a_second_run_adds_nothing(
     # The same file again (say, after an interruption, or with rows appended): nothing twice.
     assert main(["--config", str(cfg), "import", str(sheet)]) == 0
     out = capsys.readouterr().out
-    assert "Registered 0 incidents." in out and "Already registered, skipped: 3: rows 2–4." in out
+    assert "Registered 0 incidents." in out and "Already registered, skipped: 3 rows (2–4)." in out
     assert len(stored(tmp_path)) == 3
 
 
@@ -206,7 +206,7 @@ def test_the_same_post_in_other_link_forms_is_registered_once(
     capsys.readouterr()
     assert main(["--config", str(cfg), "import", str(again)]) == 0
     out = capsys.readouterr().out
-    assert "Registered 0 incidents." in out and "Already registered, skipped: 4: rows 2–5." in out
+    assert "Registered 0 incidents." in out and "Already registered, skipped: 4 rows (2–5)." in out
     assert len(stored(tmp_path)) == 1
 
 
@@ -306,7 +306,7 @@ def test_two_imports_of_one_file_at_once_register_each_post_once(tmp_path: Path)
     outputs = [run.communicate(timeout=600) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs
     summaries = sorted(out.splitlines()[-1] for out, _ in outputs)
-    assert summaries == ["Already registered, skipped: 300: rows 2–301.", "Registered 300 incidents: No. 1–300."]
+    assert summaries == ["Already registered, skipped: 300 rows (2–301).", "Registered 300 incidents: No. 1–300."]
 
     async def count() -> int:
         engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'otklik.sqlite3'}")
@@ -431,10 +431,13 @@ def test_an_import_with_a_character_no_database_can_store_does_what_its_dry_run_
         "https://vk.com/wall-1_4;Яма;Ав\x00тор;24.11.2026 12:00;ЖКХ, Дороги\x00;;;",
     ]
     sheet.write_text("\n".join([HEADER, *rows]), "utf-8")
-    for extra in (["--dry-run"], []):
+    for extra, said in (
+        (["--dry-run"], "Dry run: 2 of 3 rows cannot be registered; an import would register nothing."),
+        ([], "Nothing was registered: 2 of 3 rows cannot be."),
+    ):
         assert main(["--config", str(cfg), "import", str(sheet), *extra]) == 2
         out = capsys.readouterr().out
-        assert "Nothing was registered: 2 of 3 rows cannot be." in out
+        assert said in out
         assert "row 3: the text contains the character U+0000 (a NUL), which cannot be stored: remove it" in out
         assert "row 4: the author's name contains the character U+0000" in out and "a topic contains" in out
     assert incidents_at(database_url) == 0
@@ -453,6 +456,7 @@ def test_a_dry_run_names_the_rows_it_would_skip_and_counts_read_right(
     one.write_text("\n".join([HEADER, ROWS[0]]), "utf-8")
     assert main(["--config", str(cfg), "import", str(one)]) == 0
     lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"Database: sqlite+aiosqlite:///{tmp_path / 'otklik.sqlite3'}"
     assert "Checking 1 row…" in lines and "Registering: 1 of 1 row" in lines
     assert lines[-1] == "Registered 1 incident: No. 1."
 
@@ -464,21 +468,21 @@ def test_a_dry_run_names_the_rows_it_would_skip_and_counts_read_right(
     # Row 2 is incident No. 1 in another link form; row 4 repeats row 3 of the file.
     assert out[-2:] == [
         "2 rows can be registered (dry run: nothing was).",
-        "Already registered, would be skipped: 2: rows 2, 4.",
+        "Already registered, would be skipped: 2 rows (2, 4).",
     ]
     assert len(stored(tmp_path)) == 1
     assert main(["--config", str(cfg), "import", str(sheet)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[-2:] == ["Registered 2 incidents: No. 2–3.", "Already registered, skipped: 2: rows 2, 4."]
+    assert out[-2:] == ["Registered 2 incidents: No. 2–3.", "Already registered, skipped: 2 rows (2, 4)."]
     assert main(["--config", str(cfg), "import", str(one), "--dry-run"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[-2:] == [
         "0 rows can be registered (dry run: nothing was).",
-        "Already registered, would be skipped: 1: row 2.",
+        "Already registered, would be skipped: 1 row (2).",
     ]
     assert main(["--config", str(cfg), "import", str(one)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[-2:] == ["Registered 0 incidents.", "Already registered, skipped: 1: row 2."]
+    assert out[-2:] == ["Registered 0 incidents.", "Already registered, skipped: 1 row (2)."]
 
 
 @pytest.mark.parametrize(
@@ -511,7 +515,7 @@ def test_rows_the_screening_flags_are_counted_in_the_summary_and_flagged_on_thei
     sheet = tmp_path / "flagged.csv"
     sheet.write_text("\n".join([HEADER, *rows]), encoding="utf-8")
     assert main(["--config", str(cfg), "import", str(sheet), "--dry-run"]) == 0
-    assert "Possibly not to be answered (obscene, insulting, threatening): 2: rows 3–4." in capsys.readouterr().out
+    assert "Possibly not to be answered (obscene, insulting, threatening): 2 rows (3–4)." in capsys.readouterr().out
     assert main(["--config", str(cfg), "import", str(sheet)]) == 0
     out = capsys.readouterr().out
     assert "Registered 3 incidents: No. 1–3." in out

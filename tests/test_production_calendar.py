@@ -179,7 +179,7 @@ def test_two_decrees_for_one_year_are_refused() -> None:
 
 def test_calendar_command_marks_each_year(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["calendar", "2026"]) == 0
-    assert "Официальный: Постановление Правительства РФ от 24.09.2025 № 1466." in capsys.readouterr().out
+    assert "Официальный: постановление Правительства РФ от 24.09.2025 № 1466." in capsys.readouterr().out
     assert main(["calendar", "2027"]) == 0
     assert "Официальный: постановление Правительства (в данных календаря не названо)." in capsys.readouterr().out
     assert main(["calendar", "2028"]) == 0
@@ -204,13 +204,13 @@ def test_check_config_and_the_start_up_log_name_each_year(tmp_path: Path, capsys
     assert main(["--config", str(_config(tmp_path, DECREE_2028)), "check-config", "--locale", "en"]) == 0
     out = capsys.readouterr().out
     assert (
-        "Production calendar 2028: Official: Постановление Правительства РФ от 01.10.2027 № 1234 — from the config."
+        "Production calendar 2028 — official: постановление Правительства РФ от 01.10.2027 № 1234 — from the config."
         in out
     )
     assert main(["--config", str(_config(tmp_path, DECREE_2028)), "check-config"]) == 0  # the default: Russian
     out = capsys.readouterr().out
     assert (
-        "Производственный календарь 2028: Официальный: Постановление Правительства РФ от 01.10.2027 № 1234"
+        "Производственный календарь 2028 — официальный: постановление Правительства РФ от 01.10.2027 № 1234"
         " — из конфигурации." in out
     )
     assert "official" not in out

@@ -522,8 +522,8 @@ def test_the_missing_token_is_said_in_the_clis_language(
         ),
         (
             ["calendar", "2026"],
-            ["Производственный календарь 2026", "Месяц", "Январь", "Итого", "Официальный: Постановление"],
-            ["Production calendar 2026", "Month", "January", "Total", "Official: Постановление"],
+            ["Производственный календарь 2026", "Месяц", "Январь", "Итого", "Официальный: постановление"],
+            ["Production calendar 2026", "Month", "January", "Total", "Official: постановление"],
         ),
     ],
 )
