@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     dl.add_argument("--preset", choices=sorted(PRESETS), help=_("use a preset with its default calendar"))
     dl.add_argument("--json", action="store_true", help=_("machine-readable output"))
 
-    rep = command("report", help=_("the monthly report (SPEC §6) as text, JSON or an XLSX workbook"))
+    rep = command("report", help=_("the monthly report as text, JSON or an XLSX workbook"))
     rep.add_argument("--month", metavar="YYYY-MM", help=_("the month (default: the previous one)"))
     rep.add_argument(
         "--department",

@@ -158,6 +158,14 @@ class DatabaseSection(_Section):
         return v
 
 
+def _interval_of(key: str, text: str) -> tuple[time, time]:
+    """parse_interval for the schedule's ``key`` (hours, lunch, a weekday): its refusal names the key."""
+    try:
+        return parse_interval(text)
+    except Invalid as exc:
+        raise Invalid("{key}: {problem}", key=key, problem=exc.said) from None
+
+
 class ScheduleSection(_Section):
     """A weekly schedule: one default interval for workdays, per-weekday overrides, lunch."""
 
@@ -174,21 +182,27 @@ class ScheduleSection(_Section):
 
     @model_validator(mode="after")
     def _check(self) -> ScheduleSection:
-        parse_interval(self.hours)
-        if self.lunch:
-            parse_interval(self.lunch)
+        _interval_of("hours", self.hours)
+        lunch = _interval_of("lunch", self.lunch) if self.lunch else None
         for day in self.workdays:
             if day not in WEEKDAYS:
                 raise Invalid("workdays: {day!r} is not one of {days}", day=day, days=", ".join(WEEKDAYS))
         for day in WEEKDAYS:
             for interval in getattr(self, day) or ():
-                parse_interval(interval)
+                _interval_of(day, interval)
         self.build()  # raises ValueError naming the weekday whose hours overlap
+        spans = [span for day in self._days().values() for span in day]
+        # A week with no working time at all is refused where it is used (deadline, the bot's start), by its name.
+        if lunch is not None and spans and not any(start < lunch[1] and lunch[0] < end for start, end in spans):
+            raise Invalid(
+                "lunch: {lunch} lies outside the working hours ({hours}): it would cut nothing — check both",
+                lunch=self.lunch,
+                hours=self.hours,
+            )
         return self
 
-    def build(self) -> WeeklySchedule:
-        """The schedule: a weekday's own intervals where given, else ``hours`` on ``workdays``, lunch cut out;
-        the other weekdays are days off. Raises ValueError for overlapping intervals of one day."""
+    def _days(self) -> dict[int, list[tuple[time, time]]]:
+        """Weekday index (Monday 0) → its working intervals before lunch is cut out (naive local times)."""
         days: dict[int, list[tuple[time, time]]] = {}
         for index, day in enumerate(WEEKDAYS):
             explicit = getattr(self, day)
@@ -196,8 +210,13 @@ class ScheduleSection(_Section):
                 days[index] = [parse_interval(i) for i in explicit]
             elif day in self.workdays:
                 days[index] = [parse_interval(self.hours)]
+        return days
+
+    def build(self) -> WeeklySchedule:
+        """The schedule: a weekday's own intervals where given, else ``hours`` on ``workdays``, lunch cut out;
+        the other weekdays are days off. Raises ValueError for overlapping intervals of one day."""
         lunch = parse_interval(self.lunch) if self.lunch else None
-        return WeeklySchedule.from_intervals(days, lunch=lunch)
+        return WeeklySchedule.from_intervals(self._days(), lunch=lunch)
 
 
 class TransferSection(_Section):

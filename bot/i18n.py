@@ -232,6 +232,11 @@ def translate(locale: str, message: str, **params: object) -> str:
     return text.format(**params) if params else text
 
 
+def incident_number(locale: str, number: int) -> str:
+    """An incident's number as lists show it: «№ 12» in Russian, "No. 12" in English."""
+    return translate(locale, N_("No. {number}"), number=number)
+
+
 def translate_plural(locale: str, singular: str, plural: str, n: int, **params: object) -> str:
     """The plural form for ``n``, then formatted with ``n`` and ``params`` (msgids use ``{n}``)."""
     return _translations(locale_of(locale)).ngettext(singular, plural, n).format(n=n, **params)

@@ -33,7 +33,7 @@ from bot.domain.message_size import (
 )
 from bot.domain.precheck import RETURN_REASONS, Reason
 from bot.domain.workflow import Workflow
-from bot.i18n import format_duration, translate
+from bot.i18n import format_duration, incident_number, translate
 from bot.texts import Text
 from storage.assistant import AssistantRepository, RoutingFigures
 from storage.db import parallel_sessions, snapshot
@@ -773,7 +773,7 @@ def summary_text(report: MonthlyReport, locale: str) -> str:
             )
         )
     if t.overdue:
-        numbers = ", ".join(f"№ {item.incident_id}" for item in t.overdue[:OVERDUE_IN_SUMMARY])
+        numbers = ", ".join(incident_number(locale, item.incident_id) for item in t.overdue[:OVERDUE_IN_SUMMARY])
         more = len(t.overdue) - OVERDUE_IN_SUMMARY
         blocks.append(
             line(translate(locale, "Overdue: {numbers}", numbers=numbers + (f" (+{more})" if more > 0 else "")))

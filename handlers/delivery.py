@@ -28,7 +28,7 @@ from bot.chats import CHAT_MIGRATED
 from bot.domain.errors import DomainError
 from bot.domain.message_size import join_within
 from bot.flood import FLOOD_SKIPPED, FloodLimits
-from bot.i18n import N_, format_day, translate, translate_plural
+from bot.i18n import N_, format_day, incident_number, translate, translate_plural
 from bot.outbox import DELIVERY_FAILED, Deliver, DeliveryError, OutboxMessage
 from bot.services import Services
 from handlers.calls import install_calls
@@ -146,7 +146,9 @@ def render_text(locale: str, payload: dict[str, Any]) -> str:
             numbers = params.get(name) or []
             if numbers:
                 # Hundreds of numbers would not fit one message: the first ones, then how many more.
-                shown = join_within([f"№ {n}" for n in numbers], DIGEST_LINE_LIMIT, lambda k: f" (+{k}: /queue)")
+                shown = join_within(
+                    [incident_number(locale, n) for n in numbers], DIGEST_LINE_LIMIT, lambda k: f" (+{k}: /queue)"
+                )
                 lines.append(translate(locale, template, numbers=shown))
         if len(lines) == 1:
             lines.append(translate(locale, N_("Nothing is due today, nothing is overdue.")))

@@ -73,7 +73,10 @@ def intake_text(data: dict[str, Any], names: dict[str, dict[int, str]]) -> str:
     candidates = data.get("candidates") or []
     if candidates and not data.get("repeat_of"):
         blocks.append(line(""))
-        numbers = ", ".join(f"№ {c['id']} ({c['score']} %)" if c.get("score") else f"№ {c['id']}" for c in candidates)
+        numbers = ", ".join(
+            _("No. {number}").format(number=c["id"]) + (f" ({c['score']} %)" if c.get("score") else "")
+            for c in candidates
+        )
         blocks.append(line(_("Possibly the same question: {numbers}").format(numbers=numbers)))
     if data.get("flags"):
         blocks.append(line(""))

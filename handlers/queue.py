@@ -47,7 +47,9 @@ async def render_queue(
         assert incident.id is not None
         due = incident.deadlines.get(DeadlineKind.answer) or incident.deadlines.get(DeadlineKind.final)
         when = moment(services, due, person.locale) if due else "—"
-        titles.append((incident.id, f"№ {incident.id} · {when} · {state_label(incident.state)}"))
+        titles.append(
+            (incident.id, f"{_('No. {number}').format(number=incident.id)} · {when} · {state_label(incident.state)}")
+        )
     return "\n".join(lines), queue_keyboard(titles, view, page, pages, views_for(person))
 
 

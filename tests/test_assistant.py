@@ -94,8 +94,8 @@ async def test_a_reworded_post_is_offered_as_possibly_the_same_question(tmp_path
         await w.curator.send(REWORDED)
         card = await w.curator.wait_message(contains="New incident — check and register:")
         line = next(x for x in card.text.splitlines() if x.startswith("Possibly the same question"))
-        assert line.startswith("Possibly the same question: № 1 (") and line.endswith(" %)")
-        assert "№ 2" not in line
+        assert line.startswith("Possibly the same question: No. 1 (") and line.endswith(" %)")
+        assert "No. 2" not in line
         score = int(line.split("(")[1].split()[0])
         assert 80 <= score <= 100
         assert any(b == "Repeat of No. 1" for row in card.buttons for b in row)

@@ -253,7 +253,7 @@ async def test_further_post_on_the_same_question_joins_the_open_incident(tmp_pat
         assert "Possibly the same question" not in intake.text  # another network, another author
         await w.press(w.curator, intake, intake.buttons[0][0])
         await w.press(w.curator, intake, "ЖКХ")
-        assert "Possibly the same question: № 1" in intake.text
+        assert "Possibly the same question: No. 1" in intake.text
         await w.press(w.curator, intake, "Add to No. 1 as a source")
         incident = await w.app.services.get(1)
         assert [s.url for s in incident.sources] == ["https://vk.com/wall-1_100", "https://ok.ru/group/5/topic/9"]

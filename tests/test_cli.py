@@ -198,6 +198,16 @@ def said_both_ways(
             "working hours overlap on monday: 08:00–12:00 and 11:00–12:30",
         ),
         (
+            '[organisation.schedule]\nhours = "9-18"',
+            "hours: '9-18' — не интервал вида 09:00-18:00",
+            "hours: '9-18' is not an interval like 09:00-18:00",
+        ),
+        (
+            '[organisation.schedule]\nlunch = "19:00-20:00"',
+            "lunch: 19:00-20:00 вне рабочих часов (09:00-18:00): он ничего не вычтет — проверьте оба",
+            "lunch: 19:00-20:00 lies outside the working hours (09:00-18:00): it would cut nothing — check both",
+        ),
+        (
             '[[organisation.calendar.decrees]]\nyear = 2027\nname = "Постановление № 1"\n'
             "transfers = [{ from = 2027-01-04, to = 2027-05-10 }]",
             "2027-01-04 — будний день: постановление переносит выходной с субботы или воскресенья",

@@ -53,7 +53,7 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
     [
         ('[organisation]\npreset = "moscow"\n', "[organisation] preset: unknown preset 'moscow'"),
         ('[organisation]\ntimezone = "Mars/Base"\n', "[organisation] timezone: unknown time zone"),
-        ('[organisation.schedule]\nhours = "18:00-09:00"\n', "[organisation.schedule]: '18:00-09:00' ends before"),
+        ('[organisation.schedule]\nhours = "18:00-09:00"\n', "[organisation.schedule]: hours: '18:00-09:00' ends"),
         ('[organisation.schedule]\nlunch = "25:00-26:00"\n', "impossible time"),
         ('[organisation.schedule]\nworkdays = ["funday"]\n', "'funday' is not one of"),
         (

@@ -165,7 +165,7 @@ async def test_the_repeat_offer_finds_the_same_author_on_the_same_topic(tmp_path
         await w.curator.press(again, again.buttons[0][0])
         await w.until(lambda: any("ЖКХ" in row for row in again.buttons))
         await w.curator.press(again, "ЖКХ")
-        await w.until(lambda: "Possibly the same question: № 1" in (again.text or ""))
+        await w.until(lambda: "Possibly the same question: No. 1" in (again.text or ""))
         await w.curator.press(again, "Repeat of No. 1")
         await w.until(lambda: "Will be linked as a repeat of No. 1" in (again.text or ""))
         await w.curator.press(again, "Register")

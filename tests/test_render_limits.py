@@ -412,7 +412,7 @@ def test_the_morning_digest_fits_one_message_whatever_the_lists(numbers: dict[st
             continue
         prefix = translate(locale, DIGEST_LINES[name]).split("{")[0]
         found = next(ln for ln in lines if ln.startswith(prefix))
-        shown = [int(n) for n in re.findall(r"№ (\d+)", found.split(" (+")[0])]
+        shown = [int(n) for n in re.findall(r"(?:№|No\.) (\d+)", found.split(" (+")[0])]  # ru «№ 5», en "No. 5"
         assert shown == listed[: len(shown)] and shown  # the first numbers, in order
         if len(shown) < len(listed):
             assert found.endswith(f" (+{len(listed) - len(shown)}: /queue)")  # and how many more
@@ -506,7 +506,7 @@ def test_the_report_summary_fits_one_message_whatever_the_names(
         in text
     )
     if overdue:
-        assert "№ 0" in text
+        assert ("№ 0" if locale == "ru" else "No. 0") in text
 
 
 @given(
@@ -582,6 +582,6 @@ def test_the_registration_card_fits_whatever_the_post_link_and_names(
         text = intake_text(data, dictionary)
         markup = intake_keyboard(data, dictionary)
         assert text.startswith(translate_current("New incident — check and register:"))
-        assert "№ 5" in text
+        assert ("№ 5" if locale == "ru" else "No. 5") in text
     assert units(text) <= TEXT_LIMIT
     assert_keyboard_fits(markup)

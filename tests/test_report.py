@@ -301,7 +301,7 @@ async def test_every_figure_of_the_hand_built_month(sessions: async_sessionmaker
     text = summary_text(report, "en")
     assert "Incidents: 9 (+7 vs previous month)" in text
     assert "Answered on time: 86% (−14 pp); overdue: 2" in text
-    assert f"№ {n['3']}, № {n['7']}" in text
+    assert f"Overdue: No. {n['3']}, No. {n['7']}" in text
     assert summary_text(report, "ru")  # renders in Russian too (msgids until the catalogs have them)
 
 
