@@ -13,6 +13,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from babel.dates import format_date
@@ -678,8 +679,6 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
                 out.write(payload)
         except OSError as exc:
             raise ConfigError("cannot write {file}: {problem}", file=args.output, problem=os_problem(exc)) from None
-        from pathlib import Path
-
         print(_("Report written: {file}", file=Path(args.output).resolve()))
     else:
         sys.stdout.write(payload.decode("utf-8") + "\n")
@@ -725,8 +724,6 @@ async def _department_id(services: Any, code: str) -> int:
 
 
 def _import(settings: Settings, args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from bot.assistant import flagged as flagged_post
     from bot.i18n import translate_plural  # here, not at the top: aiogram's import costs every command seconds
     from bot.importing import UnreadableFile, import_rows, read_table, rows_to_skip
@@ -1022,8 +1019,6 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
 def _backup(settings: Settings, args: argparse.Namespace) -> int:
     """``backup [FILE]`` and ``restore FILE [--force]`` (bot.backup); 0 done, 1 when a PostgreSQL client tool is
     missing and the command to run was printed instead; refusals raise BackupError (a ConfigError: exit 2)."""
-    from pathlib import Path
-
     from bot import backup
 
     url = settings.database.url
@@ -1047,8 +1042,6 @@ def _said(line: str) -> str:
 def _db_copy(settings: Settings, args: argparse.Namespace) -> int:
     """``db copy --to URL``: 0 copied and verified, 1 copied but the verification found a difference; a refused
     copy raises CopyRefused (a ConfigError: exit 2, nothing written)."""
-    from pathlib import Path
-
     from bot.config import absolute_sqlite_url
     from bot.dbcopy import copy_database
 

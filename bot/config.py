@@ -190,8 +190,9 @@ class ScheduleSection(_Section):
         for day in WEEKDAYS:
             for interval in getattr(self, day) or ():
                 _interval_of(day, interval)
-        self.build()  # raises ValueError naming the weekday whose hours overlap
-        spans = [span for day in self._days().values() for span in day]
+        days = self._days()
+        WeeklySchedule.from_intervals(days, lunch=lunch)  # raises ValueError naming the weekday whose hours overlap
+        spans = [span for intervals in days.values() for span in intervals]
         # A week with no working time at all is refused where it is used (deadline, the bot's start), by its name.
         if lunch is not None and spans and not any(start < lunch[1] and lunch[0] < end for start, end in spans):
             raise Invalid(
