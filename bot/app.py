@@ -163,12 +163,14 @@ async def open_database(settings: Settings, clock: Clock | None = None, *, serve
     login, unreadable file) or when the server cannot listen on its address; nothing is left open then."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from bot.db_errors import database_errors, database_problem
     from storage.db import make_engine, upgrade_async
     from storage.health import ping
 
     url = settings.database.url
     pool = {} if _in_memory(url) else {"pool_size": settings.bot.update_concurrency + 5}
-    engine = make_engine(url, **pool)  # a connection for each update handled at once
+    with database_errors([url]):  # the PostgreSQL driver not installed: the same line as every command's
+        engine = make_engine(url, **pool)  # a connection for each update handled at once
     opened = Opened(engine, make_services(settings, engine, clock), Metrics())
     try:
         try:
@@ -177,6 +179,10 @@ async def open_database(settings: Settings, clock: Clock | None = None, *, serve
             async with opened.services.sessions() as session:
                 await ping(session)
         except (SQLAlchemyError, OSError) as exc:
+            # No database, no server: said as every database command says it (bot.db_errors); else the driver's line.
+            known = database_problem(exc, [url])
+            if known is not None:
+                raise known from None
             raise ConfigError(
                 "the database {url} cannot be opened: {reason}",
                 url=make_url(url).render_as_string(hide_password=True),

@@ -1,7 +1,7 @@
 """The three ways a command that opens a PostgreSQL database fails before it starts — the driver not installed,
 the database not created, nothing listening at the address — said in one line (a ConfigError: ``error: …``,
 exit status 2) instead of a traceback. Used by every database command of bot.cli (``db upgrade``, ``db copy``,
-``backup``, ``restore``, ``report``, ``import``, ``demo-data``)."""
+``backup``, ``restore``, ``report``, ``import``, ``demo-data``) and by the bot's start (bot.app.open_database)."""
 
 from __future__ import annotations
 

@@ -269,6 +269,24 @@ async def test_a_database_that_cannot_be_opened_stops_the_start_before_telegram_
         assert api.calls("getMe") == []  # Telegram was not asked: the database is checked first
 
 
+async def test_a_postgres_server_that_does_not_answer_stops_the_start_with_the_commands_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bot's start says PostgreSQL's known failures as every database command does (bot.db_errors)."""
+    monkeypatch.setenv("OTKLIK_BOT_TOKEN", "1:TOKEN")
+    monkeypatch.setenv("OTKLIK_DATABASE_URL", "postgresql+asyncpg://otklik:secret@127.0.0.1:1/otklik")
+    async with BotAPIServer() as api:
+        cfg = write(tmp_path / "config.toml", f'[bot]\napi_base_url = "{api.base_url}"\n')
+        code = await asyncio.wait_for(asyncio.to_thread(main, ["-c", str(cfg), "--locale", "en"]), 60)
+        errors = [line for line in capsys.readouterr().err.splitlines() if " INFO " not in line]
+        assert code == 2
+        assert errors == [
+            "error: the PostgreSQL server at 127.0.0.1:1 does not answer (Connection refused): is it running, and "
+            "is the address in the URL right?"
+        ]
+        assert api.calls("getMe") == []
+
+
 # --- departments, topics and locations by code --------------------------------------------------------------
 
 DIRECTORY = """
