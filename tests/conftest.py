@@ -4,8 +4,11 @@ is set (each test gets a fresh schema, dropped afterwards)."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import io
 import logging
 import os
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +21,44 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from storage.db import make_engine, make_session_factory, upgrade, upgrade_async
 
 PG_URL_VARIABLE = "OTKLIK_TEST_PG_URL"
+HANG_DUMP_BEFORE = 20.0  # seconds before pytest-timeout fails a hanging test: note what every task awaits then
+_HANG_DUMPS = pytest.StashKey[list[str]]()
+
+
+def _awaiting() -> str:
+    """Every unfinished asyncio task of this process and where it waits (read from another thread: a hint)."""
+    out = io.StringIO()
+    for task in [o for o in gc.get_objects() if isinstance(o, asyncio.Task) and not o.done()]:
+        out.write(f"--- {task.get_name()}: {task.get_coro()!r}\n")
+        task.print_stack(file=out)
+    return out.getvalue() or "no unfinished asyncio task"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """A test that hangs shows why: shortly before pytest-timeout (``timeout`` in pyproject.toml) fails it, the
+    stacks of its asyncio tasks are taken, and the failure's report carries them (a section «what tasks awaited»).
+    A hang in a fixture's teardown is covered as well as one in the test."""
+    limit = float(item.config.getini("timeout") or 0)
+    dumps: list[str] = []
+    timer = threading.Timer(max(limit - HANG_DUMP_BEFORE, 1.0), lambda: dumps.append(_awaiting()))
+    timer.daemon = True
+    if limit > 0:
+        timer.start()
+    item.stash[_HANG_DUMPS] = dumps
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    dumps = item.stash.get(_HANG_DUMPS, [])
+    if report.failed and dumps:
+        report.sections.append(("what tasks awaited before the timeout", dumps[-1]))
 
 
 @dataclass(frozen=True)
