@@ -51,6 +51,17 @@ class Page:
             assert response.status == status, answer
             return answer
 
+    async def click(self, person: str, found: dict[str, Any]) -> bool:
+        """Press ``found`` (a message and one of its buttons) as a person on the page does: True when pressed, False
+        when the message no longer shows that button (the bot replaced or redrew it meanwhile: look again)."""
+        body = {"person": person, "message_id": found["message"]["id"], "data": found["button"]["data"]}
+        async with self.http.post(self.url + "api/press", json=body) as response:
+            answer = await response.json()
+            if response.status == 409 and "экран обновлён" in answer.get("error", ""):
+                return False
+            assert response.status == 200, answer
+            return True
+
     def chat(self, person: str) -> list[dict[str, Any]]:
         return next(p for p in self.state["people"] if p["key"] == person)["messages"]
 
@@ -70,12 +81,14 @@ class Page:
             await asyncio.sleep(0.1)
 
     async def press(self, person: str, label: str, *, contains: str | None = None) -> None:
-        found = await self.until(person, label)
-        if contains is not None:
-            found = await self._button_containing(person, contains)
-        await self.post(
-            "press", {"person": person, "message_id": found["message"]["id"], "data": found["button"]["data"]}
-        )
+        deadline = asyncio.get_running_loop().time() + WAIT
+        while True:
+            found = await self.until(person, label)
+            if contains is not None:
+                found = await self._button_containing(person, contains)
+            if await self.click(person, found):
+                return
+            assert asyncio.get_running_loop().time() < deadline, f"{person}: {label!r} kept moving away"
 
     async def _button_containing(self, person: str, part: str) -> dict[str, Any]:
         for message in reversed(self.chat(person)):
@@ -353,8 +366,8 @@ async def _submit(page: Page, person: str, action: str, text: str) -> None:
             ]
             if found:
                 message, button = found[-1]
-                await page.post("press", {"person": person, "message_id": message["id"], "data": button["data"]})
-                return
+                if await page.click(person, {"message": message, "button": button}):
+                    return
         assert asyncio.get_running_loop().time() < deadline, f"{person}: no way to submit the draft"
         await asyncio.sleep(0.1)
 
@@ -373,8 +386,9 @@ async def _containing(page: Page, person: str, part: str, timeout: float = WAIT)
 
 
 async def _press_containing(page: Page, person: str, part: str) -> None:
-    found = await _containing(page, person, part)
-    await page.post("press", {"person": person, "message_id": found["message"]["id"], "data": found["button"]["data"]})
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while not await page.click(person, await _containing(page, person, part)):
+        assert asyncio.get_running_loop().time() < deadline, f"{person}: a button with {part!r} kept moving away"
 
 
 async def _press_on(page: Page, person: str, label: str, text: str, timeout: float = WAIT) -> None:
@@ -386,8 +400,8 @@ async def _press_on(page: Page, person: str, label: str, text: str, timeout: flo
         for message in reversed(page.chat(person)):
             if text in message["text"] and not message["deleted"]:
                 for button in (b for row in message["buttons"] for b in row if b["text"] == label):
-                    await page.post("press", {"person": person, "message_id": message["id"], "data": button["data"]})
-                    return
+                    if await page.click(person, {"message": message, "button": button}):
+                        return
         assert asyncio.get_running_loop().time() < deadline, f"{person}: no {label!r} on a message with {text!r}"
         await asyncio.sleep(0.1)
 
@@ -395,14 +409,12 @@ async def _press_on(page: Page, person: str, label: str, text: str, timeout: flo
 async def _tick(page: Page, person: str, name: str) -> None:
     """Tick a department (or a reason) on a picker unless it is ticked already (routing hints may pre-tick), and
     wait for the tick to show."""
-    found = await _containing(page, person, name)
-    if not found["button"]["text"].startswith("✅"):
-        await page.post(
-            "press", {"person": person, "message_id": found["message"]["id"], "data": found["button"]["data"]}
-        )
     deadline = asyncio.get_running_loop().time() + WAIT
-    while not (await _containing(page, person, name))["button"]["text"].startswith("✅"):
+    pressed = False
+    while not (found := await _containing(page, person, name))["button"]["text"].startswith("✅"):
         assert asyncio.get_running_loop().time() < deadline, f"{person}: {name!r} not ticked"
+        if not pressed:
+            pressed = await page.click(person, found)  # once: a second press would untick it
         await asyncio.sleep(0.1)
 
 
