@@ -19,7 +19,8 @@ missing means now. The post goes through the same validator as an imported file
 * 200 ``{"number": 12, "created": false}`` — this post is registered already: the same
   ``source_id`` with the same post, or the same post (bot.domain.links: its link in any form; without a
   link, the same text at the same moment) under any ``source_id``. Sending again is safe, also to
-  several bot instances at once (the database's unique keys decide);
+  several bot instances at once (the database's unique keys decide); the screening's ``flags`` come again,
+  so a sender that lost the 201 (a timeout) learns all it would have;
 * 409 ``{"error": "conflict", "number": 12, "problems": [...]}`` — the ``source_id`` belongs to
   incident 12, registered for another post;
 * 400 ``{"error": "invalid", "problems": [...]}`` — nothing registered; each problem is
@@ -142,14 +143,13 @@ def make_app(
             if found is None:
                 try:
                     incident = await services.register(person, [source], **options, via="api")
-                    flags = assistant.flagged(services, source.text or "")
-                    answer = {"number": incident.id, "created": True, **({"flags": flags} if flags else {})}
+                    answer = {"number": incident.id, "created": True, **_flags(services, source.text)}
                     return web.json_response(answer, status=201)
                 except IllegalTransition as exc:  # another instance registered it a moment ago
                     found = await services.find_registered(source) if exc.key == "already_registered" else None
                     if found is None:
                         raise
-        return registered(found, source.external_id)
+        return registered(found, source.external_id, _flags(services, source.text))
 
     app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors])
     app.router.add_get("/api/v1/health", health or up)
@@ -158,12 +158,20 @@ def make_app(
     return app
 
 
-def registered(found: Registered, source_id: str | None) -> web.Response:
-    """The answer for a post registered already: 200, or 409 when its source id names another post."""
+def _flags(services: Services, text: str | None) -> dict[str, Any]:
+    """``{"flags": [...]}`` when the screening flags the post's text (bot.assistant.flagged), else ``{}``: the
+    201 and the 200 answers carry it alike."""
+    flags = assistant.flagged(services, text or "")
+    return {"flags": flags} if flags else {}
+
+
+def registered(found: Registered, source_id: str | None, flags: dict[str, Any] | None = None) -> web.Response:
+    """The answer for a post registered already: 200 (with the screening's ``flags``, ``{"flags": [...]}`` or
+    empty, as the 201 had them), or 409 when its source id names another post."""
     if found.conflict:
         message = f"source_id «{source_id}» belongs to incident No. {found.number}, registered for another post"
         return refusal(409, "conflict", [Problem("source_id", "source_id_taken", message)], number=found.number)
-    return web.json_response({"number": found.number, "created": False}, status=200)
+    return web.json_response({"number": found.number, "created": False, **(flags or {})}, status=200)
 
 
 def parse_body(raw: bytes) -> tuple[dict[str, Any], list[Problem]]:
