@@ -725,8 +725,9 @@ async def _department_id(services: Any, code: str) -> int:
 
 def _import(settings: Settings, args: argparse.Namespace) -> int:
     from bot.assistant import flagged as flagged_post
+    from bot.domain.errors import IllegalTransition
     from bot.i18n import translate_plural  # here, not at the top: aiogram's import costs every command seconds
-    from bot.importing import UnreadableFile, import_rows, read_table, rows_to_skip
+    from bot.importing import ATTEMPTS, UnreadableFile, import_rows, read_table, rows_to_skip
     from bot.intake_rules import Context, IntakeLimits, check
 
     path = Path(args.file)
@@ -802,7 +803,20 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
                     )
                 return 0
             progress = _Progress(len(checked.rows), sys.stdout)
-            done = await import_rows(services, person, checked.rows, progress)
+            try:
+                done = await import_rows(services, person, checked.rows, progress)
+            except IllegalTransition as exc:
+                if exc.key != "already_registered":
+                    raise
+                progress.finish()
+                # Another path (the bot, the API, another import) kept registering the file's posts meanwhile.
+                raise ConfigError(
+                    _(
+                        "the file's posts were being registered by the bot at the same time, {n} times in a row; "
+                        "nothing was saved: run the import again, it will skip what is registered",
+                        n=ATTEMPTS,
+                    )
+                ) from None
             progress.finish()
         finally:
             await engine.dispose()

@@ -97,6 +97,37 @@ def test_a_windows_1251_csv_becomes_incidents_and_a_second_run_adds_nothing(
     assert len(stored(tmp_path)) == 3
 
 
+def test_an_import_that_loses_every_race_for_a_post_says_so_in_one_line_and_saves_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another path registered one of the file's posts between the import's look and its write, at every attempt
+    (a race SQLite's one writer never lets happen, PostgreSQL may): one line saying to run the import again, not a
+    traceback, and none of the file's other posts saved; the next run registers them and skips that one."""
+    from storage.posts import PostRepository
+
+    cfg = config(tmp_path)
+    first, sheet = tmp_path / "first.csv", tmp_path / "export.csv"
+    first.write_text("\n".join([HEADER, ROWS[0]]), encoding="utf-8")
+    sheet.write_text("\n".join([HEADER, *ROWS]), encoding="utf-8")
+    assert main(["--config", str(cfg), "import", str(first)]) == 0  # the other path: the pothole is No. 1
+    capsys.readouterr()
+
+    async def looked_a_moment_before(self: PostRepository, keys: object) -> dict[str, int]:
+        return {}  # as the import saw the posts before the other path's commit
+
+    with monkeypatch.context() as patched:
+        patched.setattr(PostRepository, "registered", looked_a_moment_before)
+        assert main(["--config", str(cfg), "import", str(sheet)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "at the same time, 3 times in a row; nothing was saved: run the import again" in err
+    assert [i.id for i in stored(tmp_path)] == [1]
+
+    assert main(["--config", str(cfg), "import", str(sheet)]) == 0
+    out = capsys.readouterr().out
+    assert "Registered 2 incidents: No. 2–3." in out and "Already registered, skipped: 1 row (2)." in out
+
+
 def test_an_xlsx_with_date_cells_and_english_headers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     workbook = Workbook()
     sheet = workbook.active
