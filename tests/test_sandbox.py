@@ -336,6 +336,41 @@ def test_every_scenario_reads_whole_for_every_preset(locale: str) -> None:
             assert any(f"«{translate(locale, 'Approve')}»" in t for t in texts), (preset.name, key)
 
 
+def test_every_word_of_the_page_comes_from_the_catalogs_and_none_is_missing() -> None:
+    """The page's controls and help are catalog entries: every ``{{key}}`` in index.html and every ``t("key")`` in
+    app.js names a text, no Russian is written into either file, and both languages have every text."""
+    import re
+
+    from bot.i18n import translate
+    from bot.sandbox.page import PAGE_TEXTS, STATIC
+
+    html = (STATIC / "index.html").read_text(encoding="utf-8")
+    script = (STATIC / "app.js").read_text(encoding="utf-8")
+    used = set(re.findall(r"\{\{(\w+)\}\}", html)) - {"lang"} | set(re.findall(r'\bt\("(\w+)"\)', script))
+    assert used == set(PAGE_TEXTS)  # none missing, none unused
+    assert not re.search("[А-Яа-яЁё]", html + script)
+    for message in PAGE_TEXTS.values():
+        assert re.search("[А-Яа-яЁё]", translate("ru", message)), message  # translated into Russian
+        assert translate("en", message) == message, message  # English is the msgid itself
+
+
+@pytest.mark.parametrize(("locale", "word"), [("ru", "Начать заново"), ("en", "Start over")])
+async def test_the_page_is_served_in_the_sandboxs_language(tmp_path: Path, locale: str, word: str) -> None:
+    """`python -m bot sandbox --locale en` shows an English page, controls and help included; Russian by default."""
+    import json
+    import re
+
+    sandbox = Sandbox(preset="otradnaya", speed=60, workdir=tmp_path, locale=locale)
+    async with serving(sandbox, "127.0.0.1", 0) as url, aiohttp.ClientSession() as http, http.get(url) as response:
+        assert response.status == 200 and response.content_type == "text/html"
+        page = await response.text()
+    assert f'<html lang="{locale}">' in page and 'title="' in page and word in page and "{{" not in page
+    texts = json.loads(re.search(r"window\.TEXTS = (\{.*?\});</script>", page)[1])
+    assert texts["send"] == ("Отправить" if locale == "ru" else "Send")
+    if locale == "en":
+        assert not re.search("[А-Яа-яЁё]", page), re.findall(".{20}[А-Яа-яЁё]+.{20}", page)[:5]
+
+
 # ----- the guided scenarios, each walked through the page's API as a trainee would ------------------------------
 
 ROAD_POST = "https://vk.com/wall-1_202 На ул. Ленина яма у остановки, а мусор у дома 5 не вывозят третий день"

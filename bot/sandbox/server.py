@@ -40,6 +40,7 @@ from bot.domain.presets import PRESETS
 from bot.i18n import N_, translate
 from bot.sandbox.botapi import BotAPIServer, ChatMessage, UserChat
 from bot.sandbox.organisation import Person, next_working_morning, people_for, sandbox_settings, set_up_people
+from bot.sandbox.page import render_index
 from bot.sandbox.scenarios import ORDER, Scenario, View, get_scenario, placeholders
 
 log = logging.getLogger(__name__)
@@ -80,8 +81,8 @@ class Sandbox:
     ``base`` is the configured settings (None: the built-in defaults), ``configured`` whether a config file was
     given (then "config" is offered among the presets and is the default), ``preset`` the first organisation's
     preset (None: the configured one, else Отрадная), ``speed`` the clock's start speed (× real time),
-    ``locale`` the language of the bot's people and of the page's texts that come from here (scenarios, roles,
-    errors; the page's own controls in static/ are Russian only), ``workdir`` where the SQLite files go (default:
+    ``locale`` the language of the bot's people and of every text of the page (scenarios, roles, errors, and
+    the page's own controls: bot.sandbox.page), ``workdir`` where the SQLite files go (default:
     a temporary folder removed at the end).
     """
 
@@ -484,8 +485,8 @@ def make_web_app(sandbox: Sandbox) -> web.Application:
     """The page (static files) and its JSON API (see the module's docstring) over ``sandbox``."""
     app = web.Application(client_max_size=8 * 1024 * 1024)
 
-    async def index(request: web.Request) -> web.FileResponse:
-        return web.FileResponse(STATIC / "index.html")
+    async def index(request: web.Request) -> web.Response:
+        return web.Response(text=render_index(sandbox.locale), content_type="text/html")
 
     async def state(request: web.Request) -> web.Response:
         since = request.query.get("since")

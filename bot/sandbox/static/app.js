@@ -2,6 +2,8 @@
 "use strict";
 
 const $ = (sel, root = document) => root.querySelector(sel);
+const TEXTS = window.TEXTS || {}; // the page's words in the sandbox's language (bot/sandbox/page.py)
+const t = (key) => TEXTS[key] ?? key;
 let state = null;
 let clockBase = null; // {epoch, at, speed, tz}
 const shownAlerts = new Set();
@@ -12,8 +14,8 @@ async function api(path, body) {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body),
   });
-  const answer = await response.json().catch(() => ({ error: "нет ответа" }));
-  if (!response.ok) showError(answer.error || "ошибка");
+  const answer = await response.json().catch(() => ({ error: t("no_answer") }));
+  if (!response.ok) showError(answer.error || t("error"));
   return answer;
 }
 
@@ -64,7 +66,7 @@ function drawHeader(s) {
   }
   speed.value = String(s.clock.speed);
   clockBase = { epoch: s.clock.epoch_ms, at: Date.now(), speed: s.clock.speed, tz: s.clock.tz };
-  $("#working").textContent = s.clock.working ? "рабочее время" : "нерабочее время";
+  $("#working").textContent = s.clock.working ? t("working") : t("not_working");
   drawClock();
 }
 
@@ -75,7 +77,7 @@ function drawGuide(s) {
   }
   const sc = s.scenario;
   select.value = sc ? sc.key : "";
-  $("#scenario-about").textContent = sc ? sc.about : "Выберите сценарий: страница подскажет каждый шаг и проверит его.";
+  $("#scenario-about").textContent = sc ? sc.about : t("choose_scenario");
   $("#steps").replaceChildren(
     ...(sc ? sc.steps.map((text, i) =>
       el("li", { className: i < sc.done ? "done" : i === sc.done ? "current" : "", textContent: text })) : []),
@@ -86,13 +88,13 @@ function drawGuide(s) {
 function drawMessage(person, m) {
   const box = el("div", { className: "msg" + (m.mine ? " mine" : "") + (m.deleted ? " deleted" : ""),
     dataset: { id: String(m.id) } });
-  if (m.forward) box.append(el("div", { className: "forward", textContent: `Переслано из: ${m.forward}` }));
+  if (m.forward) box.append(el("div", { className: "forward", textContent: t("forwarded_from").replace("{channel}", m.forward) }));
   if (m.media) {
-    const label = { photo: "🖼 Фото", video: "🎬 Видео", document: "📄 " + (m.file_name || "Документ") }[m.media];
+    const label = { photo: t("photo"), video: t("video"), document: "📄 " + (m.file_name || t("document")) }[m.media];
     const placeholder = el("div", { className: "media", textContent: label || m.media });
     if (m.media === "photo" && m.file_id) {
       // An uploaded picture shows itself; a stand-in one (no image behind it) stays a placeholder.
-      const img = el("img", { className: "photo", src: `/api/file/${encodeURIComponent(m.file_id)}`, alt: "фото" });
+      const img = el("img", { className: "photo", src: `/api/file/${encodeURIComponent(m.file_id)}`, alt: t("photo_alt") });
       img.addEventListener("error", () => img.replaceWith(placeholder));
       box.append(img);
     } else {
@@ -100,7 +102,7 @@ function drawMessage(person, m) {
     }
   }
   if (m.text) box.append(el("div", { className: "text", textContent: m.text }));
-  const meta = (m.edits ? "изменено · " : "") + m.time;
+  const meta = (m.edits ? t("edited") : "") + m.time;
   box.append(el("div", { className: "meta", textContent: meta }));
   if (m.buttons.length && !m.deleted) {
     const kb = el("div", { className: "kb" });
@@ -124,7 +126,7 @@ function drawMessage(person, m) {
 }
 
 function makeChat(p) {
-  const text = el("textarea", { placeholder: "Сообщение боту… (Ctrl+Enter — отправить)", rows: 2 });
+  const text = el("textarea", { placeholder: t("message_placeholder"), rows: 2 });
   const photo = el("input", { type: "checkbox" });
   const file = el("input", { type: "file", accept: "image/jpeg,image/png", className: "file" });
   const image = async () => {
@@ -136,7 +138,7 @@ function makeChat(p) {
     return btoa(binary);
   };
   const clear = () => { text.value = ""; photo.checked = false; file.value = ""; };
-  const channel = el("input", { placeholder: "Канал, из которого пересылаете", value: "Подслушано в районе" });
+  const channel = el("input", { placeholder: t("channel_placeholder"), value: t("channel_default") });
   const fwd = el("div", { className: "fwd", hidden: true }, channel);
   const send = async () => {
     const picture = await image();
@@ -146,7 +148,7 @@ function makeChat(p) {
   };
   const forward = async () => {
     if (fwd.hidden) { fwd.hidden = false; channel.focus(); return; }
-    if (!text.value.trim()) { showError("Вставьте текст поста в поле сообщения"); return; }
+    if (!text.value.trim()) { showError(t("paste_post")); return; }
     const ok = await api("/api/forward", { person: p.key, text: text.value, channel: channel.value,
       photo: photo.checked, image: await image() });
     if (ok.ok) { clear(); fwd.hidden = true; }
@@ -160,10 +162,10 @@ function makeChat(p) {
     el("div", { className: "toasts" }),
     el("div", { className: "compose" }, fwd, text,
       el("div", { className: "bar" },
-        el("label", { title: "Приложить фото-заглушку" }, photo, " фото"),
-        el("label", { className: "attach", title: "Приложить свою картинку (JPEG, PNG)" }, "📎", file),
-        el("button", { className: "forward", textContent: "Переслать пост", onclick: forward }),
-        el("button", { className: "send", textContent: "Отправить", onclick: send }))),
+        el("label", { title: t("stub_photo_hint") }, photo, t("stub_photo")),
+        el("label", { className: "attach", title: t("own_picture_hint") }, "📎", file),
+        el("button", { className: "forward", textContent: t("forward"), onclick: forward }),
+        el("button", { className: "send", textContent: t("send"), onclick: send }))),
   );
 }
 
@@ -204,7 +206,7 @@ function draw(s) {
 // ----- controls ----------------------------------------------------------------------------------------------
 
 $("#reset").addEventListener("click", () => {
-  if (confirm("Начать заново с чистой базой?")) api("/api/reset", { preset: $("#preset").value });
+  if (confirm(t("reset_confirm"))) api("/api/reset", { preset: $("#preset").value });
 });
 $("#preset").addEventListener("change", () => api("/api/reset", { preset: $("#preset").value }));
 $("#speed").addEventListener("change", () => api("/api/clock", { speed: Number($("#speed").value) }));
