@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
 import tempfile
 import time
@@ -30,6 +29,7 @@ from bot.domain.worktime import WeeklySchedule, WorkCalendar
 from bot.i18n import make_i18n
 from bot.outbox import DELIVERY_FAILED, DeliverySettings, OutboxSender
 from bot.services import Services
+from bot.tasks import finish
 from handlers.delivery import make_deliver
 from storage.db import make_engine, make_session_factory, upgrade_async
 from storage.models import OutboxStatus
@@ -73,9 +73,8 @@ async def run(messages: int, scale: float, timeout: float) -> bool:
                     await asyncio.sleep(0.05)
                 elapsed = time.monotonic() - started
             finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await sender.stop()
+                await finish(task, 10.0)
                 await bot.session.close()
             await engine.dispose()
 

@@ -38,6 +38,7 @@ from bot.outbox import OutboxSender, Pacer
 from bot.report_files import warm_up
 from bot.services import Services
 from bot.sweep import ReminderSweep, start_scheduler
+from bot.tasks import finish
 from bot.texts import Text
 
 log = logging.getLogger(__name__)
@@ -299,9 +300,7 @@ async def running(
             scheduler.shutdown(wait=False)
         # A normal stop: the part in flight is finished and recorded, claimed rows go back at once.
         await sender.stop()
-        sender_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sender_task
+        await finish(sender_task, SENDER_STOP_SECONDS)  # stopped, it ends at its next look: not cut off in a query
         await bot.session.close()
         await engine.dispose()
         with contextlib.suppress(Exception):
@@ -463,6 +462,7 @@ async def run_polling(settings: Settings, token: str, opened: Opened | None = No
                     await task
 
 
+SENDER_STOP_SECONDS = 10.0  # a stopped outbox sender's last look may take this long before it is cut off
 START_BACKOFF = (1.0, 60.0)  # seconds: the first wait for Telegram at start, doubling up to the second
 
 

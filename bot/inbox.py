@@ -20,12 +20,15 @@ from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.tasks import finish
 from storage.inbox import Inbox, InboxRecord
 
 log = logging.getLogger(__name__)
 
 BACKOFF = BackoffConfig(min_delay=1.0, max_delay=5.0, factor=1.3, jitter=0.1)  # aiogram's polling default
 FLUSH_SECONDS = 0.2  # how often handled updates are marked done, in one transaction
+KEEPER_STOP_SECONDS = 10.0  # a stop waits this long for the keeper's look in progress before cutting it off
+
 KEEP_DONE = timedelta(days=1)  # done rows are deleted after this
 PRUNE_EVERY = timedelta(hours=1)
 
@@ -92,6 +95,7 @@ class UpdateInbox:
         self._idle.set()
         self._keeper: asyncio.Task[None] | None = None
         self._closed = False
+        self._closing = asyncio.Event()  # the keeper ends at its next look, never cut off inside a query
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -117,9 +121,8 @@ class UpdateInbox:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         if self._keeper is not None:
-            self._keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._keeper
+            self._closing.set()
+            await finish(self._keeper, KEEPER_STOP_SECONDS)
         await self._flush()
 
     @property
@@ -247,7 +250,10 @@ class UpdateInbox:
     async def _keep(self) -> None:
         renewed, pruned = _now(), _now() - PRUNE_EVERY  # pruned once at start
         while True:
-            await asyncio.sleep(FLUSH_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), FLUSH_SECONDS)
+            if self._closing.is_set():
+                return
             try:
                 await self._flush()
                 now = _now()

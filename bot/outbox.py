@@ -426,7 +426,9 @@ class OutboxSender:
     async def run(self) -> None:
         """Deliver until :meth:`stop`: claim the ready chat heads, start a worker per chat, sleep until woken
         (``wake``) or until the next row is due (at most ``idle_poll`` seconds). A failed look is logged and
-        retried; cancelled without ``stop()``, every worker is cut short and its row handed back."""
+        retried. After :meth:`stop` it ends by itself at its next look: wait for it (bot.tasks.finish) rather than
+        cancel it, since a task cut off inside an asyncpg query may never end. Cancelled without ``stop()``,
+        every worker is cut short and its row handed back."""
         try:
             while not self._stopping:
                 self.wake.clear()  # before looking, so a wake-up during the look is not lost
