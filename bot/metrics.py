@@ -27,6 +27,7 @@ import hmac
 import ipaddress
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -284,6 +285,36 @@ def install_meter(bot: Bot, metrics: Metrics) -> None:
 # --- health --------------------------------------------------------------------------------------------
 
 
+_PINGS: weakref.WeakKeyDictionary[Services, asyncio.Task[None]] = weakref.WeakKeyDictionary()  # checks under way
+
+
+async def _ping(services: Services) -> None:
+    from storage.health import ping
+
+    async with services.sessions() as session:
+        await ping(session)
+
+
+async def _database_answers(services: Services, timeout: float) -> dict[str, Any]:
+    """``{"ok": True}`` when ``SELECT 1`` answers within ``timeout`` seconds, else ``{"ok": False, "error"}``.
+
+    A late query is not cancelled: it runs on in the background and the next check waits for it instead of
+    starting another. Cancelling a task inside an asyncpg query can leave the connection waiting forever, and a
+    pooled connection in that state would hang whoever took it next (asyncpg issue #873; bot.tasks)."""
+    task = _PINGS.get(services)
+    if task is None or task.done():
+        task = asyncio.create_task(_ping(services), name="health-database-check")
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # an error seen late is not "never retrieved"
+        _PINGS[services] = task
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if not done:
+        return {"ok": False, "error": f"TimeoutError: no answer within {timeout:g} s"}
+    exc = task.exception()
+    if exc is not None:  # any failure to answer is the answer
+        return {"ok": False, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+    return {"ok": True}
+
+
 async def health(services: Services, metrics: Metrics | None, settings: MetricsSection) -> tuple[bool, dict[str, Any]]:
     """(healthy, the JSON body): ``{"status": "ok"|"fail", "checks": {"database": {...}, "telegram": {...}}}``.
 
@@ -292,14 +323,7 @@ async def health(services: Services, metrics: Metrics | None, settings: MetricsS
     have been failing for more than ``settings.telegram_seconds`` without a success since, and not ok at once
     while start-up waits for Telegram's first answer (``error`` says what the last attempt met); without
     ``metrics``: ok."""
-    from storage.health import ping
-
-    database: dict[str, Any] = {"ok": True}
-    try:
-        async with asyncio.timeout(settings.database_timeout), services.sessions() as session:
-            await ping(session)
-    except Exception as exc:  # any failure to answer is the answer
-        database = {"ok": False, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+    database = await _database_answers(services, settings.database_timeout)
     telegram: dict[str, Any] = {"ok": True, "failing_seconds": 0.0}
     if metrics is not None:
         failing = metrics.telegram.failing_for()

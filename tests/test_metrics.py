@@ -309,3 +309,36 @@ async def test_json_log_lines_parse_and_name_the_update_and_the_incident(tmp_pat
     assert blocked[0]["level"] == "WARNING" and "exception" not in blocked[0]
     assert blocked[0]["update_id"] == w.api.updates[-1]["update_id"]
     assert not [line for line in lines if "exception" in line], [line for line in lines if "exception" in line][:1]
+
+
+async def test_a_late_database_check_is_not_cut_off_and_the_next_check_waits_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A database slower than `database_timeout` makes the health check fail, but its query is left to finish:
+    cancelling a task inside an asyncpg query can leave the pooled connection hanging for whoever takes it next.
+    The next check waits for the same query rather than piling up another."""
+    import contextlib
+
+    import storage.health
+    from bot.metrics import _database_answers
+
+    gate, queries = asyncio.Event(), []
+
+    async def slow_ping(session: object) -> None:
+        queries.append(session)
+        await gate.wait()
+
+    class Stand:
+        @contextlib.asynccontextmanager
+        async def sessions(self):  # type: ignore[no-untyped-def]
+            yield "session"
+
+    monkeypatch.setattr(storage.health, "ping", slow_ping)
+    services = Stand()
+    late = {"ok": False, "error": "TimeoutError: no answer within 0.1 s"}
+    assert await _database_answers(services, 0.1) == late  # type: ignore[arg-type]
+    assert await _database_answers(services, 0.1) == late  # type: ignore[arg-type]
+    assert len(queries) == 1  # one query under way, not cut off, not repeated
+    gate.set()
+    await asyncio.sleep(0)
+    assert await _database_answers(services, 0.1) == {"ok": True}  # type: ignore[arg-type]
