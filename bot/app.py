@@ -38,7 +38,7 @@ from bot.outbox import OutboxSender, Pacer
 from bot.report_files import warm_up
 from bot.services import Services
 from bot.sweep import ReminderSweep, start_scheduler
-from bot.tasks import finish
+from bot.tasks import cut_off, finish
 from bot.texts import Text
 
 log = logging.getLogger(__name__)
@@ -456,12 +456,10 @@ async def run_polling(settings: Settings, token: str, opened: Opened | None = No
         try:
             await asyncio.wait({polling, stopped}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (polling, stopped):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cut_off((polling, stopped), POLL_STOP_SECONDS)
 
 
+POLL_STOP_SECONDS = 10.0  # the polling task, cut off at a stop, may take this long to end (a batch being recorded)
 SENDER_STOP_SECONDS = 10.0  # a stopped outbox sender's last look may take this long before it is cut off
 START_BACKOFF = (1.0, 60.0)  # seconds: the first wait for Telegram at start, doubling up to the second
 

@@ -20,7 +20,7 @@ from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.tasks import finish
+from bot.tasks import cut_off, finish
 from storage.inbox import Inbox, InboxRecord
 
 log = logging.getLogger(__name__)
@@ -115,11 +115,7 @@ class UpdateInbox:
                 line.pop()  # the head is running (or about to); the rest waits for the restart
         if self._workers:
             _, pending = await asyncio.wait(set(self._workers), timeout=timeout)
-            for task in pending:
-                task.cancel()
-            for task in pending:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cut_off(pending, timeout)
         if self._keeper is not None:
             self._closing.set()
             await finish(self._keeper, KEEPER_STOP_SECONDS)

@@ -56,6 +56,7 @@ from bot.chats import DELIVERY_FAILED as DELIVERY_FAILED  # where callers have a
 from bot.chats import tell_undeliverable
 from bot.domain.clock import Clock
 from bot.logs import bind_incident
+from bot.tasks import cut_off
 from storage.outbox import OutboxMessage as OutboxMessage  # re-exported: handlers never import storage
 from storage.outbox import OutboxRepository
 
@@ -459,11 +460,11 @@ class OutboxSender:
                 task.cancel()  # waiting, reading or rendering: nothing is lost by stopping it here
         tasks = list(self._workers.values())
         if tasks:
-            _, late = await asyncio.wait(tasks, timeout=self.settings.stop_grace if grace is None else grace)
-            for task in late:
+            grace = self.settings.stop_grace if grace is None else grace
+            _, late = await asyncio.wait(tasks, timeout=grace)
+            if late:
                 log.warning("a Telegram call did not finish in time: cut off, its part may be sent again")
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cut_off(late, grace)
         if self._marker is not None:
             await self._marker  # what Telegram already has gets recorded before we stop
         await asyncio.gather(*self._orphans, return_exceptions=True)
@@ -517,12 +518,7 @@ class OutboxSender:
     async def _stop_workers(self) -> None:
         # A worker cancelled here hands its rows back (see _work, _deliver_one); a call it cut off may have
         # reached Telegram, and that part may then be sent again (the module docstring's window).
-        tasks = list(self._workers.values())
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cut_off(list(self._workers.values()), self.settings.stop_grace)
         if self._marker is not None:
             await self._marker
         await asyncio.gather(*self._orphans, return_exceptions=True)

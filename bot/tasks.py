@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -29,3 +30,20 @@ async def finish(task: asyncio.Task[Any], seconds: float) -> None:
             return
     if not task.cancelled() and task.exception() is not None:
         log.error("%s ended with an error", name, exc_info=task.exception())
+
+
+async def cut_off(tasks: Iterable[asyncio.Task[Any]], seconds: float) -> None:
+    """Cancel ``tasks`` and wait up to ``seconds`` for them to end; one that does not end even then (a task cut
+    off inside an asyncpg query may never end, see :func:`finish`) is left behind, logged, so a stop never hangs.
+    What they end with — their cancellation or an error — is swallowed: the caller is stopping."""
+    tasks = [t for t in tasks if not t.done()]
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    done, stuck = await asyncio.wait(tasks, timeout=seconds)
+    for task in done:
+        if not task.cancelled():
+            task.exception()  # retrieved: not reported later as "never retrieved"
+    for task in stuck:
+        log.error("%s did not end when cut off; left behind", task.get_name())

@@ -63,3 +63,38 @@ async def test_an_error_the_task_ended_with_is_logged_not_raised(caplog: pytest.
     task = asyncio.create_task(broken(), name="broken")
     await finish(task, 1.0)
     assert "broken ended with an error" in caplog.text and "the last look failed" in caplog.text
+
+
+async def test_cut_off_cancels_and_does_not_wait_for_a_task_that_will_not_end(caplog: pytest.LogCaptureFixture) -> None:
+    """What a stop does with handlers or deliveries past their grace: cancel them all, wait a bounded time, and go on
+    without the one that swallows its cancellation."""
+    from bot.tasks import cut_off
+
+    release = asyncio.Event()
+
+    async def stubborn() -> None:
+        while not release.is_set():
+            try:
+                await release.wait()
+            except asyncio.CancelledError:
+                continue
+
+    async def failing() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            raise RuntimeError("cleanup failed") from None
+
+    quiet = asyncio.create_task(asyncio.sleep(3600), name="quiet")
+    broken = asyncio.create_task(failing(), name="broken")
+    stuck = asyncio.create_task(stubborn(), name="stuck")
+    await asyncio.sleep(0)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await cut_off([quiet, broken, stuck], 0.2)
+    assert loop.time() - started < 2
+    assert quiet.cancelled() and broken.done() and not stuck.done()
+    assert "stuck did not end when cut off; left behind" in caplog.text
+    assert "quiet" not in caplog.text and "broken" not in caplog.text
+    release.set()
+    await stuck
