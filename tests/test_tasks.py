@@ -11,6 +11,15 @@ import pytest
 from bot.tasks import finish
 
 
+async def stubborn(release: asyncio.Event) -> None:
+    """A task that swallows its cancellation and waits on, as a driver stuck in a query does."""
+    while not release.is_set():
+        try:
+            await release.wait()
+        except asyncio.CancelledError:
+            continue
+
+
 async def test_a_task_that_stops_by_its_flag_is_not_cancelled() -> None:
     stop = asyncio.Event()
     steps: list[str] = []
@@ -37,15 +46,7 @@ async def test_a_late_task_is_cut_off_after_the_wait(caplog: pytest.LogCaptureFi
 
 async def test_a_task_that_will_not_end_is_left_behind_and_the_stop_goes_on(caplog: pytest.LogCaptureFixture) -> None:
     release = asyncio.Event()
-
-    async def stubborn() -> None:
-        while not release.is_set():
-            try:
-                await release.wait()
-            except asyncio.CancelledError:
-                continue  # as a driver that swallows the cancellation and waits on
-
-    task = asyncio.create_task(stubborn(), name="stubborn")
+    task = asyncio.create_task(stubborn(release), name="stubborn")
     loop = asyncio.get_running_loop()
     started = loop.time()
     with caplog.at_level(logging.WARNING):
@@ -72,13 +73,6 @@ async def test_cut_off_cancels_and_does_not_wait_for_a_task_that_will_not_end(ca
 
     release = asyncio.Event()
 
-    async def stubborn() -> None:
-        while not release.is_set():
-            try:
-                await release.wait()
-            except asyncio.CancelledError:
-                continue
-
     async def failing() -> None:
         try:
             await asyncio.sleep(3600)
@@ -87,7 +81,7 @@ async def test_cut_off_cancels_and_does_not_wait_for_a_task_that_will_not_end(ca
 
     quiet = asyncio.create_task(asyncio.sleep(3600), name="quiet")
     broken = asyncio.create_task(failing(), name="broken")
-    stuck = asyncio.create_task(stubborn(), name="stuck")
+    stuck = asyncio.create_task(stubborn(release), name="stuck")
     await asyncio.sleep(0)
     loop = asyncio.get_running_loop()
     started = loop.time()
