@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 BACKOFF = BackoffConfig(min_delay=1.0, max_delay=5.0, factor=1.3, jitter=0.1)  # aiogram's polling default
 FLUSH_SECONDS = 0.2  # how often handled updates are marked done, in one transaction
 KEEPER_STOP_SECONDS = 10.0  # a stop waits this long for the keeper's look in progress before cutting it off
-
 KEEP_DONE = timedelta(days=1)  # done rows are deleted after this
 PRUNE_EVERY = timedelta(hours=1)
 

@@ -452,13 +452,13 @@ class OutboxSender:
         at once with the parts it has, so a restart continues it without waiting for the lease."""
         self._stopping = True
         self.wake.set()
-        async with self._claiming:
-            pass  # a claim under way has started its workers: they are stopped with the others
-        for chat_id, task in list(self._workers.items()):
+        async with self._claiming:  # a claim under way starts its workers first: they are stopped with the others
+            workers = list(self._workers.items())
+        for chat_id, task in workers:
             pacing = self._pacings.get(chat_id)
             if pacing is None or not pacing.in_call:
                 task.cancel()  # waiting, reading or rendering: nothing is lost by stopping it here
-        tasks = list(self._workers.values())
+        tasks = [task for _, task in workers]
         if tasks:
             grace = self.settings.stop_grace if grace is None else grace
             _, late = await asyncio.wait(tasks, timeout=grace)

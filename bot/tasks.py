@@ -19,17 +19,12 @@ async def finish(task: asyncio.Task[Any], seconds: float) -> None:
     the driver forever (asyncpg issue #873, SQLAlchemy issue #12728) — seen in our CI as an outbox sender that never
     finished stopping on PostgreSQL. An error the task ended with is logged, not raised: the caller is stopping.
     """
-    name = task.get_name()
     done, _ = await asyncio.wait({task}, timeout=seconds)
     if not done:
-        log.warning("%s did not stop within %g s; cutting it off", name, seconds)
-        task.cancel()
-        done, _ = await asyncio.wait({task}, timeout=seconds)
-        if not done:
-            log.error("%s did not end when cut off; left behind", name)
-            return
-    if not task.cancelled() and task.exception() is not None:
-        log.error("%s ended with an error", name, exc_info=task.exception())
+        log.warning("%s did not stop within %g s; cutting it off", task.get_name(), seconds)
+        await cut_off([task], seconds)
+    elif not task.cancelled() and task.exception() is not None:
+        log.error("%s ended with an error", task.get_name(), exc_info=task.exception())
 
 
 async def cut_off(tasks: Iterable[asyncio.Task[Any]], seconds: float) -> None:
